@@ -1,0 +1,90 @@
+"""``parapolicy-collect``: roll out a task's expert and write its demonstrations to one HDF5 file.
+
+    parapolicy-collect env=Fork-v0 episodes=100
+    parapolicy-collect env=Reacher-v5 expert=runs/experts/Reacher-v5-sac/model.zip episodes=50
+"""
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from parapolicy.scripts.common import EnvConfig, UserError, hydra_app, provenance
+
+
+@dataclass
+class CollectConfig:
+    """Config of ``parapolicy-collect``."""
+
+    env: EnvConfig = field(default_factory=EnvConfig)
+    episodes: int = 100
+    expert: str = "scripted"
+    algo: str | None = None
+    seed: int = 0
+    keep_failed: bool = False
+    out: str | None = None
+    overwrite: bool = False
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        if self.episodes < 1:
+            raise ValueError(f"episodes must be >= 1, got {self.episodes}")
+
+    @property
+    def out_path(self) -> Path:
+        """Where the HDF5 file goes."""
+        return Path(self.out) if self.out else Path("runs/data") / f"{self.env.short}.hdf5"
+
+
+def collect(cfg: CollectConfig) -> dict[str, Any]:
+    """Roll out the expert for ``cfg.episodes`` seeded episodes and write the kept ones."""
+    from parapolicy.envs.demos import Episode, write_demos
+    from parapolicy.envs.experts import make_expert
+    from parapolicy.planners.rollout import run_episode
+
+    out = cfg.out_path
+    if out.exists() and not cfg.overwrite:  # fail before spending minutes collecting
+        raise FileExistsError(f"{out} exists; pass overwrite=true to replace it")
+    env = cfg.env.make()
+    expert = make_expert(env, cfg.expert, seed=cfg.seed, algo=cfg.algo)
+    kept: list[Episode] = []
+    successes, modes = 0, Counter()
+    t0 = time.perf_counter()
+    for i in tqdm(range(cfg.episodes), desc=f"collect {cfg.env.short}", disable=not cfg.progress):
+        rec = run_episode(env, expert, seed=cfg.seed + i)
+        ok = bool(rec.success) if rec.success is not None else True
+        successes += ok
+        mode = str(getattr(expert, "mode", "") or "")
+        if ok or cfg.keep_failed:
+            modes[mode] += 1
+            kept.append(Episode(obs=rec.obs, actions=rec.actions, rewards=rec.rewards, dones=rec.dones,
+                                success=ok, seed=cfg.seed + i, mode=mode))
+    elapsed = time.perf_counter() - t0
+    env.close()
+    if not kept:
+        raise UserError(f"the expert succeeded in none of {cfg.episodes} episodes; nothing to write "
+                        "(keep_failed=true keeps them)")
+    write_demos(out, kept, env_id=cfg.env.id, env_kwargs=dict(cfg.env.kwargs), expert=cfg.expert,
+                seed=cfg.seed, overwrite=cfg.overwrite)
+    steps = int(sum(len(e.actions) for e in kept))
+    summary = {"env_id": cfg.env.id, "episodes": cfg.episodes, "expert_successes": successes,
+               "expert_success_rate": successes / cfg.episodes, "kept": len(kept), "steps": steps,
+               "modes": dict(modes), "seconds": elapsed, "file": str(out),
+               "bytes": out.stat().st_size, "provenance": provenance(cfg.seed)}
+    print(f"{cfg.env.id}: expert success {successes}/{cfg.episodes}, kept {len(kept)} episodes "
+          f"({steps} steps, modes {dict(modes)}) in {elapsed:.1f} s -> {out} ({out.stat().st_size / 1e6:.2f} MB)")
+    return summary
+
+
+@hydra_app("collect", CollectConfig)
+def main(cfg: CollectConfig) -> None:
+    """Console entry point."""
+    collect(cfg)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,196 @@
+"""Shared plumbing of the console scripts: Hydra entry, user-error reporting, env config, provenance.
+
+Every script is a thin Hydra app. Its config is a dataclass registered in Hydra's ConfigStore as the
+schema of a YAML file in ``scripts/conf``; :func:`hydra_app` turns the composed config into that
+dataclass (running its ``__post_init__`` validation) and converts user errors into one line on
+stderr and exit status 2, without a traceback.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import os
+import platform
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, TypeVar
+
+if not os.environ.get("DISPLAY"):
+    os.environ.setdefault("MUJOCO_GL", "egl")  # headless rendering; must precede any mujoco import
+
+import hydra
+from hydra.core.config_store import ConfigStore
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from parapolicy.envs import UnknownEnvError, canonical_env_id, make_env
+
+CONF_DIR = str(Path(__file__).parent / "conf")
+EXIT_USER_ERROR = 2
+
+T = TypeVar("T")
+
+
+class UserError(Exception):
+    """A problem with the user's input: reported as one line, exit status 2."""
+
+
+#: exception types that mean "the user asked for something wrong", not "parapolicy is broken".
+USER_ERRORS: tuple[type[BaseException], ...] = (
+    UserError,
+    ValueError,
+    FileNotFoundError,
+    FileExistsError,
+    NotADirectoryError,
+    IsADirectoryError,
+    PermissionError,
+    OmegaConfBaseException,
+)
+
+
+@dataclass
+class EnvConfig:
+    """Which task to run: a registered id plus constructor kwargs (the ``env`` config group)."""
+
+    id: str = "parapolicy/Fork-v0"
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        try:
+            self.id = canonical_env_id(self.id)
+        except UnknownEnvError as exc:
+            raise UserError(str(exc)) from None
+
+    @property
+    def short(self) -> str:
+        """The id without the ``parapolicy/`` prefix, for folder names."""
+        return self.id.split("/")[-1]
+
+    def make(self, **extra: Any):
+        """Build the environment (gymnasium wrappers included)."""
+        return make_env(self.id, **{**self.kwargs, **extra})
+
+
+def register_schema(name: str, node: type) -> None:
+    """Register a config dataclass in Hydra's ConfigStore (YAML files list it first in defaults)."""
+    ConfigStore.instance().store(name=name, node=node)
+
+
+def fail(message: str) -> None:
+    """Print one error line and exit with the user-error status."""
+    print(f"error: {message}", file=sys.stderr)
+    raise SystemExit(EXIT_USER_ERROR)
+
+
+def hydra_app(config_name: str, schema: type[T]) -> Callable[[Callable[[T], Any]], Callable[[], Any]]:
+    """Decorate ``fn(cfg: schema)`` as a Hydra console entry point with one-line user errors."""
+    register_schema(f"{config_name}_schema", schema)
+
+    def decorate(fn: Callable[[T], Any]) -> Callable[[], Any]:
+        @hydra.main(version_base=None, config_path=CONF_DIR, config_name=config_name)
+        def _hydra_main(cfg: DictConfig) -> Any:
+            try:
+                obj = OmegaConf.to_object(cfg)
+                return fn(obj)  # type: ignore[arg-type]
+            except USER_ERRORS as exc:
+                if os.environ.get("PARAPOLICY_DEBUG"):
+                    raise
+                fail(_one_line(exc))
+            except KeyboardInterrupt:
+                fail("interrupted")
+
+        @functools.wraps(fn)
+        def main() -> Any:
+            return _hydra_main()
+
+        return main
+
+    return decorate
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    if isinstance(exc, OmegaConfBaseException):
+        text = text.splitlines()[0]
+    return " ".join(text.split())
+
+
+def output_dir() -> Path:
+    """The run directory Hydra created for this job (``runs/<job>/<time>`` unless overridden)."""
+    from hydra.core.hydra_config import HydraConfig
+
+    try:
+        return Path(HydraConfig.get().runtime.output_dir)
+    except ValueError:  # called outside a Hydra app (tests)
+        return Path("runs")
+
+
+def git_commit() -> str:
+    """The git commit of the source tree, or ``"unknown"``."""
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent,
+                             capture_output=True, text=True, timeout=5)
+        return out.stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def cpu_name() -> str:
+    """The CPU model name (Linux ``/proc/cpuinfo``), or the platform's processor string."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def provenance(seeds: Any = None) -> dict[str, Any]:
+    """Where a number came from: command, commit, versions, hardware, threads, seeds and date."""
+    from importlib import metadata
+
+    import torch
+
+    versions = {}
+    for pkg in ("parapolicy", "torch", "gymnasium", "mujoco", "stable-baselines3", "numpy"):
+        try:
+            versions[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            versions[pkg] = "unknown"
+    return {
+        "command": " ".join([Path(sys.argv[0]).name] + sys.argv[1:]),
+        "git_commit": git_commit(),
+        "versions": versions,
+        "python": platform.python_version(),
+        "cpu": cpu_name(),
+        "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+        "torch_threads": torch.get_num_threads(),
+        "seeds": seeds,
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def write_json_atomic(path: Path, data: Any) -> Path:
+    """Write JSON to ``path`` through a temp file and a rename (never half-written)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(data, indent=2, default=_json_default) + "\n")
+    os.replace(tmp, path)
+    return path
+
+
+def _json_default(obj: Any) -> Any:
+    import numpy as np
+
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(f"not JSON serializable: {type(obj).__name__}")

@@ -1,0 +1,95 @@
+"""Console scripts smoke-tested in subprocesses with tiny sizes, plus their user-error behaviour."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BIN = Path(sys.executable).parent
+
+
+def run_cli(name, *args, cwd, timeout=300):
+    exe = shutil.which(name, path=str(BIN)) or shutil.which(name)
+    assert exe, f"console script {name} is not installed"
+    env = {**os.environ, "MUJOCO_GL": os.environ.get("MUJOCO_GL", "egl"), "OMP_NUM_THREADS": "1"}
+    return subprocess.run([exe, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env)
+
+
+def assert_one_line_error(proc, *fragments):
+    assert proc.returncode == 2, (proc.returncode, proc.stderr[-2000:])
+    assert "Traceback" not in proc.stderr, proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1, proc.stderr
+    for frag in fragments:
+        assert frag in lines[0], lines[0]
+
+
+def test_collect_then_record(tmp_path):
+    out = tmp_path / "fork.hdf5"
+    proc = run_cli("parapolicy-collect", "env=Fork-v0", "episodes=3", f"out={out}", "progress=false", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert out.is_file() and "expert success" in proc.stdout
+    assert (tmp_path / "runs").is_dir()  # Hydra's logs go under runs/
+
+    from parapolicy.envs.demos import load_demos
+
+    demos = load_demos(out)
+    assert len(demos.episodes) >= 1 and demos.attrs["env_id"] == "parapolicy/Fork-v0"
+
+    before = out.read_bytes()
+    again = run_cli("parapolicy-collect", "env=Fork-v0", "episodes=1", f"out={out}", cwd=tmp_path)
+    assert_one_line_error(again, "exists")
+    assert out.read_bytes() == before
+
+    vids = tmp_path / "vids"
+    rec = run_cli("parapolicy-record", "env=Fork-v0", "policy=expert", "episodes=1", f"out_dir={vids}",
+                  "width=64", "height=64", "gif=true", cwd=tmp_path)
+    assert rec.returncode == 0, rec.stderr[-3000:]
+    mp4s, gifs = list(vids.glob("*.mp4")), list(vids.glob("*.gif"))
+    assert len(mp4s) == 1 and len(gifs) == 1
+
+    from parapolicy.scripts.video import count_frames
+
+    steps = int(rec.stdout.split(":")[1].split("steps")[0])
+    assert count_frames(mp4s[0]) == steps + 1  # the reset frame plus one per step
+
+
+def test_expert_train_resume_and_collect(tmp_path):
+    model = tmp_path / "reacher" / "model.zip"
+    common = ["env=Reacher-v5", "algo=sac", "progress=false", "eval_episodes=1", "+hyperparams.learning_starts=50"]
+    proc = run_cli("parapolicy-expert", *common, "timesteps=120", f"out={model}", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    info = json.loads(model.with_suffix(".json").read_text())
+    assert info["num_timesteps_total"] >= 120 and "eval_mean_return" in info
+
+    model2 = tmp_path / "reacher2" / "model.zip"
+    proc = run_cli("parapolicy-expert", *common, "timesteps=60", f"resume={model}", f"out={model2}", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    info2 = json.loads(model2.with_suffix(".json").read_text())
+    assert info2["num_timesteps_total"] >= info["num_timesteps_total"] + 60  # continued, not restarted
+
+    out = tmp_path / "reacher.hdf5"
+    proc = run_cli("parapolicy-collect", "env=Reacher-v5", f"expert={model2}", "episodes=2", f"out={out}",
+                   "progress=false", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    from parapolicy.envs.demos import load_demos
+
+    assert len(load_demos(out).episodes) == 2  # tasks without is_success keep every episode
+
+
+@pytest.mark.parametrize(
+    "script,args,fragment",
+    [
+        ("parapolicy-collect", ["env.id=Nope-v3"], "known ids"),
+        ("parapolicy-collect", ["episodes=0"], "episodes"),
+        ("parapolicy-record", ["width=63"], "even"),
+        ("parapolicy-record", ["policy=/no/such/checkpoint"], "does not exist"),
+        ("parapolicy-expert", ["algo=dqn2"], "algo"),
+        ("parapolicy-expert", ["resume=/no/such/model.zip"], "no saved model"),
+    ],
+)
+def test_user_errors_are_one_line(tmp_path, script, args, fragment):
+    assert_one_line_error(run_cli(script, *args, cwd=tmp_path), fragment)
