@@ -1,0 +1,110 @@
+"""Tiny denoisers for planner tests: an analytic one for Gaussian data and a random MLP."""
+from __future__ import annotations
+
+import time
+from typing import Any, Callable
+
+import torch
+from torch import Tensor, nn
+
+from parapolicy.policies.schedules import DDIMSchedule, DDPMSchedule, FlowSchedule
+
+
+class GaussianDenoiser:
+    """The exact denoiser for data x0 ~ N(μ(cond), s²·I): ε-prediction (DDPM/DDIM) or velocity (flow).
+
+    μ(cond) is the first H·Da entries of ``cond`` reshaped to (H, Da); ``scale`` per row lets some
+    conditions be confident (small s) and others not.
+    """
+
+    def __init__(self, schedule: Any, H: int, Da: int, s: float | Tensor = 0.5) -> None:
+        self.schedule, self.H, self.Da, self.s = schedule, H, Da, s
+        self.calls = 0
+        self.rows = 0
+
+    def mean(self, cond: Tensor) -> Tensor:
+        return cond[:, : self.H * self.Da].reshape(-1, self.H, self.Da)  # (B, H, Da)
+
+    def std(self, cond: Tensor) -> Tensor:
+        if isinstance(self.s, Tensor):
+            return self.s.to(cond)  # broadcast (B, 1, 1) or scalar
+        return torch.full((cond.shape[0], 1, 1), float(self.s), dtype=cond.dtype)
+
+    def __call__(self, x_t: Tensor, t: Tensor, cond: Tensor) -> Tensor:
+        self.calls += 1
+        self.rows += x_t.shape[0]
+        mu, s = self.mean(cond), self.std(cond)
+        s2 = s * s
+        if isinstance(self.schedule, FlowSchedule):
+            tt = t.float().reshape(-1, 1, 1)
+            a, b = 1 - tt, tt
+            r = x_t - a * mu
+            var = a * a * s2 + b * b
+            ex0 = mu + a * s2 / var * r
+            eeps = b / var * r
+            return eeps - ex0
+        ab = self.schedule.alpha_bar(t).reshape(-1, 1, 1).to(x_t.dtype)
+        r = x_t - ab.sqrt() * mu
+        return (1 - ab).sqrt() * r / (ab * s2 + 1 - ab)
+
+
+class MLPDenoiser(nn.Module):
+    """A small randomly initialised torch MLP ``(x_t, t, cond) -> (B, H, Da)`` (smooth, nonlinear)."""
+
+    def __init__(self, H: int, Da: int, Dc: int, hidden: int = 64, seed: int = 0, t_scale: float = 100.0) -> None:
+        super().__init__()
+        g = torch.Generator().manual_seed(seed)
+        self.H, self.Da, self.t_scale = H, Da, t_scale
+        self.net = nn.Sequential(nn.Linear(H * Da + 1 + Dc, hidden), nn.Tanh(), nn.Linear(hidden, H * Da))
+        with torch.no_grad():
+            for p in self.parameters():
+                p.copy_(torch.randn(p.shape, generator=g) * 0.3)
+        self.calls = 0
+
+    def forward(self, x_t: Tensor, t: Tensor, cond: Tensor) -> Tensor:
+        self.calls += 1
+        tt = t.float().reshape(-1, 1) / self.t_scale
+        h = torch.cat([x_t.reshape(x_t.shape[0], -1), tt, cond], dim=1)
+        return self.net(h).reshape(-1, self.H, self.Da)
+
+
+class FakeClock:
+    """A clock that only moves when told: ``advance(s)``."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, s: float) -> None:
+        self.now += s
+
+
+class TimedDenoiser:
+    """Wraps a denoiser and advances a fake clock by ``per_call_s`` each call."""
+
+    def __init__(self, inner: Callable, clock: FakeClock, per_call_s: float) -> None:
+        self.inner, self.clock, self.per_call_s = inner, clock, per_call_s
+        self.calls = 0
+
+    def __call__(self, x_t: Tensor, t: Tensor, cond: Tensor) -> Tensor:
+        self.calls += 1
+        self.clock.advance(self.per_call_s)
+        return self.inner(x_t, t, cond)
+
+
+class SleepyDenoiser:
+    """Wraps a denoiser and really sleeps ``sleep_s`` per call (a deliberately slow model)."""
+
+    def __init__(self, inner: Callable, sleep_s: float) -> None:
+        self.inner, self.sleep_s = inner, sleep_s
+
+    def __call__(self, x_t: Tensor, t: Tensor, cond: Tensor) -> Tensor:
+        time.sleep(self.sleep_s)
+        return self.inner(x_t, t, cond)
+
+
+def schedules() -> dict[str, Any]:
+    """One schedule of each kind."""
+    return {"ddpm": DDPMSchedule(100), "ddim": DDIMSchedule(100), "flow": FlowSchedule(100)}
