@@ -1,6 +1,7 @@
 """Console scripts smoke-tested in subprocesses with tiny sizes, plus their user-error behaviour."""
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -53,7 +54,7 @@ def test_collect_then_record(tmp_path):
 
     from parapolicy.scripts.video import count_frames
 
-    steps = int(rec.stdout.split(":")[1].split("steps")[0])
+    steps = int(re.search(r"seed 0: (\d+) steps", rec.stdout).group(1))
     assert count_frames(mp4s[0]) == steps + 1  # the reset frame plus one per step
 
 
