@@ -115,18 +115,11 @@ def run_episode(env: gym.Env, policy: Policy, *, seed: int | None = None, render
 
 
 def summarize(records: list[EpisodeRecord]) -> dict[str, Any]:
-    """Success rate (with 95% Wilson interval), mean return and coverage over episodes."""
-    from parapolicy.planners.stats import wilson_interval
+    """Success rate (with 95% Wilson interval), mean return and coverage over single-env episodes."""
+    from parapolicy.planners.vector_eval import EpisodeResult, summarize_results
 
-    n = len(records)
-    out: dict[str, Any] = {"episodes": n, "mean_return": float(np.mean([r.ret for r in records])) if n else 0.0,
-                           "mean_steps": float(np.mean([r.steps for r in records])) if n else 0.0}
-    flags = [r.success for r in records if r.success is not None]
-    if flags:
-        k = int(sum(flags))
-        lo, hi = wilson_interval(k, len(flags))
-        out.update(successes=k, success_rate=k / len(flags), success_ci95=[lo, hi])
-    covs = [r.max_coverage for r in records if r.max_coverage is not None]
-    if covs:
-        out["mean_max_coverage"] = float(np.mean(covs))
-    return out
+    return summarize_results([
+        EpisodeResult(episode=i, seed=r.seed if r.seed is not None else -1, steps=r.steps, ret=r.ret,
+                      success=r.success, max_coverage=r.max_coverage, route=None)
+        for i, r in enumerate(records)
+    ])
