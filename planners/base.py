@@ -61,7 +61,7 @@ class Deadline:
     def __init__(self, budget: Budget) -> None:
         self.budget = budget
         self.t0 = budget.clock()
-        self.nfe = 0  # network evaluations spent so far (rows / B)
+        self.nfe: float = 0  # network evaluations spent so far (rows / B)
         self.passes = 0  # sequential network passes so far
         self.last_pass_s = 0.0  # duration of the most recent pass (for anticipation)
         self._pass_t0: float | None = None
@@ -84,7 +84,7 @@ class Deadline:
         """True once the wall-clock budget is used up."""
         return self.remaining_s() <= 0
 
-    def may_start_pass(self, nfe_cost: int = 1) -> bool:
+    def may_start_pass(self, nfe_cost: float = 1) -> bool:
         """May another pass costing ``nfe_cost`` evaluations start now?
 
         The first pass is always allowed. Later passes need enough NFE left and enough time left
@@ -96,17 +96,33 @@ class Deadline:
             return False
         return self.remaining_s() > self.last_pass_s
 
+    def remaining_budget(self) -> Budget | None:
+        """What is left as a fresh ``Budget`` on the same clock (for a nested sampler), or None
+        when nothing is left."""
+        wall = self.remaining_s()
+        left = self.nfe_left()
+        if wall <= 0 or left < 1:
+            return None
+        return Budget(wall_s=wall, max_nfe=None if math.isinf(left) else int(left), clock=self.budget.clock)
+
+    def charge(self, nfe: float, passes: int, last_pass_s: float | None = None) -> None:
+        """Account for work done by a nested sampler on this deadline's behalf."""
+        self.nfe += nfe
+        self.passes += int(passes)
+        if last_pass_s is not None:
+            self.last_pass_s = last_pass_s
+
     def begin_pass(self) -> None:
         """Mark the start of a network pass (for the anticipation estimate)."""
         self._pass_t0 = self.budget.clock()
 
-    def end_pass(self, nfe_cost: int) -> None:
+    def end_pass(self, nfe_cost: float) -> None:
         """Account for a finished pass that evaluated ``nfe_cost`` rows per environment."""
         now = self.budget.clock()
         if self._pass_t0 is not None:
             self.last_pass_s = now - self._pass_t0
         self._pass_t0 = None
-        self.nfe += int(nfe_cost)
+        self.nfe += nfe_cost
         self.passes += 1
 
 
@@ -115,7 +131,7 @@ class SampleResult:
     """What a sampler returns for one chunk."""
 
     x0: Tensor  # (B, H, Da) normalized clean chunk (estimate when not converged)
-    nfe: int  # network evaluations per environment (rows evaluated / B)
+    nfe: float  # network evaluations per environment (rows evaluated / B; whole for one-batch samplers)
     depth: int  # sequential network passes (the hardware-independent latency)
     wall_s: float  # seconds spent inside ``sample``
     converged: bool  # False when the budget stopped it early
@@ -175,10 +191,12 @@ class Sampler(ABC):
         return 1
 
     def sample(self, denoiser: Denoiser, cond: Tensor, *, x_init: Tensor, start_index: int = 0,
-               budget: Budget = Budget(), noises: Tensor | None = None, **kwargs: Any) -> SampleResult:
+               budget: Budget = Budget(), noises: Tensor | None = None,
+               generator: torch.Generator | None = None, **kwargs: Any) -> SampleResult:
         """Sample a clean chunk x0 ``(B, H, Da)`` starting from ``x_init`` at level ``timesteps[start_index]``.
 
-        ``noises (K, B, H, Da)``: the per-step noise (drawn from the sampler's generator if None).
+        ``noises (K, B, H, Da)``: the per-step noise (if None: drawn from ``generator``, else from the
+        sampler's own generator, else from torch's global RNG).
         Extra keyword arguments go to the algorithm (e.g. Picard's ``init_trajectory``).
         """
         if not isinstance(budget, Budget):
@@ -193,7 +211,7 @@ class Sampler(ABC):
             raise ValueError(f"start_index must be an integer in [0, {K - 1}] for a {K}-step sampler, "
                              f"got {start_index!r}")
         if noises is None:
-            noises = presample_noise(K, tuple(x_init.shape), generator=self.generator,
+            noises = presample_noise(K, tuple(x_init.shape), generator=generator or self.generator,
                                      dtype=x_init.dtype, device=x_init.device)  # (K, B, H, Da)
         elif tuple(noises.shape) != (K, *x_init.shape):
             raise ValueError(f"noises must be (K, B, H, Da) = {(K, *x_init.shape)}, got {tuple(noises.shape)}")

@@ -1,0 +1,250 @@
+"""A measured cost model of the current hardware: denoiser latency versus batch width.
+
+Parallel sampling trades depth for width: a Picard pass evaluates P·B rows in one call. Whether that
+pays off depends on how the network's latency grows with the batch — nearly flat on a GPU, close to
+linear on a 2-core CPU. ``CostModel`` measures it (warm-up calls, then the median of repeats for each
+batch size), interpolates between the measured sizes, and predicts a sampler configuration's latency
+as ``depth × (cost(rows per pass × B) + per-pass overhead)``, where the per-pass overhead (schedule
+arithmetic, cumulative sums, convergence checks) is measured by running the sampler with a free
+denoiser. Measurements are cached as JSON keyed by model fingerprint + device + torch threads (cache
+folder configurable, default ``~/.cache/parapolicy``), so a planner does not re-measure at start-up.
+
+Timing is injectable (``timing_fn(batch) -> seconds``) so tests can feed synthetic timings.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import platform
+import statistics
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import torch
+from torch import Tensor
+
+from .base import Budget, Denoiser, Sampler
+
+DEFAULT_BATCH_SIZES = (1, 2, 4, 8, 16, 32)
+
+
+def default_cache_dir() -> Path:
+    """``$PARAPOLICY_CACHE`` or ``~/.cache/parapolicy``."""
+    return Path(os.environ.get("PARAPOLICY_CACHE", Path.home() / ".cache" / "parapolicy"))
+
+
+def model_fingerprint(denoiser: Any, x_shape: Sequence[int], cond_dim: int) -> str:
+    """A short hash of what determines latency: the architecture (parameter names, shapes, dtypes),
+    not the weight values, plus the input shapes. Non-module denoisers hash their type name."""
+    h = hashlib.sha1()
+    h.update(f"{type(denoiser).__module__}.{type(denoiser).__qualname__}".encode())
+    module = denoiser if isinstance(denoiser, torch.nn.Module) else getattr(denoiser, "model", None)
+    if isinstance(module, torch.nn.Module):
+        for name, t in list(module.named_parameters()) + list(module.named_buffers()):
+            h.update(f"{name}:{tuple(t.shape)}:{t.dtype}".encode())
+    h.update(f"x{tuple(int(v) for v in x_shape)}c{int(cond_dim)}".encode())
+    return h.hexdigest()[:16]
+
+
+def device_name(device: torch.device | str = "cpu") -> str:
+    """A human-readable name of the compute device (GPU name or CPU model)."""
+    dev = torch.device(device)
+    if dev.type == "cuda" and torch.cuda.is_available():
+        return torch.cuda.get_device_name(dev)
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return f"cpu:{cpu}"
+
+
+def cache_key(fingerprint: str, device: torch.device | str = "cpu", threads: int | None = None) -> str:
+    """Cache key: fingerprint + device + torch threads."""
+    threads = torch.get_num_threads() if threads is None else threads
+    dev = hashlib.sha1(device_name(device).encode()).hexdigest()[:8]
+    return f"{fingerprint}-{torch.device(device).type}{dev}-t{threads}"
+
+
+class _FreeDenoiser:
+    """A denoiser that costs (almost) nothing: returns zeros. Used to measure per-pass overhead."""
+
+    def __call__(self, x_t: Tensor, t: Tensor, cond: Tensor) -> Tensor:
+        return torch.zeros_like(x_t)
+
+
+@dataclass
+class CostModel:
+    """Measured latency of one denoiser call versus batch width, plus per-sampler pass overhead.
+
+    ``latency_s``: batch size → median seconds of one call. ``overhead_s``: sampler name → seconds
+    of non-network work per pass (``default_overhead_s`` for samplers not measured).
+    """
+
+    latency_s: dict[int, float]
+    overhead_s: dict[str, float] = field(default_factory=dict)
+    default_overhead_s: float = 0.0
+    key: str = ""
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.latency_s:
+            raise ValueError("CostModel needs at least one measured batch size")
+        clean: dict[int, float] = {}
+        for n, s in self.latency_s.items():
+            n = int(n)
+            if n < 1 or not math.isfinite(float(s)) or float(s) < 0:
+                raise ValueError(f"CostModel: bad measurement batch={n} latency={s!r} "
+                                 "(batch >= 1, latency a finite number >= 0)")
+            clean[n] = float(s)
+        self.latency_s = dict(sorted(clean.items()))
+
+    # -- measuring -------------------------------------------------------------------------------
+    @classmethod
+    def measure(cls, denoiser: Denoiser, *, x_shape: Sequence[int], cond_dim: int,
+                batch_sizes: Sequence[int] = DEFAULT_BATCH_SIZES, warmup: int = 2, repeats: int = 5,
+                t_value: float = 0.0, device: torch.device | str = "cpu",
+                timing_fn: Callable[[int], float] | None = None, cache_dir: str | Path | None = None,
+                use_cache: bool = True, fingerprint: str | None = None) -> "CostModel":
+        """Measure (or load from the cache) the latency of ``denoiser`` for each batch size.
+
+        ``x_shape (H, Da)``, ``cond_dim`` Dc. Each size gets ``warmup`` discarded calls and the
+        median of ``repeats`` timed calls. ``timing_fn(batch) -> seconds`` replaces the real timing
+        (tests); with it nothing is cached unless ``cache_dir`` is given.
+        """
+        if repeats < 1 or warmup < 0:
+            raise ValueError(f"repeats must be >= 1 and warmup >= 0, got {repeats}, {warmup}")
+        sizes = sorted({int(n) for n in batch_sizes})
+        if not sizes or sizes[0] < 1:
+            raise ValueError(f"batch_sizes must be integers >= 1, got {list(batch_sizes)}")
+        fp = fingerprint or model_fingerprint(denoiser, x_shape, cond_dim)
+        key = cache_key(fp, device)
+        path = None
+        if use_cache and (timing_fn is None or cache_dir is not None):
+            path = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+            path = path / "cost_model" / f"{key}.json"
+            if path.exists():
+                cached = cls.load(path)
+                if set(sizes) <= set(cached.latency_s):
+                    return cached
+        if timing_fn is None:
+            timing_fn = _real_timing(denoiser, x_shape, cond_dim, t_value, device)
+        latency: dict[int, float] = {}
+        for n in sizes:
+            for _ in range(warmup):
+                timing_fn(n)
+            latency[n] = statistics.median(float(timing_fn(n)) for _ in range(repeats))
+        model = cls(latency_s=latency, key=key,
+                    meta={"device": device_name(device), "threads": torch.get_num_threads(),
+                          "torch": torch.__version__, "warmup": warmup, "repeats": repeats,
+                          "date": time.strftime("%Y-%m-%dT%H:%M:%S")})
+        if path is not None:
+            model.save(path)
+        return model
+
+    def measure_overhead(self, sampler: Sampler, *, x_shape: Sequence[int], cond_dim: int, batch: int = 1,
+                         repeats: int = 3) -> float:
+        """Measure ``sampler``'s non-network seconds per pass (median over repeats) and store it."""
+        free = _FreeDenoiser()
+        x = torch.zeros((batch, *x_shape))  # (B, H, Da)
+        cond = torch.zeros((batch, cond_dim))  # (B, Dc)
+        per_pass = []
+        for _ in range(repeats):
+            res = sampler.sample(free, cond, x_init=x, budget=Budget())
+            per_pass.append(res.wall_s / max(res.depth, 1))
+        self.overhead_s[sampler.name] = statistics.median(per_pass)
+        return self.overhead_s[sampler.name]
+
+    # -- predicting ------------------------------------------------------------------------------
+    def cost(self, batch: float) -> float:
+        """Seconds of one denoiser call on ``batch`` rows: piecewise-linear between measured sizes,
+        the smallest size's cost below it, linear extrapolation (non-negative slope) above."""
+        if batch <= 0:
+            raise ValueError(f"batch must be > 0, got {batch}")
+        ns = list(self.latency_s)
+        ys = list(_running_max(self.latency_s.values()))  # non-decreasing in batch
+        if batch <= ns[0]:
+            return ys[0]
+        for (n0, y0), (n1, y1) in zip(zip(ns, ys), zip(ns[1:], ys[1:])):
+            if batch <= n1:
+                return y0 + (y1 - y0) * (batch - n0) / (n1 - n0)
+        if len(ns) == 1:  # one point: assume cost proportional to rows beyond it
+            return ys[0] * batch / ns[0]
+        slope = max(0.0, (ys[-1] - ys[-2]) / (ns[-1] - ns[-2]))
+        return ys[-1] + slope * (batch - ns[-1])
+
+    def overhead(self, name: str) -> float:
+        """Per-pass overhead of the sampler called ``name``."""
+        return self.overhead_s.get(name, self.default_overhead_s)
+
+    def predict(self, sampler: Sampler, *, batch: int = 1, start_index: int = 0,
+                depth: float | None = None) -> float:
+        """Predicted seconds for one ``sampler.sample`` call on ``batch`` environments:
+        ``depth × (cost(rows per pass × batch) + overhead)``; depth defaults to the sampler's
+        ``expected_depth`` (worst case for Picard until it has run)."""
+        d = sampler.expected_depth(start_index) if depth is None else float(depth)
+        width = sampler.rows_per_pass(start_index) * batch
+        return d * (self.cost(width) + self.overhead(sampler.name))
+
+    def batching_speedup(self, width: int) -> float:
+        """How much cheaper one call of ``width`` rows is than ``width`` calls of one row (1 = no gain)."""
+        return width * self.cost(1) / self.cost(width)
+
+    # -- persistence -----------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serializable form."""
+        return {"key": self.key, "latency_s": {str(k): v for k, v in self.latency_s.items()},
+                "overhead_s": self.overhead_s, "default_overhead_s": self.default_overhead_s,
+                "meta": self.meta}
+
+    def save(self, path: str | Path) -> None:
+        """Write JSON atomically (temp file + rename)."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+        with os.fdopen(fd, "w") as f:
+            json.dump(self.to_dict(), f, indent=2)
+        os.replace(tmp, path)
+
+    @classmethod
+    def load(cls, path: str | Path) -> "CostModel":
+        """Read a model written by ``save``."""
+        d = json.loads(Path(path).read_text())
+        return cls(latency_s={int(k): float(v) for k, v in d["latency_s"].items()},
+                   overhead_s=dict(d.get("overhead_s", {})),
+                   default_overhead_s=float(d.get("default_overhead_s", 0.0)),
+                   key=d.get("key", ""), meta=dict(d.get("meta", {})))
+
+
+def _running_max(values: Any) -> list[float]:
+    """Running maximum (timing noise must not make a bigger batch look cheaper)."""
+    out: list[float] = []
+    for v in values:
+        out.append(v if not out else max(out[-1], v))
+    return out
+
+
+def _real_timing(denoiser: Denoiser, x_shape: Sequence[int], cond_dim: int, t_value: float,
+                 device: torch.device | str) -> Callable[[int], float]:
+    """Seconds of one real no-grad denoiser call on random inputs of ``batch`` rows."""
+    def timing(batch: int) -> float:
+        x = torch.randn((batch, *x_shape), device=device)  # (n, H, Da)
+        t = torch.full((batch,), float(t_value), device=device)  # (n,)
+        c = torch.randn((batch, cond_dim), device=device)  # (n, Dc)
+        sync = torch.cuda.synchronize if torch.device(device).type == "cuda" else (lambda: None)
+        with torch.no_grad():
+            sync()
+            t0 = time.perf_counter()
+            denoiser(x, t, c)
+            sync()
+            return time.perf_counter() - t0
+    return timing
