@@ -54,11 +54,13 @@ class ExpertOptions:
     margin: float = 8.0  # travel clearance beyond touching
     gap: float = 3.0  # free distance between pusher and block before a push
     lead: float = 30.0  # pure-pursuit lead along the travel path
+    lead_growth: float = 10.0  # the lead grows by this much per step when a travel starts (smooth start)
     contact_spacing: float = 15.0  # spacing of candidate contacts along the outline
     contact_inset: float = 6.0  # keep contacts this far from the outline's corners
     depths: tuple[float, ...] = (2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 120.0)
     min_speed: float = 2.0  # px per step for the shortest pushes
     max_speed: float = 16.0  # px per step for the longest pushes
+    push_accel: float = 8.0  # px per step^2: pushes speed up gradually
     settle_steps: int = 4  # simulated steps after a push before scoring it
     hold_steps: int = 1  # executed steps after a push before deciding again
     arrive_tol: float = 4.0  # the pusher has reached a contact within this distance
@@ -69,7 +71,10 @@ class ExpertOptions:
     max_idle_arrivals: int = 2  # arrivals without pushing before forcing a push
 
     def __post_init__(self) -> None:
-        positive = ("margin", "lead", "contact_spacing", "min_speed", "max_speed", "arrive_tol")
+        positive = (
+            "margin", "lead", "lead_growth", "contact_spacing", "min_speed", "max_speed", "push_accel",
+            "arrive_tol",
+        )
         for name in positive:
             if not getattr(self, name) > 0:
                 raise ValueError(f"ExpertOptions.{name} must be > 0, got {getattr(self, name)!r}")
@@ -225,6 +230,7 @@ class PushTExpert:
         self._last_time = -1.0
         self._queue: list[np.ndarray] = []
         self._contact: int | None = None
+        self._lead = self.opts.lead_growth
         self._idle_arrivals = 0
         self._first_side: str | None = None
         self._theta_goal = geom.GOAL_POSE[2]
@@ -281,7 +287,8 @@ class PushTExpert:
         if path is None:  # boxed in: head straight for the contact and let the next decision fix it
             self._contact = None
             return pre
-        return _polyline_point([agent] + path[1:] + [pre], self.opts.lead)
+        lead, self._lead = self._lead, min(self.opts.lead, self._lead + self.opts.lead_growth)
+        return _polyline_point([agent] + path[1:] + [pre], lead)
 
     # ------------------------------------------------------------------------------------- deciding
     def _decide(self, agent: np.ndarray, pose: np.ndarray) -> None:
@@ -328,6 +335,7 @@ class PushTExpert:
         else:
             self._idle_arrivals += self._contact is not None and bool(here.any())
             self._contact = best.contact
+            self._lead = opts.lead_growth
 
     def _side(self, contact: int) -> float:
         return 1.0 if self._contacts[contact, 0] > 0 else -1.0
@@ -356,8 +364,9 @@ class PushTExpert:
         opts = self.opts
         speed = float(np.clip(depth / 2.0, opts.min_speed, opts.max_speed))
         travel = opts.gap + depth
-        n = int(np.ceil(travel / speed))
-        ramp = np.minimum(np.arange(1, n + 1) * speed, travel)
+        speeds = np.minimum(speed, opts.push_accel * np.arange(1, 64))
+        n = int(np.searchsorted(np.cumsum(speeds), travel - 1e-9) + 1)
+        ramp = np.minimum(np.cumsum(speeds[:n]), travel)
         ramp = np.concatenate([ramp, np.full(opts.settle_steps, travel)])
         targets = start[None, :] + ramp[:, None] * inward[None, :]
         # the env sees float32 actions: simulate exactly those
@@ -380,27 +389,30 @@ class PushTExpert:
                 targets, n = self._push_plan(pre[c], inward[c], depth)
                 plans.append((int(c), targets, n))
                 starts.append(start)
-        horizon = max(len(t) for _, t, _ in plans)
-        control = np.empty((len(plans), horizon, 2))
-        for i, (_, targets, _) in enumerate(plans):
-            control[i, : len(targets)] = targets
-            control[i, len(targets) :] = targets[-1]
-        sub = env.n_substeps
-        control = np.repeat(control * METERS_PER_PIXEL, sub, axis=1)  # (N, horizon * sub, nu)
-        states, _ = rollout.rollout(env.model, self._rollout_data, np.array(starts), control)
-        poses = env.block_poses_from_states(states[:, sub - 1 :: sub])  # (N, horizon, 3)
-        errors = self._pose_error(poses)  # (N, horizon)
-        success = self._success_steps(poses, errors, [len(t) for _, t, _ in plans])
-        return [
-            _Push(c, targets, n, float(errors[i, len(targets) - 1]), success[i])
-            for i, (c, targets, n) in enumerate(plans)
-        ]
+        pushes: list[_Push | None] = [None] * len(plans)
+        lengths = np.array([len(t) for _, t, _ in plans])
+        for length in np.unique(lengths):  # one rollout call per horizon: no padded steps
+            rows = np.flatnonzero(lengths == length)
+            control = np.stack([plans[i][1] for i in rows]) * METERS_PER_PIXEL  # (n, length, nu)
+            poses = self._rollout_poses(np.array([starts[i] for i in rows]), control)  # (n, length, 3)
+            errors = self._pose_error(poses)  # (n, length)
+            success = self._success_steps(poses, errors)
+            for k, i in enumerate(rows):
+                c, targets, n = plans[i]
+                pushes[i] = _Push(c, targets, n, float(errors[k, -1]), success[k])
+        return [p for p in pushes if p is not None]
 
-    def _success_steps(self, poses: np.ndarray, errors: np.ndarray, lengths: list[int]) -> list[int | None]:
+    def _rollout_poses(self, starts: np.ndarray, control: np.ndarray) -> np.ndarray:
+        """Block poses ``(n, steps, 3)`` after each control step of open-loop rollouts."""
+        sub = self.env.n_substeps
+        per_physics_step = np.repeat(control, sub, axis=1)  # (n, steps * sub, nu)
+        states, _ = rollout.rollout(self.env.model, self._rollout_data, starts, per_physics_step)
+        return self.env.block_poses_from_states(states[:, sub - 1 :: sub])
+
+    def _success_steps(self, poses: np.ndarray, errors: np.ndarray) -> list[int | None]:
         """First control step (1-based) at which each rollout reaches coverage > 0.95, or None."""
-        steps = np.arange(errors.shape[1])[None, :]
-        close = (errors < self.opts.coverage_check_error) & (steps < np.array(lengths)[:, None])
-        result: list[int | None] = [None] * len(lengths)
+        close = errors < self.opts.coverage_check_error
+        result: list[int | None] = [None] * len(errors)
         if not close.any():
             return result
         rows, cols = np.nonzero(close)
