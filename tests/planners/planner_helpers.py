@@ -13,11 +13,11 @@ from parapolicy.policies.schedules import DDIMSchedule, DDPMSchedule, FlowSchedu
 class GaussianDenoiser:
     """The exact denoiser for data x0 ~ N(μ(cond), s²·I): ε-prediction (DDPM/DDIM) or velocity (flow).
 
-    μ(cond) is the first H·Da entries of ``cond`` reshaped to (H, Da); ``scale`` per row lets some
-    conditions be confident (small s) and others not.
+    μ(cond) is the first H·Da entries of ``cond`` reshaped to (H, Da); with ``s="cond"`` the data std
+    of each row is ``cond[:, H·Da]``, so some conditions can be confident (small s) and others not.
     """
 
-    def __init__(self, schedule: Any, H: int, Da: int, s: float | Tensor = 0.5) -> None:
+    def __init__(self, schedule: Any, H: int, Da: int, s: float | str = 0.5) -> None:
         self.schedule, self.H, self.Da, self.s = schedule, H, Da, s
         self.calls = 0
         self.rows = 0
@@ -26,8 +26,8 @@ class GaussianDenoiser:
         return cond[:, : self.H * self.Da].reshape(-1, self.H, self.Da)  # (B, H, Da)
 
     def std(self, cond: Tensor) -> Tensor:
-        if isinstance(self.s, Tensor):
-            return self.s.to(cond)  # broadcast (B, 1, 1) or scalar
+        if self.s == "cond":
+            return cond[:, self.H * self.Da].reshape(-1, 1, 1)  # (B, 1, 1)
         return torch.full((cond.shape[0], 1, 1), float(self.s), dtype=cond.dtype)
 
     def __call__(self, x_t: Tensor, t: Tensor, cond: Tensor) -> Tensor:
@@ -108,3 +108,19 @@ class SleepyDenoiser:
 def schedules() -> dict[str, Any]:
     """One schedule of each kind."""
     return {"ddpm": DDPMSchedule(100), "ddim": DDIMSchedule(100), "flow": FlowSchedule(100)}
+
+
+class ConstantX0Denoiser:
+    """Always implies the same clean chunk ``x0 (B, H, Da)``: its sampling trajectory is known exactly
+    (the amortized-init trajectory toward ``x0``)."""
+
+    def __init__(self, schedule: Any, x0: Tensor) -> None:
+        from parapolicy.planners.schedule_math import output_from_x0
+
+        self.schedule, self.x0, self._out = schedule, x0, output_from_x0
+        self.calls = 0
+
+    def __call__(self, x_t: Tensor, t: Tensor, cond: Tensor) -> Tensor:
+        self.calls += 1
+        reps = x_t.shape[0] // self.x0.shape[0]
+        return self._out(self.schedule, self.x0.repeat(reps, 1, 1), x_t, t)

@@ -1,0 +1,98 @@
+"""Cost model on synthetic timings: interpolation, prediction, caching."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from parapolicy.planners.cost_model import CostModel, model_fingerprint
+from parapolicy.planners.picard import PicardSampler
+from parapolicy.planners.sequential import SequentialSampler
+from planner_helpers import MLPDenoiser, schedules
+
+torch.set_num_threads(1)
+
+
+def cpu_like(batch: int) -> float:
+    """Synthetic CPU: 2 ms fixed + 1 ms per row (batching is not free)."""
+    return 0.002 + 0.001 * batch
+
+
+def test_measure_takes_median_and_interpolates() -> None:
+    calls: list[int] = []
+    noisy = iter([0.0, 0.5] + [0.0] * 1000)  # one outlier (a timed call) must not move the median
+
+    def timing(b: int) -> float:
+        calls.append(b)
+        return cpu_like(b) + next(noisy)
+
+    cm = CostModel.measure(object(), x_shape=(16, 2), cond_dim=8, batch_sizes=(1, 4, 16), warmup=1,
+                           repeats=5, timing_fn=timing)
+    assert calls.count(1) == calls.count(4) == calls.count(16) == 6  # warm-up + repeats
+    assert cm.cost(1) == pytest.approx(0.003)
+    assert cm.cost(16) == pytest.approx(0.018)
+    assert cm.cost(10) == pytest.approx(cpu_like(10))  # linear between 4 and 16
+    assert cm.cost(32) == pytest.approx(cpu_like(32))  # extrapolated with the last slope
+    assert cm.cost(0.5) == pytest.approx(0.003)
+    assert cm.batching_speedup(16) == pytest.approx(16 * 0.003 / 0.018)
+
+
+def test_predict_sampler_configs() -> None:
+    cm = CostModel(latency_s={1: 0.003, 8: 0.010, 16: 0.018}, default_overhead_s=0.0005)
+    sch = schedules()["ddpm"]
+    seq = SequentialSampler(sch, steps=100)
+    assert cm.predict(seq) == pytest.approx(100 * (0.003 + 0.0005))
+    pic = PicardSampler(sch, steps=100, window=16)
+    # before any run Picard's depth is the worst case K
+    assert cm.predict(pic) == pytest.approx(100 * (0.018 + 0.0005))
+    assert cm.predict(pic, depth=25) == pytest.approx(25 * (0.018 + 0.0005))
+    pic.depth_history.extend([25, 26, 24])
+    assert cm.predict(pic) == pytest.approx(25 * (0.018 + 0.0005))
+    # batch of 4 environments widens each pass
+    assert cm.predict(seq, batch=4) == pytest.approx(100 * (0.003 + (0.010 - 0.003) * 3 / 7 + 0.0005))
+    # on this synthetic CPU Picard-25-passes-of-16 is not cheaper than a 100-step sequential run
+    assert cm.predict(pic) > cm.predict(seq)
+
+
+def test_gpu_like_timings_favour_picard() -> None:
+    cm = CostModel.measure(object(), x_shape=(16, 2), cond_dim=8, batch_sizes=(1, 16), warmup=0,
+                           repeats=1, timing_fn=lambda b: 0.005 + 1e-5 * b)
+    sch = schedules()["ddpm"]
+    assert cm.predict(PicardSampler(sch, steps=100, window=16), depth=25) < cm.predict(SequentialSampler(sch, steps=100))
+
+
+def test_cache_roundtrip_keyed_by_fingerprint(tmp_path) -> None:
+    net = MLPDenoiser(16, 2, 8)
+    cm = CostModel.measure(net, x_shape=(16, 2), cond_dim=8, batch_sizes=(1, 2), repeats=1,
+                           timing_fn=cpu_like, cache_dir=tmp_path)
+    files = list((tmp_path / "cost_model").glob("*.json"))
+    assert len(files) == 1 and model_fingerprint(net, (16, 2), 8) in files[0].name
+    assert f"-t{torch.get_num_threads()}" in files[0].name
+    data = json.loads(files[0].read_text())
+    assert data["latency_s"]["2"] == pytest.approx(0.004)
+    # a second measure hits the cache (the timing function is never called)
+    again = CostModel.measure(net, x_shape=(16, 2), cond_dim=8, batch_sizes=(1, 2), repeats=1,
+                              timing_fn=lambda b: pytest.fail("cache miss"), cache_dir=tmp_path)
+    assert again.latency_s == cm.latency_s
+    # another architecture has another key
+    assert model_fingerprint(MLPDenoiser(16, 2, 8, hidden=32), (16, 2), 8) != model_fingerprint(net, (16, 2), 8)
+    assert model_fingerprint(MLPDenoiser(16, 2, 8, seed=5), (16, 2), 8) == model_fingerprint(net, (16, 2), 8)
+
+
+def test_real_measurement_and_overhead_on_this_cpu(tmp_path) -> None:
+    net = MLPDenoiser(16, 2, 8, hidden=128)
+    cm = CostModel.measure(net, x_shape=(16, 2), cond_dim=8, batch_sizes=(1, 64), warmup=1, repeats=3,
+                           cache_dir=tmp_path)
+    assert cm.cost(64) >= cm.cost(1) > 0
+    ov = cm.measure_overhead(SequentialSampler(schedules()["ddim"], steps=10), x_shape=(16, 2), cond_dim=8)
+    assert ov > 0 and cm.overhead("sequential-10") == ov
+
+
+def test_bad_measurements_rejected() -> None:
+    with pytest.raises(ValueError, match="latency"):
+        CostModel(latency_s={1: float("nan")})
+    with pytest.raises(ValueError, match="at least one"):
+        CostModel(latency_s={})
+    with pytest.raises(ValueError, match="batch_sizes"):
+        CostModel.measure(object(), x_shape=(1, 1), cond_dim=1, batch_sizes=(0,), timing_fn=cpu_like)
