@@ -204,7 +204,12 @@ class _Push:
 
 
 class PushTExpert:
-    """Scripted Push-T expert (a :class:`~parapolicy.planners` style ``Policy``: ``reset`` and ``act``)."""
+    """Scripted Push-T expert with the ``Policy`` interface (``reset``, ``act``).
+
+    It reads the privileged MuJoCo state of ``env.unwrapped`` (the observation passed to :meth:`act` is
+    not needed) and simulates candidate pushes on a private ``MjData``, so the env is never disturbed.
+    A new episode is detected from :meth:`reset` or from the simulation clock going back.
+    """
 
     def __init__(self, env: gym.Env, seed: int | None = None, **options: Any) -> None:
         base = env.unwrapped

@@ -27,6 +27,7 @@ def test_check_env_unwrapped_and_registered() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         check_env(PushTEnv())
+        check_env(PushTEnv(render_mode="rgb_array", width=64, height=64))
         env = gym.make("parapolicy/PushT-v0")
         check_env(env.unwrapped)
         check_env(env)
