@@ -1,0 +1,62 @@
+"""Benchmark reports: JSON + markdown tables, and splicing a table into the README between markers.
+
+A README section ``<!-- bench:NAME -->`` … ``<!-- /bench:NAME -->`` is replaced by the table a
+benchmark produced, so the README's numbers always come from a saved run.
+"""
+from __future__ import annotations
+
+import math
+import os
+import re
+from pathlib import Path
+from typing import Any, Sequence
+
+from parapolicy.scripts.common import write_json_atomic
+
+
+def fmt(value: Any, digits: int = 3) -> str:
+    """Compact cell text for numbers, intervals and missing values."""
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "–"
+        return f"{value:.{digits}g}" if abs(value) < 1e4 else f"{value:.0f}"
+    if isinstance(value, (list, tuple)) and len(value) == 2 and all(isinstance(v, float) for v in value):
+        return f"{value[0]:.2f}–{value[1]:.2f}"
+    return str(value)
+
+
+def markdown_table(rows: Sequence[dict[str, Any]], columns: Sequence[tuple[str, str]]) -> str:
+    """A markdown table of ``rows`` with ``columns`` given as (key, header) pairs."""
+    head = "| " + " | ".join(h for _, h in columns) + " |"
+    sep = "|" + "|".join("---" for _ in columns) + "|"
+    body = ["| " + " | ".join(fmt(row.get(k)) for k, _ in columns) + " |" for row in rows]
+    return "\n".join([head, sep, *body])
+
+
+def save_report(out_dir: Path, name: str, data: dict[str, Any], table: str) -> tuple[Path, Path]:
+    """Write ``<name>.json`` and ``<name>.md`` into ``out_dir`` (atomically)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    json_path = write_json_atomic(out_dir / f"{name}.json", data)
+    md_path = out_dir / f"{name}.md"
+    tmp = md_path.with_name(f".{md_path.name}.tmp")
+    tmp.write_text(table + "\n")
+    os.replace(tmp, md_path)
+    return json_path, md_path
+
+
+def splice_readme(readme: Path, name: str, text: str) -> bool:
+    """Replace the README section marked ``bench:name`` with ``text``; False when no marker exists."""
+    start, end = f"<!-- bench:{name} -->", f"<!-- /bench:{name} -->"
+    content = readme.read_text()
+    pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.S)
+    if not pattern.search(content):
+        return False
+    new = pattern.sub(lambda _: f"{start}\n{text.strip()}\n{end}", content)
+    tmp = readme.with_name(f".{readme.name}.tmp")
+    tmp.write_text(new)
+    os.replace(tmp, readme)
+    return True
