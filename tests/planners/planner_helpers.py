@@ -124,3 +124,14 @@ class ConstantX0Denoiser:
         self.calls += 1
         reps = x_t.shape[0] // self.x0.shape[0]
         return self._out(self.schedule, self.x0.repeat(reps, 1, 1), x_t, t)
+
+
+def make_chunk_model(schedule: Any, *, denoiser: Callable | None = None, H: int = 16, Ta: int = 8, To: int = 2,
+                     Da: int = 2, Do: int = 3, offset: int | None = None):
+    """A ChunkModel around a random MLP: cond = flattened raw obs history, actions = 2·x0 + 1."""
+    from parapolicy.planners.realtime import ChunkModel
+
+    den = denoiser if denoiser is not None else MLPDenoiser(H, Da, To * Do, t_scale=getattr(schedule, "num_train_steps", 100))
+    return ChunkModel(denoiser=den, schedule=schedule, encode_obs=lambda o: o.reshape(o.shape[0], -1),
+                      unnormalize=lambda x: 2 * x + 1, obs_horizon=To, pred_horizon=H, action_horizon=Ta,
+                      action_dim=Da, action_offset=To - 1 if offset is None else offset)

@@ -1,0 +1,337 @@
+"""Asynchronous execution with real-time chunking: compute the next chunk while the robot keeps moving.
+
+``AsyncExecutor`` is a ``Policy`` for one environment. Every ``s`` executed actions (default Ta) it
+starts planning the next chunk from the current observation history; the controller keeps consuming
+the old chunk meanwhile. With an inference delay of d control ticks the first d actions of the new
+chunk (and the past positions before them) are already committed from the old chunk, so the new
+chunk is sampled with those positions *frozen* to the old actions and — in ``guided`` mode — the
+rest of the overlap softly pulled toward the old chunk (``rtc.InpaintingDenoiser``, weights from
+``rtc_weights``). Modes: ``naive`` (just switch chunks), ``frozen`` (freeze the committed prefix),
+``guided`` (freeze + soft guidance). When the new chunk arrives at tick ``request + d`` the executor
+switches to its position ``offset + d``; the actions executed in between are exactly the frozen ones.
+
+Timing modes:
+
+* ``simulated`` — deterministic and fast, for evaluation: the chunk is computed at the request tick
+  but only delivered ``d`` ticks later; d is fixed (``delay``) or ``ceil(predicted latency × control
+  rate)`` from the planner's cost model. Feasibility (RTC): ``d ≤ s`` and ``offset + s + d ≤ H``.
+* ``wall`` — a background worker thread computes chunks while ``act`` (called by a loop paced at
+  ``control_hz``, e.g. ``run_paced``) never waits: it returns the next action of the current chunk,
+  switches as soon as a new chunk is ready, and when the old chunk runs dry before the new one
+  arrives it holds the last committed action and counts the tick as a miss. d is estimated before
+  each request from the slowest recent latency (the cost model's prediction before the first).
+
+Only the very first chunk after ``reset`` is computed synchronously (there is nothing to execute yet).
+"""
+from __future__ import annotations
+
+import math
+import numbers
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from .realtime import MenuItem, PlanOutcome, RealtimePlanner
+from .rtc import RTC_MODES, rtc_weights
+
+TIMING_MODES = ("simulated", "wall")
+
+
+@dataclass
+class InferenceRecord:
+    """One asynchronous chunk: when it was requested and delivered, and what was frozen."""
+
+    request_tick: int
+    ready_tick: int  # tick at which the executor switched to it
+    delay_est: int  # d used to freeze the prefix
+    delay_actual: int  # ready_tick − request_tick
+    latency_s: float
+    name: str
+    frozen: int  # positions frozen (offset + d, clipped to the overlap)
+    late: bool  # delivered after the estimated delay
+    committed_old: np.ndarray  # (d', Da) old-chunk actions executed while it was computed
+    committed_new: np.ndarray  # (d', Da) the new chunk's actions at those ticks
+
+
+@dataclass
+class _Chunk:
+    actions: np.ndarray  # (H, Da) raw
+    x0: Tensor  # (H, Da) normalized
+    t0: int  # tick at which position ``offset`` is executed
+
+
+@dataclass
+class _Request:
+    generation: int
+    tick: int
+    obs_hist: np.ndarray  # (1, To, Do)
+    target: Tensor | None  # (1, H, Da) normalized
+    weights: Tensor | None  # (H,)
+    warm: Tensor  # (1, H, Da) previous normalized chunk
+    shift: int
+    item: MenuItem
+    delay_est: int
+    frozen: int
+
+
+class AsyncExecutor:
+    """Real-time-chunking executor around a ``RealtimePlanner`` (its model, menu, cost model and
+    budget); see the module docstring for modes and timing."""
+
+    def __init__(self, planner: RealtimePlanner, *, mode: str = "guided", timing: str = "simulated",
+                 delay: int | None = None, control_hz: float = 10.0, execute_every: int | None = None,
+                 clock: Callable[[], float] = time.perf_counter) -> None:
+        if mode not in RTC_MODES:
+            raise ValueError(f"unknown RTC mode {mode!r}; allowed: {', '.join(RTC_MODES)}")
+        if timing not in TIMING_MODES:
+            raise ValueError(f"unknown timing {timing!r}; allowed: {', '.join(TIMING_MODES)}")
+        if isinstance(control_hz, bool) or not isinstance(control_hz, numbers.Real) \
+                or not math.isfinite(control_hz) or control_hz <= 0:
+            raise ValueError(f"control_hz must be a finite number > 0, got {control_hz!r}")
+        m = planner.model
+        H, o = m.pred_horizon, m.action_offset
+        s = m.action_horizon if execute_every is None else execute_every
+        if isinstance(s, bool) or not isinstance(s, numbers.Integral) or not 1 <= s <= H - o:
+            raise ValueError(f"execute_every must be an integer in [1, H - offset = {H - o}], got {s!r}")
+        if delay is not None:
+            if isinstance(delay, bool) or not isinstance(delay, numbers.Integral) or delay < 0:
+                raise ValueError(f"delay must be None or an integer >= 0 (control ticks), got {delay!r}")
+            if o + s + delay > H:
+                raise ValueError(f"delay d={delay} is larger than the chunk allows: need offset + s + d <= H "
+                                 f"({o} + {s} + {delay} > {H}); shorten s (execute_every) or the delay")
+            if timing == "simulated" and delay > s:
+                raise ValueError(f"delay d={delay} exceeds the execution horizon s={s}: real-time chunking "
+                                 f"needs d <= s <= H - offset - d")
+        self.planner = planner
+        self.mode = mode
+        self.timing = timing
+        self.delay = delay
+        self.control_hz = float(control_hz)
+        self.s = int(s)
+        self.clock = clock
+        self.records: list[InferenceRecord] = []
+        self.misses = 0  # ticks without a fresh action (held the last one)
+        self.ticks = 0
+        self.delay_clamped = 0
+        self._generation = 0
+        self._requests: queue.Queue[_Request | None] = queue.Queue()
+        self._results: queue.Queue[tuple[_Request, PlanOutcome | BaseException]] = queue.Queue()
+        self._worker: threading.Thread | None = None
+        self._in_flight: _Request | None = None
+        self._pending: tuple[_Request, PlanOutcome, int] | None = None  # simulated: (req, plan, ready tick)
+        self._reset_state()
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    def _reset_state(self) -> None:
+        self._hist: list[np.ndarray] = []
+        self._chunk: _Chunk | None = None
+        self._last_action: np.ndarray | None = None
+        self._in_flight = None
+        self._pending = None
+        self.tick = 0
+        self._executed: dict[int, np.ndarray] = {}  # tick → action (recent ticks only)
+
+    def reset(self, *, seed: int | None = None) -> None:
+        """Start a new episode: drop chunks and in-flight work (its result will be ignored)."""
+        self._generation += 1
+        self.planner.reset(seed=seed)
+        self._reset_state()
+
+    def close(self) -> None:
+        """Stop the worker thread (wall timing)."""
+        if self._worker is not None:
+            self._requests.put(None)
+            self._worker.join(timeout=10)
+            self._worker = None
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    # -- Policy ----------------------------------------------------------------------------------
+    def act(self, obs: np.ndarray) -> np.ndarray:
+        """The action for this control tick ``(Da,)`` (never waits for inference after the first)."""
+        obs = np.asarray(obs, dtype=np.float32)
+        if obs.ndim == 2 and obs.shape[0] == 1:
+            obs = obs[0]
+        if obs.ndim != 1:
+            raise ValueError(f"AsyncExecutor drives one environment: obs must be (Do,), got shape {obs.shape}")
+        if not np.isfinite(obs).all():
+            raise ValueError("obs contains NaN or inf")
+        To = self.planner.model.obs_horizon
+        self._hist = self._hist[1:] + [obs] if self._hist else [obs] * To  # To frames, oldest first
+        n = self.tick
+        if self._chunk is None:
+            plan = self.planner.plan_chunk(self._obs_hist(), item=None)
+            self.planner.record(plan, rows=1)
+            self._chunk = _Chunk(plan.actions[0], plan.x0[0].detach().cpu(), t0=n)
+        self._collect(n)
+        if self._due(n):
+            self._request(n)
+            self._collect(n)  # a zero-delay simulated chunk applies at once
+        action = self._action_at(n)
+        self._executed[n] = action
+        self._executed.pop(n - 4 * self.planner.model.pred_horizon, None)
+        self.tick += 1
+        self.ticks += 1
+        return action
+
+    # -- internals -------------------------------------------------------------------------------
+    def _obs_hist(self) -> np.ndarray:
+        return np.stack(self._hist)[None]  # (1, To, Do)
+
+    def _due(self, n: int) -> bool:
+        busy = self._in_flight is not None or self._pending is not None
+        return not busy and self._chunk is not None and n - self._chunk.t0 >= self.s
+
+    def _action_at(self, n: int) -> np.ndarray:
+        o, H = self.planner.model.action_offset, self.planner.model.pred_horizon
+        idx = o + n - self._chunk.t0
+        if 0 <= idx < H:
+            self._last_action = self._chunk.actions[idx]
+        else:  # the old chunk ran dry before the new one arrived: hold, count a miss
+            self.misses += 1
+            if self._last_action is None:
+                self._last_action = self._chunk.actions[-1]
+        return np.array(self._last_action, copy=True)
+
+    def _estimate_delay(self, item: MenuItem) -> int:
+        if self.delay is not None:
+            return self.delay
+        if self.timing == "simulated":  # deterministic: the cost model's prediction only
+            lat = self.planner.predict(item, 1, observed=False)
+        else:
+            recent = [r.latency_s for r in self.records[-5:]]
+            lat = max(recent) if recent else self.planner.predict(item, 1)
+        return int(math.ceil(lat * self.control_hz - 1e-9))
+
+    def _request(self, n: int) -> None:
+        m = self.planner.model
+        H, o = m.pred_horizon, m.action_offset
+        old = self._chunk
+        shift = n - old.t0
+        item, _, _ = self.planner.choose(1)
+        d = self._estimate_delay(item)
+        d_max = max(0, H - o - shift)
+        if d > d_max:
+            d = d_max
+            self.delay_clamped += 1
+        overlap_end = max(0, H - shift)
+        frozen = min(o + d, overlap_end)
+        idx = torch.clamp(torch.arange(H) + shift, max=H - 1)
+        target = old.x0[idx].unsqueeze(0)  # (1, H, Da) old chunk in the new chunk's positions
+        weights = rtc_weights(H, frozen, overlap_end, self.mode)  # (H,)
+        req = _Request(generation=self._generation, tick=n, obs_hist=self._obs_hist(),
+                       target=target if self.mode != "naive" else None,
+                       weights=weights if self.mode != "naive" else None,
+                       warm=old.x0.unsqueeze(0), shift=shift, item=item, delay_est=d, frozen=frozen)
+        if self.timing == "simulated":
+            plan = self._plan(req)
+            self._pending = (req, plan, n + d)
+        else:
+            self._ensure_worker()
+            self._in_flight = req
+            self._requests.put(req)
+
+    def _plan(self, req: _Request) -> PlanOutcome:
+        inpaint = None if req.target is None else (req.target, req.weights)
+        return self.planner.plan_chunk(req.obs_hist, warm_from=req.warm, executed=req.shift, inpaint=inpaint,
+                                       item=req.item)
+
+    def _collect(self, n: int) -> None:
+        """Install a finished chunk, if any is due at tick ``n``."""
+        if self.timing == "simulated":
+            if self._pending is not None and n >= self._pending[2]:
+                req, plan, _ = self._pending
+                self._pending = None
+                self._install(req, plan, n)
+            return
+        while True:
+            try:
+                req, plan = self._results.get_nowait()
+            except queue.Empty:
+                return
+            if req.generation != self._generation:
+                continue  # from before a reset
+            self._in_flight = None
+            if isinstance(plan, BaseException):
+                raise RuntimeError("asynchronous planning failed") from plan
+            self._install(req, plan, n)
+
+    def _install(self, req: _Request, plan: PlanOutcome, n: int) -> None:
+        o = self.planner.model.action_offset
+        new = _Chunk(plan.actions[0], plan.x0[0].detach().cpu(), t0=req.tick)
+        d_act = n - req.tick
+        ticks = [t for t in range(req.tick, n) if t in self._executed]
+        committed_old = np.stack([self._executed[t] for t in ticks]) if ticks else np.zeros((0, new.actions.shape[1]))
+        committed_new = new.actions[o:o + len(ticks)]
+        self.records.append(InferenceRecord(
+            request_tick=req.tick, ready_tick=n, delay_est=req.delay_est, delay_actual=d_act,
+            latency_s=plan.latency_s, name=plan.item.name, frozen=req.frozen, late=d_act > req.delay_est,
+            committed_old=committed_old, committed_new=committed_new))
+        self.planner.record(plan, rows=1)
+        self._chunk = new
+
+    def _ensure_worker(self) -> None:
+        if self._worker is None or not self._worker.is_alive():
+            self._worker = threading.Thread(target=self._work, name="parapolicy-async-planner", daemon=True)
+            self._worker.start()
+
+    def _work(self) -> None:
+        while True:
+            req = self._requests.get()
+            if req is None:
+                return
+            try:
+                plan: PlanOutcome | BaseException = self._plan(req)
+            except BaseException as exc:  # reported to the control thread
+                plan = exc
+            self._results.put((req, plan))
+
+    # -- reporting -------------------------------------------------------------------------------
+    def summary(self) -> dict[str, Any]:
+        """Ticks, misses (held actions), inference delays and lateness."""
+        lat = [r.latency_s for r in self.records]
+        return {"ticks": self.ticks, "misses": self.misses, "inferences": len(self.records),
+                "late": int(sum(r.late for r in self.records)), "delay_clamped": self.delay_clamped,
+                "delay_actual_mean": float(np.mean([r.delay_actual for r in self.records])) if lat else 0.0,
+                "latency_p50_ms": float(np.percentile(lat, 50) * 1e3) if lat else 0.0,
+                "latency_p99_ms": float(np.percentile(lat, 99) * 1e3) if lat else 0.0,
+                "mode": self.mode, "timing": self.timing}
+
+
+@dataclass
+class PacedRun:
+    """What a paced loop saw: one action per tick and the ticks that started late."""
+
+    actions: np.ndarray  # (T, Da)
+    late_ticks: int
+    tick_s: list[float] = field(default_factory=list)  # seconds each act() call took
+
+
+def run_paced(policy: Any, get_obs: Callable[[int], np.ndarray], ticks: int, control_hz: float, *,
+              clock: Callable[[], float] = time.perf_counter, sleep: Callable[[float], None] = time.sleep
+              ) -> PacedRun:
+    """Call ``policy.act(get_obs(k))`` at ``control_hz`` for ``ticks`` ticks (wall-clock pacing)."""
+    period = 1.0 / control_hz
+    start = clock()
+    out, durations, late = [], [], 0
+    for k in range(ticks):
+        due = start + k * period
+        now = clock()
+        if now < due:
+            sleep(due - now)
+        elif now - due > period:
+            late += 1
+        t0 = clock()
+        out.append(np.asarray(policy.act(get_obs(k))))
+        durations.append(clock() - t0)
+    return PacedRun(actions=np.stack(out), late_ticks=late, tick_s=durations)

@@ -1,0 +1,9 @@
+"""Planner tests: make the shared helpers (``planner_helpers``) importable under any import mode,
+and keep torch to one thread (the machine's cores are shared)."""
+import os
+import sys
+
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+torch.set_num_threads(1)

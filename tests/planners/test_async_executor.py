@@ -1,0 +1,106 @@
+"""Asynchronous executor: never a tick without an action; the committed prefix is kept."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from parapolicy.planners.async_executor import AsyncExecutor, run_paced
+from parapolicy.planners.cost_model import CostModel
+from parapolicy.planners.realtime import RealtimePlanner, SamplerSpec
+from planner_helpers import MLPDenoiser, SleepyDenoiser, make_chunk_model, schedules
+
+torch.set_num_threads(1)
+CPU = CostModel(latency_s={1: 0.003, 16: 0.018})
+
+
+def _planner(model, steps: int = 10) -> RealtimePlanner:
+    return RealtimePlanner(model, [SamplerSpec(kind="sequential", steps=steps)], budget_ms=1000, cost_model=CPU,
+                           seed=0, anytime=False)
+
+
+def _obs(k: int) -> np.ndarray:
+    return np.array([np.sin(0.1 * k), np.cos(0.1 * k), 0.01 * k], dtype=np.float32)
+
+
+@pytest.mark.parametrize("kind", ["ddpm", "ddim", "flow"])
+@pytest.mark.parametrize("mode", ["frozen", "guided"])
+def test_simulated_delay_keeps_committed_prefix(kind: str, mode: str) -> None:
+    model = make_chunk_model(schedules()[kind])  # H=16, Ta=8, To=2 → offset 1
+    ex = AsyncExecutor(_planner(model), mode=mode, timing="simulated", delay=3)
+    acts = [ex.act(_obs(k)) for k in range(60)]
+    assert len(acts) == 60 and np.isfinite(np.stack(acts)).all()
+    assert ex.misses == 0 and len(ex.records) == 7
+    for r in ex.records:
+        assert r.delay_actual == r.delay_est == 3 and r.frozen == 1 + 3 and not r.late
+        assert r.committed_old.shape == (3, 2)
+        np.testing.assert_allclose(r.committed_new, r.committed_old, atol=1e-5)
+    assert [r.request_tick for r in ex.records] == [8, 16, 24, 32, 40, 48, 56]
+
+
+def test_naive_switch_does_not_keep_prefix() -> None:
+    model = make_chunk_model(schedules()["ddim"])
+    ex = AsyncExecutor(_planner(model), mode="naive", timing="simulated", delay=3)
+    for k in range(30):
+        ex.act(_obs(k))
+    assert any(np.abs(r.committed_new - r.committed_old).max() > 1e-3 for r in ex.records)
+
+
+def test_simulated_delay_from_cost_model() -> None:
+    model = make_chunk_model(schedules()["ddim"])
+    ex = AsyncExecutor(_planner(model), timing="simulated", control_hz=100.0)  # 10 × 3 ms = 30 ms → d = 3
+    for k in range(30):
+        ex.act(_obs(k))
+    assert all(r.delay_est == 3 for r in ex.records) and ex.misses == 0
+
+
+def test_wall_clock_slow_model_never_leaves_a_tick_without_action() -> None:
+    sch = schedules()["ddim"]
+    net = SleepyDenoiser(MLPDenoiser(16, 2, 6), sleep_s=0.004)  # ≈ 40 ms for 10 steps
+    model = make_chunk_model(sch, denoiser=net)
+    ex = AsyncExecutor(_planner(model), mode="guided", timing="wall", control_hz=50.0)  # 20 ms ticks
+    try:
+        run = run_paced(ex, _obs, ticks=60, control_hz=50.0)
+    finally:
+        ex.close()
+    assert run.actions.shape == (60, 2) and np.isfinite(run.actions).all()
+    assert max(run.tick_s[1:]) < 0.03  # act() never waited for a (≈40 ms) inference after the first chunk
+    assert len(ex.records) >= 3
+    for r in ex.records:
+        d = min(r.delay_est, len(r.committed_old))
+        np.testing.assert_allclose(r.committed_new[:d], r.committed_old[:d], atol=1e-5)
+
+
+def test_wall_clock_too_slow_model_holds_and_counts_misses() -> None:
+    sch = schedules()["ddim"]
+    net = SleepyDenoiser(MLPDenoiser(16, 2, 6), sleep_s=0.03)  # ≈ 300 ms per chunk at 100 Hz control
+    model = make_chunk_model(sch, denoiser=net)
+    ex = AsyncExecutor(_planner(model), mode="frozen", timing="wall", control_hz=100.0)
+    try:
+        run = run_paced(ex, _obs, ticks=40, control_hz=100.0)
+    finally:
+        ex.close()
+    assert run.actions.shape == (40, 2) and np.isfinite(run.actions).all()
+    assert max(run.tick_s[1:]) < 0.1  # never waited for a ≈300 ms inference
+    assert ex.misses > 0 and ex.ticks == 40
+    held = [k for k in range(1, 40) if np.array_equal(run.actions[k], run.actions[k - 1])]
+    assert len(held) >= ex.misses - 1
+
+
+def test_executor_validation() -> None:
+    model = make_chunk_model(schedules()["ddim"])  # H=16, offset 1, Ta=8
+    p = _planner(model)
+    with pytest.raises(ValueError, match="larger than the chunk"):
+        AsyncExecutor(p, timing="wall", delay=8)
+    with pytest.raises(ValueError, match="d <= s"):
+        AsyncExecutor(p, timing="simulated", delay=5, execute_every=4)
+    with pytest.raises(ValueError, match="unknown RTC mode"):
+        AsyncExecutor(p, mode="soft")
+    with pytest.raises(ValueError, match="unknown timing"):
+        AsyncExecutor(p, timing="gpu")
+    with pytest.raises(ValueError, match="delay"):
+        AsyncExecutor(p, delay=-1)
+    with pytest.raises(ValueError, match="control_hz"):
+        AsyncExecutor(p, control_hz=0)
+    with pytest.raises(ValueError, match="one environment"):
+        AsyncExecutor(p).act(np.zeros((2, 3), dtype=np.float32))

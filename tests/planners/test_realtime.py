@@ -1,0 +1,121 @@
+"""RealtimePlanner: menu choice by predicted latency, fallback, queue/replan cadence, records, errors."""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+from parapolicy.planners.cost_model import CostModel
+from parapolicy.planners.realtime import MenuItem, RealtimePlanner, SamplerSpec
+from parapolicy.planners.sequential import SequentialSampler
+from planner_helpers import FakeClock, TimedDenoiser, make_chunk_model, schedules
+
+torch.set_num_threads(1)
+MENU = [SamplerSpec(kind="picard", steps=100, window=16, schedule="ddpm"),
+        SamplerSpec(kind="sequential", steps=10, schedule="ddim"),
+        SamplerSpec(kind="sequential", steps=2, schedule="ddim")]
+CPU = CostModel(latency_s={1: 0.003, 16: 0.018})  # synthetic: 3 ms per call, 18 ms for 16 rows
+
+
+def _planner(budget_ms: float, **kw) -> RealtimePlanner:
+    return RealtimePlanner(make_chunk_model(schedules()["ddpm"]), MENU, budget_ms=budget_ms,
+                           cost_model=CPU, seed=0, **kw)
+
+
+def test_menu_names_and_choice_by_budget() -> None:
+    p = _planner(100)
+    assert [m.name for m in p.menu] == ["picard-ddpm100-w16", "ddim10", "ddim2"]
+    assert p.choose()[0].name == "ddim10"  # Picard predicted 100 passes × 18 ms before it has run
+    assert _planner(10).choose()[0].name == "ddim2"
+    assert _planner(5000).choose()[0].name == "picard-ddpm100-w16"
+
+
+def test_fallback_to_fastest_warns_once_and_never_blocks() -> None:
+    p = _planner(1.0)
+    obs = np.zeros(3, dtype=np.float32)
+    with pytest.warns(UserWarning, match="no sampler is predicted to fit"):
+        a = p.act(obs)
+    assert a.shape == (2,)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for _ in range(3 * 8):
+            p.act(obs)
+    assert p.records[0].fallback and all(r.name == "ddim2" for r in p.records)
+
+
+def test_replans_every_ta_and_keeps_queue() -> None:
+    p = _planner(100)
+    rng = np.random.default_rng(0)
+    acts = [p.act(rng.normal(size=3).astype(np.float32)) for _ in range(24)]
+    assert len(p.records) == 3 and [r.tick for r in p.records] == [0, 8, 16]
+    assert all(r.name == "ddim10" and r.nfe == 10 and r.converged for r in p.records)
+    assert np.isfinite(np.stack(acts)).all()
+    s = p.summary()
+    assert s["replans"] == 3 and s["chosen"] == {"ddim10": 3} and "latency_p99_ms" in s
+    p.reset(seed=1)
+    p.act(np.zeros(3, dtype=np.float32))
+    assert len(p.records) == 4 and p.records[-1].tick == 0
+
+
+def test_batched_rows_and_per_row_reset() -> None:
+    p = _planner(100)
+    obs = np.zeros((4, 3), dtype=np.float32)
+    assert p.act(obs).shape == (4, 2)
+    assert p.records[-1].rows == 4
+    p.act(obs)
+    p.reset(indices=[2])
+    p.act(obs)  # only row 2 replans
+    assert p.records[-1].rows == 1 and len(p.records) == 2
+
+
+def test_misses_recorded_with_fake_clock() -> None:
+    clock = FakeClock()
+    sch = schedules()["ddim"]
+    model = make_chunk_model(sch)
+    model.denoiser = TimedDenoiser(model.denoiser, clock, per_call_s=0.02)
+    p = RealtimePlanner(model, [MenuItem("ddim5", SequentialSampler(sch, steps=5))], budget_ms=50,
+                        cost_model=CPU, clock=clock, anytime=False)
+    p.act(np.zeros(3, dtype=np.float32))
+    r = p.records[-1]
+    assert r.latency_s == pytest.approx(0.1) and r.miss
+    p2 = RealtimePlanner(model, [MenuItem("ddim5", SequentialSampler(sch, steps=5))], budget_ms=50,
+                         cost_model=CPU, clock=clock, anytime=True)
+    p2.act(np.zeros(3, dtype=np.float32))
+    r2 = p2.records[-1]
+    assert not r2.converged and r2.latency_s <= 0.05 and not r2.miss  # anytime: stopped in time
+
+
+def test_warm_start_and_amortized_items() -> None:
+    sch = schedules()["ddpm"]
+    model = make_chunk_model(sch)
+    menu = [SamplerSpec(kind="picard", steps=20, window=5, warm_start=10, amortized=True, schedule="ddim"),
+            SamplerSpec(kind="sequential", steps=20, warm_start=14, schedule="ddim")]
+    for spec in menu:
+        p = RealtimePlanner(model, [spec], budget_ms=1000, cost_model=CPU, seed=0)
+        for _ in range(16):
+            p.act(np.ones(3, dtype=np.float32))
+        assert [r.start_index for r in p.records] == [0, spec.warm_start]
+    assert p.records[-1].nfe == 20 - 14
+
+
+@pytest.mark.parametrize("budget", [0, -5, float("nan"), "100", None])
+def test_bad_budget(budget: object) -> None:
+    with pytest.raises(ValueError, match="budget_ms"):
+        _planner(budget)  # type: ignore[arg-type]
+
+
+def test_bad_menu_inputs() -> None:
+    with pytest.raises(ValueError, match="unknown sampler 'ddim99'"):
+        _planner(100, fixed="ddim99")
+    with pytest.raises(ValueError, match="unknown sampler kind"):
+        SamplerSpec(kind="euler")
+    with pytest.raises(ValueError, match="window"):
+        SamplerSpec(kind="picard", window=0)
+    with pytest.raises(ValueError, match="unknown sampler"):
+        SamplerSpec(kind="sequential", schedule="dpm").build(make_chunk_model(schedules()["ddpm"]))
+    with pytest.raises(ValueError, match="empty"):
+        RealtimePlanner(make_chunk_model(schedules()["ddpm"]), [], budget_ms=10)
+    with pytest.raises(ValueError, match="obs"):
+        _planner(100).act(np.full(3, np.nan, dtype=np.float32))
