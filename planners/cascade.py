@@ -42,7 +42,8 @@ class CascadeSampler(Sampler):
     ``student``: a Sampler for the student's timesteps; ``student_denoiser``: its network (the
     denoiser passed to ``sample`` is the teacher's). ``teacher``: the teacher Sampler (its timesteps,
     ``start_index`` and ``x_init`` are the cascade's). ``uncertainty``: ``spread`` (student samples'
-    RMS spread), ``reference`` (RMS distance to ``sample(..., reference=plan)``) or ``max`` of both.
+    RMS spread), ``reference`` (RMS distance to ``sample(..., reference=plan)``; without a plan every
+    row escalates) or ``max`` of both.
     """
 
     def __init__(self, student: Sampler, student_denoiser: Denoiser, teacher: Sampler, *,
@@ -106,9 +107,8 @@ class CascadeSampler(Sampler):
         if self.uncertainty == "spread":
             u = u_spread
         elif self.uncertainty == "reference":
-            if u_ref is None:
-                raise ValueError("uncertainty='reference' needs sample(..., reference=plan (B, H, Da))")
-            u = u_ref
+            # no plan to agree with (e.g. the first chunk of an episode): maximally uncertain
+            u = u_ref if u_ref is not None else torch.full((B,), math.inf, dtype=x0.dtype)
         else:
             u = u_spread if u_ref is None else torch.maximum(u_spread, u_ref)
         res.nfe = res.nfe * n  # rows per environment

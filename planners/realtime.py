@@ -30,6 +30,7 @@ from parapolicy.policies.schedules import make_schedule
 
 from .amortized_init import amortized_trajectory
 from .base import Budget, Denoiser, Sampler, SampleResult
+from .cascade import CascadeSampler
 from .cost_model import CostModel
 from .picard import PicardSampler
 from .rtc import InpaintingDenoiser
@@ -401,6 +402,9 @@ class RealtimePlanner:
                     kwargs["init_trajectory"] = amortized_trajectory(
                         shift_chunk(warm_from, executed), x_init, sampler.schedule, ts, start_index=start,
                         noises=noises)
+            if isinstance(sampler, CascadeSampler) and sampler.uncertainty != "spread" and warm_from is not None \
+                    and executed < H:
+                kwargs["reference"] = shift_chunk(warm_from.to(dev), executed)  # (m, H, Da) the old plan
             den = item.denoiser or self.model.denoiser
             if inpaint is not None:
                 den = InpaintingDenoiser(den, sampler.schedule, inpaint[0].to(dev), inpaint[1])

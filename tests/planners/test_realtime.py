@@ -119,3 +119,30 @@ def test_bad_menu_inputs() -> None:
         RealtimePlanner(make_chunk_model(schedules()["ddpm"]), [], budget_ms=10)
     with pytest.raises(ValueError, match="obs"):
         _planner(100).act(np.full(3, np.nan, dtype=np.float32))
+
+
+def test_student_item_nfe_equals_its_steps() -> None:
+    """A student is just another (denoiser, timesteps) pair on the menu."""
+    from planner_helpers import MLPDenoiser
+
+    sch = schedules()["ddim"]
+    student = MLPDenoiser(16, 2, 6, seed=3)
+    item = MenuItem("student2", SequentialSampler(sch, sch.timesteps(2)), denoiser=student)
+    p = RealtimePlanner(make_chunk_model(schedules()["ddpm"]), [item], budget_ms=100, cost_model=CPU)
+    p.act(np.zeros(3, dtype=np.float32))
+    assert student.calls == 2 and p.records[-1].nfe == p.records[-1].depth == 2
+
+
+def test_cascade_item_uses_previous_plan_as_reference() -> None:
+    from parapolicy.planners.cascade import CascadeSampler
+    from planner_helpers import MLPDenoiser
+
+    sch = schedules()["ddim"]
+    model = make_chunk_model(sch)
+    cas = CascadeSampler(SequentialSampler(sch, steps=2), MLPDenoiser(16, 2, 6, seed=4), SequentialSampler(sch, steps=10),
+                         threshold=1e9, uncertainty="reference", n_samples=1)
+    p = RealtimePlanner(model, [MenuItem("cascade", cas)], budget_ms=1000, cost_model=CPU)
+    for _ in range(16):
+        p.act(np.zeros(3, dtype=np.float32))
+    assert [r.nfe for r in p.records] == [2 + 10, 2]  # first chunk has no plan to agree with: escalates
+    assert cas.escalation_rate == pytest.approx(0.5)
