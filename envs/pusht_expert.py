@@ -69,6 +69,7 @@ class ExpertOptions:
     side_bias: float = 0.25  # relative bonus of the preferred half for the first push
     long_way_above: float = 3 * np.pi / 4  # random rotation direction beyond this angle error
     max_idle_arrivals: int = 2  # arrivals without pushing before forcing a push
+    stall_steps: int = 5  # travel steps without getting closer before choosing another contact
 
     def __post_init__(self) -> None:
         positive = (
@@ -236,6 +237,7 @@ class PushTExpert:
         self._queue: list[np.ndarray] = []
         self._contact: int | None = None
         self._lead = self.opts.lead_growth
+        self._travel_left, self._stalled_steps, self._banned = np.inf, 0, -1
         self._idle_arrivals = 0
         self._first_side: str | None = None
         self._theta_goal = geom.GOAL_POSE[2]
@@ -266,7 +268,7 @@ class PushTExpert:
         self._last_time = now
         if not self._queue:
             agent, pose = self.env.agent_position(), self.env.block_pose()
-            if self._contact is None or self._arrived(agent, pose):
+            if self._contact is None or self._arrived(agent, pose) or self._travel_blocked(pose):
                 self._decide(agent, pose)
         if self._queue:
             target = self._queue.pop(0)
@@ -283,6 +285,15 @@ class PushTExpert:
         pre = self._pre_contact(pose, self.opts.gap)[self._contact]
         return bool(np.linalg.norm(agent - pre) < self.opts.arrive_tol)
 
+    def _travel_blocked(self, pose: np.ndarray) -> bool:
+        """The chosen contact went out of reach (against a wall) or travel stopped making progress."""
+        assert self._contact is not None
+        pre = self._pre_contact(pose, self.opts.gap)[self._contact]
+        if _in_bounds(pre, 0.0) and self._stalled_steps < self.opts.stall_steps:
+            return False
+        self._banned = self._contact
+        return True
+
     def _travel_target(self, agent: np.ndarray, pose: np.ndarray) -> np.ndarray:
         assert self._contact is not None
         roadmap = build_roadmap(pose, agent, self.opts.margin)
@@ -292,17 +303,26 @@ class PushTExpert:
         if path is None:  # boxed in: head straight for the contact and let the next decision fix it
             self._contact = None
             return pre
+        waypoints = [agent] + path[1:] + [pre]
+        left = float(sum(np.linalg.norm(b - a) for a, b in zip(waypoints[:-1], waypoints[1:])))
+        if left < self._travel_left - 1.0:
+            self._travel_left, self._stalled_steps = left, 0
+        else:
+            self._stalled_steps += 1
         lead, self._lead = self._lead, min(self.opts.lead, self._lead + self.opts.lead_growth)
-        return _polyline_point([agent] + path[1:] + [pre], lead)
+        return _polyline_point(waypoints, lead)
 
     # ------------------------------------------------------------------------------------- deciding
     def _decide(self, agent: np.ndarray, pose: np.ndarray) -> None:
         """Simulate every push, pick the best progress rate, then push now or travel to its contact."""
         opts = self.opts
+        self._travel_left, self._stalled_steps = np.inf, 0
         pre = self._pre_contact(pose, opts.gap)
         app = self._pre_contact(pose, opts.margin + 1.0)
         here = np.linalg.norm(pre - agent, axis=1) < opts.arrive_tol
         feasible = _in_bounds(pre, 0.0) & _in_bounds(app, -opts.margin)
+        if self._banned >= 0:  # the contact that travel just failed to reach
+            feasible[self._banned], self._banned = False, -1
         travel_px, _ = build_roadmap(pose, agent, opts.margin).lengths(app)
         travel_px = np.where(here, 0.0, travel_px + opts.margin - opts.gap)
         feasible &= np.isfinite(travel_px)
