@@ -20,7 +20,8 @@ Multimodality: the goal angle is reached by the short rotation unless the block 
 ``long_way_above`` radians from it, in which case the direction is drawn at random; and the first push
 prefers, by a random per-episode bias, the left or the right half of the T. ``mode`` reads
 ``"<ccw|cw>-<left|right>"``: the rotation direction (ccw = increasing theta) and the half of the T
-(in its own frame, left = local -x) that the first push touched.
+(in its own frame, left = local -x) that the first push touched (until that push, ``mode`` shows the
+drawn preference followed by ``?``).
 
 :func:`evaluate_expert` measures success rate, coverage, modes and speed over seeded episodes
 (``python -m parapolicy.envs.pusht_expert --episodes 100``).
@@ -334,33 +335,36 @@ class PushTExpert:
             self._queue = [agent.copy()]
             return
         pushes = self._simulate(contacts, pre, here, pose)
-        error_now = self._pose_error(pose[None, :])[0]
-        best, best_key = None, (-np.inf, -np.inf)
-        for push in pushes:
-            steps = travel_steps[push.contact] + push.push_steps + opts.settle_steps
-            if push.success_step is not None:
-                key = (1.0, -(travel_steps[push.contact] + push.success_step))
-            else:
-                rate = (error_now - push.error_after) / steps
-                if self._first_side is None and rate > 0:
-                    rate *= 1.0 + opts.side_bias * (self._side(push.contact) == self._side_pref)
-                key = (0.0, rate)
-            if key > best_key:
-                best, best_key = push, key
-        assert best is not None
-        if best_key[0] == 0.0 and best_key[1] <= 0.0:
-            best = max(pushes, key=lambda p: -p.error_after)  # nothing helps: least harmful push
-        force = self._idle_arrivals >= opts.max_idle_arrivals and self._contact is not None
-        if force:
-            own = [p for p in pushes if p.contact == self._contact and here[p.contact]]
-            if own:
-                best = min(own, key=lambda p: p.error_after)
+        best = self._choose(pushes, travel_steps, here, float(self._pose_error(pose[None, :])[0]))
         if here[best.contact]:
             self._start_push(best)
         else:
             self._idle_arrivals += self._contact is not None and bool(here.any())
             self._contact = best.contact
             self._lead = opts.lead_growth
+
+    def _choose(self, pushes: list[_Push], travel_steps: np.ndarray, here: np.ndarray, error_now: float) -> _Push:
+        """The push that succeeds soonest, else the best progress rate (with the first-push side bias)."""
+        opts = self.opts
+        best, best_key = pushes[0], (-np.inf, -np.inf)
+        for push in pushes:
+            if push.success_step is not None:
+                key = (1.0, -(travel_steps[push.contact] + push.success_step))
+            else:
+                steps = travel_steps[push.contact] + push.push_steps + opts.settle_steps
+                rate = (error_now - push.error_after) / steps
+                if self._first_side is None and rate > 0:
+                    rate *= 1.0 + opts.side_bias * (self._side(push.contact) == self._side_pref)
+                key = (0.0, rate)
+            if key > best_key:
+                best, best_key = push, key
+        if best_key[0] == 0.0 and best_key[1] <= 0.0:
+            best = min(pushes, key=lambda p: p.error_after)  # nothing helps: the least harmful push
+        if self._idle_arrivals >= opts.max_idle_arrivals and self._contact is not None:
+            own = [p for p in pushes if p.contact == self._contact and here[p.contact]]
+            if own:  # dithered between contacts: push from where we are
+                best = min(own, key=lambda p: p.error_after)
+        return best
 
     def _side(self, contact: int) -> float:
         return 1.0 if self._contacts[contact, 0] > 0 else -1.0
