@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from parapolicy.policies.schedules import make_schedule
+from parapolicy.policies.schedules import DDIMSchedule, DDPMSchedule, FlowSchedule
 
 from .amortized_init import amortized_trajectory
 from .base import Budget, Denoiser, Sampler, SampleResult
@@ -154,9 +154,7 @@ class SamplerSpec:
 
     def build(self, model: ChunkModel) -> MenuItem:
         """The menu item for ``model``."""
-        sch = model.schedule
-        if self.schedule is not None:
-            sch = make_schedule(self.schedule, getattr(model.schedule, "num_train_steps", 100))
+        sch = model.schedule if self.schedule is None else _schedule_for(self.schedule, model.schedule)
         sched_name = self.schedule or type(sch).__name__.replace("Schedule", "").lower()
         if self.kind == "picard":
             sampler: Sampler = PicardSampler(sch, steps=self.steps, window=self.window, tol=self.tol)
@@ -171,6 +169,21 @@ class SamplerSpec:
         name = self.name or auto
         sampler.name = name
         return MenuItem(name=name, sampler=sampler, warm_start=self.warm_start, amortized=self.amortized)
+
+
+def _schedule_for(name: str, trained: Any) -> Any:
+    """Schedule ``name`` (ddpm | ddim | flow) over the trained model's levels and clip settings."""
+    allowed = ("flow",) if isinstance(trained, FlowSchedule) else ("ddpm", "ddim")
+    if name not in ("ddpm", "ddim", "flow"):
+        raise ValueError(f"unknown sampler schedule {name!r}; allowed: ddpm, ddim, flow")
+    if name not in allowed:
+        raise ValueError(f"sampler schedule {name!r} cannot run a model trained with "
+                         f"{type(trained).__name__}; allowed: {', '.join(allowed)}")
+    if name == "flow":
+        return trained
+    cls = DDIMSchedule if name == "ddim" else DDPMSchedule
+    return cls(num_train_steps=trained.num_train_steps, clip_sample=trained.clip_sample,
+               clip_range=trained.clip_range)
 
 
 @dataclass

@@ -113,8 +113,10 @@ def test_bad_menu_inputs() -> None:
         SamplerSpec(kind="euler")
     with pytest.raises(ValueError, match="window"):
         SamplerSpec(kind="picard", window=0)
-    with pytest.raises(ValueError, match="unknown sampler"):
+    with pytest.raises(ValueError, match="unknown sampler schedule"):
         SamplerSpec(kind="sequential", schedule="dpm").build(make_chunk_model(schedules()["ddpm"]))
+    with pytest.raises(ValueError, match="cannot run"):
+        SamplerSpec(kind="sequential", schedule="ddim").build(make_chunk_model(schedules()["flow"]))
     with pytest.raises(ValueError, match="empty"):
         RealtimePlanner(make_chunk_model(schedules()["ddpm"]), [], budget_ms=10)
     with pytest.raises(ValueError, match="obs"):
