@@ -56,8 +56,8 @@ def record(cfg: RecordConfig) -> list[Path]:
         seed = cfg.seed + i
         rec = run_episode(env, policy, seed=seed, render=True, max_steps=cfg.max_steps)
         outcome = "" if rec.success is None else ("success" if rec.success else "fail")
-        frames = episode_frames(rec.frames, rec.rewards, rec.notes, title=f"{cfg.env.short} {label} seed {seed}")
-        stem = f"{label}_seed{seed}"
+        frames = episode_frames(rec.frames, rec.rewards, rec.notes, title=f"{cfg.env.short} | {label} | seed {seed}")
+        stem = f"{cfg.env.short}_{label}_seed{seed}"
         written.append(write_video(out_dir / f"{stem}.mp4", frames, fps=fps))
         if cfg.gif:
             written.append(write_video(out_dir / f"{stem}.gif", frames[::2], fps=fps / 2))

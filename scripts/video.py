@@ -23,7 +23,10 @@ def annotate(frame: np.ndarray, lines: Sequence[str]) -> np.ndarray:
     """Draw text lines in the top-left corner of a (h, w, 3) uint8 frame on a dark backing box."""
     img = Image.fromarray(np.ascontiguousarray(frame[..., :3]).astype(np.uint8))
     draw = ImageDraw.Draw(img)
-    font = ImageFont.load_default()
+    try:
+        font = ImageFont.load_default(size=max(10, frame.shape[0] // 22))  # scalable (Pillow >= 10.1)
+    except TypeError:
+        font = ImageFont.load_default()
     y = 2
     for line in lines:
         if not line:
@@ -45,7 +48,7 @@ def episode_frames(frames: Sequence[np.ndarray], rewards: Sequence[float],
     for i, frame in enumerate(frames):
         r = float(rewards[i - 1]) if i > 0 else 0.0
         ret += r
-        lines = [title, f"step {i}  reward {r:+.3f}  return {ret:.2f}"]
+        lines = [title, f"step {i} | reward {r:+.3f} | return {ret:.2f}"]
         if notes and 0 < i <= len(notes):
             lines.append(notes[i - 1])
         out.append(even_frame(annotate(frame, lines)))
