@@ -1,0 +1,31 @@
+"""Build the backbone network a ``PolicyConfig`` asks for (U-Net or transformer)."""
+from __future__ import annotations
+
+from torch import nn
+
+from .config import PolicyConfig
+from .transformer import TransformerDenoiser
+from .unet1d import ConditionalUnet1D
+
+
+def cond_dim(config: PolicyConfig) -> int:
+    """Dc: the flattened observation-history features a network is conditioned on (To·Do)."""
+    return config.obs_horizon * config.obs_dim
+
+
+def make_network(config: PolicyConfig) -> nn.Module:
+    """``net(x (B, H, Da), t (B,) network time, cond (B, To·Do)) -> (B, H, Da)`` sized by ``config``."""
+    if config.denoiser == "unet":
+        return ConditionalUnet1D(config.action_dim, cond_dim(config), down_dims=config.down_dims,
+                                 kernel_size=config.kernel_size, n_groups=config.n_groups,
+                                 step_embed_dim=config.step_embed_dim)
+    if config.denoiser == "transformer":
+        return TransformerDenoiser(config.action_dim, config.pred_horizon, cond_dim(config), config.obs_horizon,
+                                   n_layer=config.n_layer, n_head=config.n_head, n_emb=config.n_emb,
+                                   p_drop=config.p_drop, causal_attn=config.causal_attn)
+    raise ValueError(f"unknown denoiser {config.denoiser!r}; allowed: unet, transformer")
+
+
+def count_parameters(module: nn.Module) -> int:
+    """Number of trainable parameters."""
+    return sum(p.numel() for p in module.parameters() if p.requires_grad)
