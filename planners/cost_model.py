@@ -42,8 +42,10 @@ def model_fingerprint(denoiser: Any, x_shape: Sequence[int], cond_dim: int) -> s
     """A short hash of what determines latency: the architecture (parameter names, shapes, dtypes),
     not the weight values, plus the input shapes. Non-module denoisers hash their type name."""
     h = hashlib.sha1()
-    h.update(f"{type(denoiser).__module__}.{type(denoiser).__qualname__}".encode())
-    module = denoiser if isinstance(denoiser, torch.nn.Module) else getattr(denoiser, "model", None)
+    owner = getattr(denoiser, "__self__", None)  # a bound method such as ``policy.denoiser``
+    subject = owner if isinstance(owner, torch.nn.Module) else denoiser
+    h.update(f"{type(subject).__module__}.{type(subject).__qualname__}".encode())
+    module = subject if isinstance(subject, torch.nn.Module) else getattr(subject, "model", None)
     if isinstance(module, torch.nn.Module):
         for name, t in list(module.named_parameters()) + list(module.named_buffers()):
             h.update(f"{name}:{tuple(t.shape)}:{t.dtype}".encode())

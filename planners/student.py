@@ -1,0 +1,260 @@
+"""Distill a 1–4 step student from a trained teacher ``DiffusionPolicy``.
+
+Method: *one-stage step distillation of the teacher's deterministic sampler* (progressive
+distillation's step-matching target, Salimans & Ho 2022, applied to all student steps at once). The
+teacher's own sampler made deterministic — DDIM (η = 0) over its inference steps for DDPM/DDIM teachers
+(the probability-flow ODE of the same network), Euler for flow teachers — maps an initial noise x_T and
+an observation to a trajectory and a chunk x0*. The student is a copy of the teacher (initialised from
+its weights) with N levels t_0 > … > t_N. Step n of the student, taken from the teacher's trajectory
+point at t_n, must land exactly where the teacher's sampler is at t_{n+1}; since a DDIM/Euler step is
+affine in the x0 the network implies, that landing point defines an x0 target, and the loss is the MSE
+in x0 space (the last step's target is x0* itself, so a 1-step student regresses the teacher's whole
+noise → x0 map). Sampling the student is N ordinary DDIM/Euler steps.
+
+Why this and not halving progressive distillation: one training stage instead of log2(K/N), each of
+which would need its own teacher rollouts; every student step is trained against what the teacher's
+actual sampler does over the same span, so a student that starts from the teacher's weights starts
+near the optimum wherever the teacher is already accurate with coarse steps (training on an x0*-only
+target for every level instead made 4-step students *worse* than the untrained teacher at 4 steps in
+our probes); and the teacher's cost is paid once — a bank of (obs, trajectory, x0*) pairs is
+generated up front and the student trains many epochs over it, which matters on a 2-core CPU.
+Consistency Policy / OneDP report 1–3 step students near teacher success on low-dimensional chunks.
+
+ε-prediction is badly conditioned at the very top of the DDPM schedule (x0 = (x − √(1−ᾱ)·ε)/√ᾱ with
+√ᾱ ≈ 5e-4 amplifies output errors 2000×), so a diffusion student's first level is the highest one with
+ᾱ ≥ ``min_alpha_bar`` (default 0.02, √ᾱ ≈ 0.14); its input there is still the pure initial noise (the
+marginal at that level is N(0, 1 − ᾱ + ᾱ·Var x0) ≈ N(0, 1)), exactly what the training pairs used.
+Flow students use the plain uniform grid (velocity prediction is well conditioned at t = 1).
+"""
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Iterator
+
+import torch
+from torch import Tensor
+
+from parapolicy.policies.schedules import DDIMSchedule, FlowSchedule
+
+from .schedule_math import output_from_x0, x0_from_output
+
+
+def student_timesteps(schedule: Any, steps: int, *, min_alpha_bar: float = 0.02) -> Tensor:
+    """The ``steps + 1`` levels a student visits, noisiest first, ending in the terminal level."""
+    if not 1 <= steps <= 8:
+        raise ValueError(f"student_steps must be in [1, 8] (a few-step student), got {steps}")
+    if isinstance(schedule, FlowSchedule):
+        return torch.linspace(1.0, 0.0, steps + 1)
+    ab = schedule.alphas_cumprod  # (T,)
+    ok = (ab >= min_alpha_bar).nonzero()
+    top = int(ok.max()) if ok.numel() else 0
+    if top + 1 < steps:
+        raise ValueError(f"only {top + 1} levels have alpha_bar >= {min_alpha_bar}; fewer than {steps} steps")
+    levels = torch.linspace(top, 0, steps).round().long() if steps > 1 else torch.tensor([top])
+    return torch.cat([levels, torch.tensor([-1])])  # (N+1,)
+
+
+def deterministic_schedule(schedule: Any) -> Any:
+    """The teacher's sampler made deterministic: DDIM η=0 on the same trained levels, or flow as is."""
+    if isinstance(schedule, FlowSchedule):
+        return schedule
+    return DDIMSchedule(num_train_steps=schedule.num_train_steps, clip_sample=schedule.clip_sample,
+                        clip_range=schedule.clip_range, eta=0.0)
+
+
+def _merge_levels(teacher_ts: Tensor, student_ts: Tensor) -> Tensor:
+    """The teacher's grid restricted to the student's span, plus the student's levels, noisiest
+    first: it starts at the student's first level (where both see the same pure noise)."""
+    top = student_ts[0].to(teacher_ts.dtype)
+    inner = torch.cat([teacher_ts, student_ts[1:].to(teacher_ts.dtype)])
+    inner = inner[inner < top]
+    return torch.cat([top.reshape(1), torch.unique(inner, sorted=True).flip(0)])
+
+
+@torch.no_grad()
+def teacher_trajectories(teacher: Any, obs: Tensor, x_T: Tensor, teacher_ts: Tensor, student_ts: Tensor
+                         ) -> tuple[Tensor, Tensor]:
+    """Run the teacher's deterministic sampler from ``x_T (B, H, Da)`` for ``obs (B, To, Do)``,
+    starting at the student's first level (for flow and most diffusion students that is the
+    teacher's first level too; see the module docstring for the top DDPM levels).
+
+    Returns ``(states (N+1, B, H, Da), x0 (B, H, Da))``: the student's inputs at its N levels (level 0:
+    ``x_T`` itself; level n > 0: the teacher's trajectory at ``student_ts[n]``) followed by the
+    teacher's chunk x0* (= the state at the terminal level), and x0* again.
+    """
+    sch = deterministic_schedule(teacher.schedule)
+    grid = _merge_levels(teacher_ts, student_ts)  # (K'+1,)
+    cond = teacher.encode_obs(obs)  # (B, Dc)
+    B = x_T.shape[0]
+    want = {float(t): n for n, t in enumerate(student_ts[1:-1].tolist(), start=1)}
+    states = [x_T]
+    found: dict[int, Tensor] = {}
+    x = x_T
+    for k in range(grid.numel() - 1):
+        t = grid[k].expand(B).clone()  # (B,)
+        tp = grid[k + 1].expand(B).clone()  # (B,)
+        x = sch.step(teacher.denoiser(x, t, cond), t, tp, x).prev
+        n = want.get(float(grid[k + 1]))
+        if n is not None:
+            found[n] = x
+    states += [found[n] for n in range(1, student_ts.numel() - 1)] + [x]
+    return torch.stack(states), x  # (N+1, B, H, Da), (B, H, Da)
+
+
+def step_affine(schedule: Any, x_t: Tensor, t: Tensor, t_prev: Tensor) -> tuple[Tensor, Tensor]:
+    """One deterministic step t → t_prev is affine in the x0 the network implies (inside the clip
+    range): ``prev = A·x0 + c(x_t)``. Returns ``(A, c)``, each ``(B, H, Da)``."""
+    zero = torch.zeros_like(x_t)
+    c = schedule.step(output_from_x0(schedule, zero, x_t, t), t, t_prev, x_t).prev  # (B, H, Da)
+    one = schedule.step(output_from_x0(schedule, torch.ones_like(x_t), x_t, t), t, t_prev, x_t).prev
+    return one - c, c
+
+
+def _raw_obs_batches(data: Iterable[Any], normalizer: Any) -> Iterator[Tensor]:
+    """Raw observation histories ``(B, To, Do)`` from a loader, cycling it.
+
+    A dict batch (``ChunkDataset`` / its DataLoader: ``{"obs", "action"}``) holds *normalized*
+    observations and is un-normalized with the policy's normalizer; a bare tensor (or the first item
+    of a tuple) is taken as raw.
+    """
+    while True:
+        empty = True
+        for batch in data:
+            empty = False
+            if isinstance(batch, dict):
+                if "obs" not in batch:
+                    raise ValueError(f"distill: a data batch dict needs an 'obs' entry, got keys {list(batch)}")
+                yield normalizer.unnormalize("obs", torch.as_tensor(batch["obs"], dtype=torch.float32))
+                continue
+            if isinstance(batch, (tuple, list)):
+                batch = batch[0]
+            yield torch.as_tensor(batch, dtype=torch.float32)
+        if empty:
+            raise ValueError("distill: the data loader yielded no batches")
+        if isinstance(data, Iterator):
+            raise ValueError("distill: the data iterator ran out before the bank was full; pass a re-iterable loader")
+
+
+@dataclass
+class DistillLog:
+    """Training trace of one distillation."""
+
+    losses: list[float]
+    bank_size: int
+    teacher_nfe_per_sample: int
+    seconds: float
+
+
+def distill(teacher_policy: Any, data: Iterable[Any], steps: int, student_steps: int = 1, *,
+            teacher_steps: int | None = None, teacher_path: str | None = None, bank_size: int = 2048,
+            batch_size: int = 256, lr: float = 1e-4, weight_decay: float = 1e-6, grad_clip: float | None = 1.0,
+            min_alpha_bar: float = 0.02, seed: int = 0,
+            log: Callable[[int, float], None] | None = None) -> Any:
+    """Distill ``teacher_policy`` (a ``DiffusionPolicy``) into a ``student_steps``-step student.
+
+    ``data``: observation histories — a ``ChunkDataset`` DataLoader (dict batches, normalized obs)
+    or any re-iterable of raw ``(B, To, Do)`` tensors. ``bank_size`` histories are labelled by the
+    teacher's deterministic sampler (``teacher_steps`` steps; default the teacher's own timesteps),
+    then the student trains ``steps`` AdamW iterations over the bank, with the policies package's EMA
+    (Diffusion Policy warm-up schedule) on its inference weights. Returns a new ``DiffusionPolicy``
+    (same network, initialised from the teacher's inference weights, on the teacher's device) whose
+    config holds its own ``timesteps``, ``inference_steps``, deterministic ``sampler`` and
+    ``teacher`` (``teacher_path``, or a description of the in-memory teacher).
+    """
+    from parapolicy.policies.ema import EMA
+    from parapolicy.policies.factory import make_policy
+
+    if steps < 1 or bank_size < 1 or batch_size < 1:
+        raise ValueError(f"steps, bank_size and batch_size must be >= 1, got {steps}, {bank_size}, {batch_size}")
+    cfg = teacher_policy.config
+    if getattr(cfg, "kind", "diffusion") != "diffusion":
+        raise ValueError(f"distill needs a diffusion teacher, got kind {cfg.kind!r}")
+    gen = torch.Generator().manual_seed(seed)
+    device = teacher_policy.device
+    det = deterministic_schedule(teacher_policy.train_schedule)
+    if teacher_steps is not None:
+        teacher_ts = det.timesteps(int(teacher_steps))
+    elif cfg.sampler in ("ddim", "flow"):
+        teacher_ts = teacher_policy.timesteps
+    else:  # a DDPM teacher: its ODE (DDIM) over the same levels
+        teacher_ts = det.timesteps(cfg.num_inference_steps)
+    K = int(teacher_ts.numel()) - 1
+    student_ts = student_timesteps(det, student_steps, min_alpha_bar=min_alpha_bar)
+    H, Da = int(cfg.pred_horizon), int(cfg.action_dim)
+    t0 = time.perf_counter()
+
+    # 1) the teacher labels a bank of (obs, trajectory states)
+    obs_bank, state_bank = [], []
+    n = 0
+    for obs in _raw_obs_batches(data, teacher_policy.normalizer):
+        obs = obs[: bank_size - n].to(device)  # (b, To, Do) raw
+        x_T = torch.randn((obs.shape[0], H, Da), generator=gen).to(device)  # (b, H, Da)
+        states, _ = teacher_trajectories(teacher_policy, obs, x_T, teacher_ts.to(device), student_ts.to(device))
+        obs_bank.append(obs)
+        state_bank.append(states)
+        n += obs.shape[0]
+        if n >= bank_size:
+            break
+    obs_all = torch.cat(obs_bank)  # (M, To, Do)
+    states_all = torch.cat(state_bank, dim=1)  # (N+1, M, H, Da)
+    N = student_ts.numel() - 1
+    M = obs_all.shape[0]
+    s_ts = student_ts.to(device)
+    clip = det.clip_range if getattr(det, "clip_sample", False) else None
+    with torch.no_grad():  # step n from states[n] must land on states[n+1]: its x0-equivalent target
+        t_rows = s_ts[:N].repeat_interleave(M)  # (N·M,)
+        tp_rows = s_ts[1:].repeat_interleave(M)  # (N·M,)
+        A, c = step_affine(det, states_all[:N].reshape(N * M, H, Da), t_rows, tp_rows)  # (N·M, H, Da) each
+        targets_all = (states_all[1:].reshape(N * M, H, Da) - c) / A  # A > 0: x0 ↦ landing is monotone
+        if clip is not None:  # the closest landing a clipped step can reach
+            targets_all = targets_all.clamp(-clip, clip)
+        targets_all = targets_all.reshape(N, M, H, Da)
+
+    # 2) the student: the teacher's network and normalizer with its own timesteps
+    levels = [float(t) for t in student_ts] if isinstance(det, FlowSchedule) else [int(t) for t in student_ts]
+    sampler = "flow" if isinstance(det, FlowSchedule) else "ddim"
+    scfg = dataclasses.replace(cfg, sampler=sampler, inference_steps=N, timesteps=levels,
+                               teacher=teacher_path or f"in-memory teacher ({cfg.sampler}, {K} steps)")
+    student = make_policy(scfg, teacher_policy.normalizer).to(device)
+    student.model.load_state_dict(teacher_policy.inference_net.state_dict())
+    student.ema.load_state_dict(teacher_policy.inference_net.state_dict())
+    student.train()
+    student.use_ema = False  # ``denoiser`` runs the live network while training
+    params = [p for p in student.model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    ema = EMA()
+    losses: list[float] = []
+    torch_state = torch.random.get_rng_state()
+    torch.manual_seed(seed)  # dropout in the live network
+    try:
+        for it in range(steps):
+            idx = torch.randint(0, M, (min(batch_size, M),), generator=gen).to(device)
+            b = idx.numel()
+            x_n = states_all[:N, idx].reshape(N * b, H, Da)  # (N·b, H, Da), row n·b+i
+            t_n = s_ts[:N].repeat_interleave(b)  # (N·b,)
+            target = targets_all[:, idx].reshape(N * b, H, Da)  # (N·b, H, Da)
+            cond = student.encode_obs(obs_all[idx])  # (b, Dc)
+            cond = cond.repeat(N, 1)  # (N·b, Dc)
+            out = student.denoiser(x_n, t_n, cond)  # (N·b, H, Da)
+            x0_hat = x0_from_output(det, out, x_n, t_n)  # (N·b, H, Da)
+            if clip is not None:  # the value sampling uses (clipped), with a straight-through gradient
+                x0_hat = x0_hat + (x0_hat.clamp(-clip, clip) - x0_hat).detach()
+            loss = torch.nn.functional.mse_loss(x0_hat, target)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            if grad_clip is not None:
+                torch.nn.utils.clip_grad_norm_(params, grad_clip)
+            opt.step()
+            ema.update(student.model, student.ema)
+            losses.append(loss.item())
+            if log is not None:
+                log(it, losses[-1])
+    finally:
+        torch.random.set_rng_state(torch_state)
+    student.use_ema = True
+    student.eval()
+    student.distill_log = DistillLog(losses=losses, bank_size=M, teacher_nfe_per_sample=K,
+                                     seconds=time.perf_counter() - t0)
+    return student

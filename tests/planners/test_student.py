@@ -1,0 +1,98 @@
+"""Distilled students from a (tiny, briefly trained) DiffusionPolicy teacher."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from parapolicy.policies.checkpoint import load_policy, save_checkpoint
+from parapolicy.policies.config import PolicyConfig
+from parapolicy.policies.ema import EMA
+from parapolicy.policies.factory import make_policy
+from parapolicy.planners.base import Budget
+from parapolicy.planners.realtime import ChunkModel, MenuItem, RealtimePlanner
+from parapolicy.planners.sequential import SequentialSampler
+from parapolicy.planners.student import (deterministic_schedule, distill, student_timesteps,
+                                         teacher_trajectories)
+
+torch.set_num_threads(1)
+
+
+def _expert(obs: torch.Tensor) -> torch.Tensor:
+    """A smooth obs → chunk map in [-1, 1]: (B, To, Do) → (B, 8, 2)."""
+    o = obs.reshape(obs.shape[0], -1)
+    ramp = torch.linspace(0, 1, 8)[None, :, None]
+    return (torch.tanh(o[:, :2])[:, None, :] * (1 - ramp) + torch.sin(o[:, 2:4])[:, None, :] * ramp) * 0.9
+
+
+def _teacher(objective: str, iters: int = 200) -> torch.nn.Module:
+    """A tiny U-Net DiffusionPolicy trained briefly on the expert (a rough but smooth teacher)."""
+    cfg = PolicyConfig(obs_dim=3, action_dim=2, pred_horizon=8, action_horizon=4, down_dims=(8, 16),
+                       objective=objective, step_embed_dim=8, kernel_size=3)
+    pol = make_policy(cfg)
+    opt = torch.optim.AdamW(pol.model.parameters(), lr=1e-2)
+    ema = EMA(max_decay=0.9)
+    g = torch.Generator().manual_seed(0)
+    torch.manual_seed(0)
+    for _ in range(iters):
+        obs = torch.randn(64, 2, 3, generator=g)
+        loss = pol.compute_loss(obs, _expert(obs))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        ema.update(pol.model, pol.ema)
+    return pol.eval()
+
+
+def test_student_levels() -> None:
+    from parapolicy.policies.schedules import DDIMSchedule, FlowSchedule
+
+    ts = student_timesteps(DDIMSchedule(100), 2)
+    assert ts[-1] == -1 and ts.numel() == 3 and ts[0] < 99
+    assert DDIMSchedule(100).alpha_bar(ts[:1]) >= 0.02
+    assert torch.equal(student_timesteps(FlowSchedule(), 2), torch.tensor([1.0, 0.5, 0.0]))
+    with pytest.raises(ValueError, match="student_steps"):
+        student_timesteps(FlowSchedule(), 0)
+
+
+@pytest.mark.parametrize("objective,n", [("ddpm", 1), ("flow", 2)])
+def test_distilled_student_matches_teacher_better_than_a_short_teacher(objective: str, n: int, tmp_path) -> None:
+    teacher = _teacher(objective)
+    data = [torch.randn(64, 2, 3, generator=torch.Generator().manual_seed(i)) for i in range(4)]
+    student = distill(teacher, data, steps=150, student_steps=n, bank_size=512, batch_size=64, lr=2e-3,
+                      teacher_path="runs/teacher")
+    cfg = student.config
+    assert cfg.inference_steps == n and len(cfg.timesteps) == n + 1 and cfg.teacher == "runs/teacher"
+    assert cfg.sampler == ("flow" if teacher.config.objective == "flow" else "ddim")
+    log = student.distill_log
+    assert sum(log.losses[-10:]) < 0.7 * sum(log.losses[:10])
+    # held-out: the student's n steps land closer to the teacher's chunk than the teacher's own n steps
+    g = torch.Generator().manual_seed(123)
+    obs = torch.randn(128, 2, 3, generator=g)  # (B, To, Do)
+    x = torch.randn(128, 8, 2, generator=g)  # (B, H, Da)
+    det = deterministic_schedule(teacher.train_schedule)
+    _, x_teacher = teacher_trajectories(teacher, obs, x, teacher.timesteps, student_timesteps(det, n))
+    sampler = SequentialSampler(student.schedule, student.timesteps)
+    res = sampler.sample(student.denoiser, student.encode_obs(obs), x_init=x, budget=Budget())
+    short = sampler.sample(teacher.denoiser, teacher.encode_obs(obs), x_init=x)
+    assert res.nfe == res.depth == n and res.converged  # student nfe equals its step count
+    # (the student starts as the teacher, so ``short`` is its own starting point; probes: ×0.73 ddpm, ×0.5 flow)
+    assert (res.x0 - x_teacher).pow(2).mean() < 0.85 * (short.x0 - x_teacher).pow(2).mean()
+    # it is a policy like any other: checkpoint round trip, predict_chunk, planner menu item
+    path = save_checkpoint(student, tmp_path / "student")
+    loaded = load_policy(path)
+    assert loaded.config.timesteps == cfg.timesteps and loaded.timesteps.numel() == n + 1
+    assert loaded.predict_chunk(obs[0].numpy()).shape == (8, 2)
+    model = ChunkModel.from_policy(teacher)
+    item = MenuItem("student", SequentialSampler(loaded.schedule, loaded.timesteps), denoiser=loaded.denoiser)
+    planner = RealtimePlanner(model, [item], budget_ms=1000, fixed="student", cost_model=None,
+                              cost_cache_dir=str(tmp_path))
+    planner.act(obs[0, -1].numpy())
+    assert planner.records[-1].nfe == n
+
+
+def test_distill_rejects_bad_inputs() -> None:
+    teacher = _teacher("ddpm", iters=0)
+    with pytest.raises(ValueError, match="steps"):
+        distill(teacher, [torch.zeros(4, 2, 3)], steps=0)
+    with pytest.raises(ValueError, match="obs"):
+        distill(teacher, [{"action": torch.zeros(4, 8, 2)}], steps=1, bank_size=4)
