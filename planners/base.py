@@ -22,6 +22,8 @@ from typing import Any, Callable, Protocol
 import torch
 from torch import Tensor
 
+from parapolicy.policies.sampling import needs_step_noise
+
 
 class Denoiser(Protocol):
     """A learned network: ``x_t (B, H, Da)``, schedule time ``t (B,)``, ``cond (B, Dc)`` → ``(B, H, Da)``."""
@@ -195,8 +197,8 @@ class Sampler(ABC):
                generator: torch.Generator | None = None, **kwargs: Any) -> SampleResult:
         """Sample a clean chunk x0 ``(B, H, Da)`` starting from ``x_init`` at level ``timesteps[start_index]``.
 
-        ``noises (K, B, H, Da)``: the per-step noise (if None: drawn from ``generator``, else from the
-        sampler's own generator, else from torch's global RNG).
+        ``noises (K, B, H, Da)``: the per-step noise (if None and the schedule injects noise: drawn
+        from ``generator``, else the sampler's own generator, else torch's global RNG).
         Extra keyword arguments go to the algorithm (e.g. Picard's ``init_trajectory``).
         """
         if not isinstance(budget, Budget):
@@ -210,9 +212,11 @@ class Sampler(ABC):
                 or not 0 <= start_index < K:
             raise ValueError(f"start_index must be an integer in [0, {K - 1}] for a {K}-step sampler, "
                              f"got {start_index!r}")
-        if noises is None:
+        if noises is None and needs_step_noise(self.schedule):
             noises = presample_noise(K, tuple(x_init.shape), generator=generator or self.generator,
                                      dtype=x_init.dtype, device=x_init.device)  # (K, B, H, Da)
+        elif noises is None:  # deterministic steps ignore the noise: no RNG is consumed
+            noises = torch.zeros((K, *x_init.shape), dtype=x_init.dtype, device=x_init.device)  # (K, B, H, Da)
         elif tuple(noises.shape) != (K, *x_init.shape):
             raise ValueError(f"noises must be (K, B, H, Da) = {(K, *x_init.shape)}, got {tuple(noises.shape)}")
         deadline = budget.start()

@@ -26,6 +26,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from parapolicy.policies.sampling import needs_step_noise
 from parapolicy.policies.schedules import DDIMSchedule, DDPMSchedule, FlowSchedule
 
 from .amortized_init import amortized_trajectory
@@ -403,7 +404,10 @@ class RealtimePlanner:
             sampler = item.sampler
             ts = sampler.timesteps
             noise = torch.randn((m, H, Da), generator=self.generator).to(dev)  # (m, H, Da)
-            noises = torch.randn((sampler.num_steps, m, H, Da), generator=self.generator).to(dev)  # (K, m, H, Da)
+            if needs_step_noise(sampler.schedule):
+                noises = torch.randn((sampler.num_steps, m, H, Da), generator=self.generator).to(dev)  # (K, m, H, Da)
+            else:  # deterministic steps: consume no randomness (matches ``predict_chunk`` draw for draw)
+                noises = torch.zeros((sampler.num_steps, m, H, Da), device=dev)  # (K, m, H, Da)
             start, kwargs = 0, {}
             x_init = noise
             if warm_from is not None and executed < H:

@@ -148,3 +148,31 @@ def test_cascade_item_uses_previous_plan_as_reference() -> None:
         p.act(np.zeros(3, dtype=np.float32))
     assert [r.nfe for r in p.records] == [2 + 10, 2]  # first chunk has no plan to agree with: escalates
     assert cas.escalation_rate == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize("objective", ["ddpm", "flow"])
+def test_planner_over_a_real_policy_matches_chunked_policy(objective: str) -> None:
+    """With the policy's own deterministic sampler and seed, the planner acts exactly like the
+    policies package's ChunkedPolicy (same chunks, same queue, same batch semantics)."""
+    from parapolicy.policies.config import PolicyConfig
+    from parapolicy.policies.factory import make_policy
+    from parapolicy.policies.runner import ChunkedPolicy
+    from parapolicy.planners.realtime import ChunkModel
+
+    cfg = PolicyConfig(obs_dim=3, action_dim=2, pred_horizon=8, action_horizon=4, down_dims=(8, 16),
+                       objective=objective, step_embed_dim=8, kernel_size=3)
+    torch.manual_seed(0)
+    pol = make_policy(cfg).eval()
+    model = ChunkModel.from_policy(pol)
+    assert model.action_offset == 1 and model.pred_horizon == 8
+    planner = RealtimePlanner(model, [SamplerSpec(kind="sequential", steps=10)], budget_ms=10_000, cost_model=CPU,
+                              seed=7)
+    ref = ChunkedPolicy(pol, seed=7)
+    rng = np.random.default_rng(0)
+    for k in range(12):
+        obs = rng.normal(size=(2, 3)).astype(np.float32)
+        np.testing.assert_allclose(planner.act(obs), ref.act(obs), atol=1e-5)
+        if k == 5:
+            planner.reset(indices=[1])
+            ref.reset(indices=[1])
+    assert len(planner.records) == ref.num_chunks
