@@ -1,0 +1,9 @@
+"""Planners: turn a slow generative policy into an action source that answers on time.
+
+Samplers under a ``Budget`` (``SequentialSampler``, ParaDiGMS ``PicardSampler``, ``CascadeSampler``),
+amortized inference (``warm_start``, ``amortized_trajectory``, distilled students via
+``student.distill``), a measured ``CostModel`` of the hardware, and the control-loop policies
+``RealtimePlanner`` (menu + budget + queue) and ``AsyncExecutor`` (real-time chunking under inference
+delay). Import the submodules directly, e.g. ``from parapolicy.planners.picard import PicardSampler``;
+this package file imports nothing so that ``parapolicy.planners.rollout`` stays light.
+"""
