@@ -171,6 +171,7 @@ class AsyncExecutor:
         n = self.tick
         if self._chunk is None:
             plan = self.planner.plan_chunk(self._obs_hist(), item=None)
+            self.planner.tick = n
             self.planner.record(plan, rows=1)
             self._chunk = _Chunk(plan.actions[0], plan.x0[0].detach().cpu(), t0=n)
         self._collect(n)
@@ -277,6 +278,7 @@ class AsyncExecutor:
             request_tick=req.tick, ready_tick=n, delay_est=req.delay_est, delay_actual=d_act,
             latency_s=plan.latency_s, name=plan.item.name, frozen=req.frozen, late=d_act > req.delay_est,
             committed_old=committed_old, committed_new=committed_new))
+        self.planner.tick = n
         self.planner.record(plan, rows=1)
         self._chunk = new
 

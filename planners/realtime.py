@@ -338,7 +338,12 @@ class RealtimePlanner:
                            depth=int(plan.result.depth), converged=bool(plan.result.converged), rows=rows,
                            start_index=plan.start_index, fallback=plan.fallback)
         self.records.append(rec)
-        self.observed[plan.item.name].append(plan.latency_s)
+        # an anytime run cut short by the budget would look like it fits: project it to completion
+        projected = plan.latency_s
+        if not plan.result.converged and plan.result.depth > 0:
+            full = plan.item.sampler.expected_depth(plan.start_index)
+            projected *= max(1.0, full / plan.result.depth)
+        self.observed[plan.item.name].append(projected)
         return rec
 
     def ensure_cost_model(self, cond_dim: int) -> CostModel:
@@ -351,7 +356,8 @@ class RealtimePlanner:
 
     def predict(self, item: MenuItem, batch: int = 1, *, observed: bool = True) -> float:
         """Predicted seconds for ``item``: its observed p90 once it has run 3 times (when
-        ``observed``), else the cost model's prediction (0 without a cost model)."""
+        ``observed``; runs stopped early by the budget count at their projected full latency), else
+        the cost model's prediction (0 without a cost model)."""
         seen = self.observed.get(item.name, [])[-20:]
         if observed and len(seen) >= 3:
             return float(np.percentile(seen, 90))

@@ -176,3 +176,21 @@ def test_planner_over_a_real_policy_matches_chunked_policy(objective: str) -> No
             planner.reset(indices=[1])
             ref.reset(indices=[1])
     assert len(planner.records) == ref.num_chunks
+
+
+def test_budget_truncated_runs_do_not_look_like_they_fit() -> None:
+    """An anytime run stopped by the budget is projected to its full latency, so the planner moves
+    to a cheaper item instead of truncating the expensive one forever."""
+    clock = FakeClock()
+    sch = schedules()["ddim"]
+    model = make_chunk_model(sch)
+    model.denoiser = TimedDenoiser(model.denoiser, clock, per_call_s=0.01)
+    menu = [MenuItem("ddim20", SequentialSampler(sch, steps=20)), MenuItem("ddim4", SequentialSampler(sch, steps=4))]
+    optimistic = CostModel(latency_s={1: 1e-4})  # predicts everything fits
+    p = RealtimePlanner(model, menu, budget_ms=100, cost_model=optimistic, clock=clock)
+    obs = np.zeros(3, dtype=np.float32)
+    for _ in range(8 * 5):
+        p.act(obs)
+    names = [r.name for r in p.records]
+    assert names[:3] == ["ddim20"] * 3 and not p.records[0].converged
+    assert names[3:] == ["ddim4"] * 2 and p.records[-1].converged
