@@ -19,4 +19,4 @@ def load_control_policy(spec: str, env: gym.Env, *, expert: str = "scripted", se
         raise FileNotFoundError(f"policy must be 'expert' or a checkpoint directory; {spec} does not exist")
     from parapolicy.scripts.policy_checkpoint import load_checkpoint_policy
 
-    return load_checkpoint_policy(path, env), path.name
+    return load_checkpoint_policy(path, env, seed=seed), path.name

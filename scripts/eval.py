@@ -1,0 +1,110 @@
+"""``parapolicy-eval``: evaluate a policy checkpoint on seeded episodes over gymnasium vector envs.
+
+    parapolicy-eval checkpoint=runs/train/<time>/checkpoint episodes=100 num_envs=4
+    parapolicy-eval checkpoint=… sampler=ddpm steps=100 video=true
+
+Writes one JSON file: success rate with its 95% Wilson interval, mean return / max coverage, the
+per-episode records, and per-chunk inference latency p50/p99, with provenance.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from parapolicy.scripts.common import EnvConfig, hydra_app, output_dir, provenance, write_json_atomic
+
+
+@dataclass
+class EvalConfig:
+    """Config of ``parapolicy-eval``."""
+
+    checkpoint: str = "???"
+    env: EnvConfig | None = None
+    episodes: int = 100
+    num_envs: int = 4
+    sampler: str | None = None
+    steps: int | None = None
+    seed: int = 100_000
+    video: bool = False
+    video_episodes: int = 2
+    out: str | None = None
+    use_async: bool = True
+
+    def __post_init__(self) -> None:
+        if self.episodes < 1 or self.num_envs < 1:
+            raise ValueError(f"episodes and num_envs must be >= 1, got {self.episodes}, {self.num_envs}")
+        if self.steps is not None and self.steps < 1:
+            raise ValueError(f"steps must be >= 1, got {self.steps}")
+        if not Path(self.checkpoint).is_dir():
+            raise FileNotFoundError(f"checkpoint directory not found: {self.checkpoint}")
+
+
+def evaluate_checkpoint(cfg: EvalConfig) -> dict[str, Any]:
+    """Run the evaluation and write its JSON; returns the JSON content."""
+    from parapolicy.planners.stats import latency_summary
+    from parapolicy.planners.vector_eval import evaluate_vector, results_to_dicts, summarize_results
+    from parapolicy.policies import ChunkedPolicy, read_checkpoint_config
+    from parapolicy.scripts.policy_checkpoint import load_for_env
+
+    pcfg, _ = read_checkpoint_config(cfg.checkpoint)
+    env_cfg = cfg.env or EnvConfig(id=pcfg.env_id or "")
+    probe = env_cfg.make()
+    policy = load_for_env(cfg.checkpoint, probe, env_cfg.id)
+    probe.close()
+    runner = ChunkedPolicy(policy, sampler=cfg.sampler, steps=cfg.steps, seed=cfg.seed)
+    t0 = time.perf_counter()
+    results = evaluate_vector(env_cfg.make, runner, episodes=cfg.episodes, num_envs=cfg.num_envs, seed=cfg.seed,
+                              use_async=cfg.use_async)
+    wall = time.perf_counter() - t0
+    summary = summarize_results(results)
+    sampler = cfg.sampler or pcfg.sampler
+    steps = cfg.steps or pcfg.num_inference_steps
+    out = Path(cfg.out) if cfg.out else output_dir() / "eval.json"
+    report: dict[str, Any] = {
+        "env_id": env_cfg.id, "checkpoint": str(cfg.checkpoint), "policy": pcfg.to_dict(),
+        "sampler": sampler if pcfg.kind == "diffusion" else None, "steps": steps if pcfg.kind == "diffusion" else None,
+        "num_envs": cfg.num_envs, "summary": summary,
+        "latency_per_chunk": {**latency_summary(runner.chunk_latencies), "batch": cfg.num_envs},
+        "wall_s": wall, "episodes": results_to_dicts(results), "provenance": provenance(cfg.seed),
+    }
+    if cfg.video:
+        report["videos"] = [str(p) for p in _videos(cfg, env_cfg, policy, sampler, steps)]
+    write_json_atomic(out, report)
+    lat = report["latency_per_chunk"]
+    rate = summary.get("success_rate")
+    ci = summary.get("success_ci95")
+    print(f"{env_cfg.id}: " + (f"success {rate:.3f} (95% CI {ci[0]:.3f}-{ci[1]:.3f}), " if rate is not None else "")
+          + f"mean return {summary['mean_return']:.2f} over {cfg.episodes} episodes; latency per chunk "
+          f"p50 {lat['p50_ms']:.1f} ms p99 {lat['p99_ms']:.1f} ms (batch {cfg.num_envs}) -> {out}")
+    return report
+
+
+def _videos(cfg: EvalConfig, env_cfg: EnvConfig, policy: Any, sampler: str, steps: int) -> list[Path]:
+    from parapolicy.planners.rollout import run_episode
+    from parapolicy.policies import ChunkedPolicy
+    from parapolicy.scripts.video import episode_frames, write_video
+
+    env = env_cfg.make(render_mode="rgb_array", width=256, height=256)
+    paths = []
+    label = f"{sampler}{steps}" if policy.config.kind == "diffusion" else "mse"
+    for i in range(min(cfg.video_episodes, cfg.episodes)):
+        seed = cfg.seed + i
+        runner = ChunkedPolicy(policy, sampler=cfg.sampler, steps=cfg.steps, seed=seed)
+        rec = run_episode(env, runner, seed=seed, render=True)
+        frames = episode_frames(rec.frames, rec.rewards, rec.notes, title=f"{env_cfg.short} | {label} | seed {seed}")
+        paths.append(write_video(Path("videos") / env_cfg.short / f"{env_cfg.short}_{label}_seed{seed}.mp4", frames,
+                                 fps=env.metadata.get("render_fps", 10)))
+    env.close()
+    return paths
+
+
+@hydra_app("eval", EvalConfig)
+def main(cfg: EvalConfig) -> None:
+    """Console entry point."""
+    evaluate_checkpoint(cfg)
+
+
+if __name__ == "__main__":
+    main()
