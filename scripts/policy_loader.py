@@ -1,4 +1,4 @@
-"""Turn a ``policy=`` argument of the scripts into something the control loop can run."""
+"""Turn the scripts' policy arguments (the expert, or a checkpoint directory) into a control-loop policy."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -16,7 +16,7 @@ def load_control_policy(spec: str, env: gym.Env, *, expert: str = "scripted", se
         return make_expert(env, expert, seed=seed), label
     path = Path(spec)
     if not path.exists():
-        raise FileNotFoundError(f"policy must be 'expert' or a checkpoint directory; {spec} does not exist")
+        raise FileNotFoundError(f"checkpoint directory {spec} does not exist")
     from parapolicy.scripts.policy_checkpoint import load_checkpoint_policy
 
     return load_checkpoint_policy(path, env, seed=seed), path.name

@@ -48,7 +48,7 @@ def quickstart(cfg: QuickstartConfig) -> dict:
           f"(95% CI {stats.get('success_ci95')})")
 
     print("[3/3] writing an evaluation video")
-    videos = record(RecordConfig(env=cfg.env, policy="expert", episodes=1, seed=base,
+    videos = record(RecordConfig(env=cfg.env, episodes=1, seed=base,
                                  out_dir=cfg.video_dir or str(Path("videos") / cfg.env.short)))
     summary = {"collect": collected, "expert_eval": stats, "videos": [str(v) for v in videos],
                "dataset": str(data)}

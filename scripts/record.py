@@ -1,6 +1,7 @@
 """``parapolicy-record``: roll out a policy and write one annotated video per episode.
 
     parapolicy-record env=PushT-v0 policy=expert episodes=2 gif=true
+    parapolicy-record env=Fork-v0 checkpoint=runs/train/<time>/checkpoint episodes=2
 """
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ class RecordConfig:
     """Config of ``parapolicy-record``."""
 
     env: EnvConfig = field(default_factory=EnvConfig)
-    policy: str = "expert"
+    policy: dict[str, Any] = field(default_factory=lambda: {"kind": "expert"})
+    checkpoint: str | None = None
     expert: str = "scripted"
     episodes: int = 2
     seed: int = 0
@@ -30,6 +32,9 @@ class RecordConfig:
     def __post_init__(self) -> None:
         if self.episodes < 1:
             raise ValueError(f"episodes must be >= 1, got {self.episodes}")
+        if self.checkpoint is None and self.policy.get("kind") != "expert":
+            raise ValueError(f"policy={self.policy.get('kind')} needs checkpoint=<dir> of a trained policy "
+                             "(or use policy=expert)")
         for name in ("width", "height"):
             value = getattr(self, name)
             if value < 16 or value % 2:
@@ -48,7 +53,7 @@ def record(cfg: RecordConfig) -> list[Path]:
     from parapolicy.scripts.video import episode_frames, write_video
 
     env = cfg.env.make(**render_kwargs(cfg.env.id, cfg.width, cfg.height))
-    policy, label = load_control_policy(cfg.policy, env, expert=cfg.expert, seed=cfg.seed)
+    policy, label = load_control_policy(cfg.checkpoint or "expert", env, expert=cfg.expert, seed=cfg.seed)
     fps = cfg.fps or env.metadata.get("render_fps", 10)
     out_dir = Path(cfg.out_dir) if cfg.out_dir else Path("videos") / cfg.env.short
     written = []

@@ -1,31 +1,11 @@
 """Console scripts smoke-tested in subprocesses with tiny sizes, plus their user-error behaviour."""
 import json
-import os
 import re
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-BIN = Path(sys.executable).parent
-
-
-def run_cli(name, *args, cwd, timeout=300):
-    exe = shutil.which(name, path=str(BIN)) or shutil.which(name)
-    assert exe, f"console script {name} is not installed"
-    env = {**os.environ, "MUJOCO_GL": os.environ.get("MUJOCO_GL", "egl"), "OMP_NUM_THREADS": "1"}
-    return subprocess.run([exe, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env)
-
-
-def assert_one_line_error(proc, *fragments):
-    assert proc.returncode == 2, (proc.returncode, proc.stderr[-2000:])
-    assert "Traceback" not in proc.stderr, proc.stderr
-    lines = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
-    assert len(lines) == 1, proc.stderr
-    for frag in fragments:
-        assert frag in lines[0], lines[0]
+from cli_utils import assert_one_line_error, run_cli
 
 
 def test_collect_then_record(tmp_path):
@@ -87,7 +67,8 @@ def test_expert_train_resume_and_collect(tmp_path):
         ("parapolicy-collect", ["env.id=Nope-v3"], "known ids"),
         ("parapolicy-collect", ["episodes=0"], "episodes"),
         ("parapolicy-record", ["width=63"], "even"),
-        ("parapolicy-record", ["policy=/no/such/checkpoint"], "does not exist"),
+        ("parapolicy-record", ["checkpoint=/no/such/checkpoint"], "does not exist"),
+        ("parapolicy-record", ["policy=diffusion"], "needs checkpoint"),
         ("parapolicy-expert", ["algo=dqn2"], "algo"),
         ("parapolicy-expert", ["resume=/no/such/model.zip"], "no saved model"),
     ],

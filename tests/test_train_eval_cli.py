@@ -1,0 +1,78 @@
+"""parapolicy-train / parapolicy-eval / parapolicy-record on a checkpoint, with tiny sizes, and their bad inputs."""
+import json
+
+import pytest
+
+from cli_utils import assert_one_line_error, run_cli
+
+TINY = ["policy.down_dims=[16,32]", "policy.n_groups=4", "policy.step_embed_dim=16", "train.steps=4",
+        "train.batch_size=16", "train.warmup_steps=1", "train.log_every=2", "train.ckpt_every=2",
+        "train.eval_every=0", "eval_episodes=2", "num_envs=2", "progress=false"]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cli")
+    data = root / "fork.hdf5"
+    proc = run_cli("parapolicy-collect", "env=Fork-v0", "episodes=3", f"out={data}", "progress=false", cwd=root)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = root / "run"
+    proc = run_cli("parapolicy-train", "env=Fork-v0", f"dataset={data}", f"out={out}", *TINY, cwd=root)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return root, data, out
+
+
+def test_train_writes_checkpoint_and_summary(trained):
+    root, data, out = trained
+    assert (out / "checkpoint" / "model.safetensors").is_file()
+    assert (out / "checkpoints" / "latest").is_dir()
+    assert list((out / "tb").iterdir())  # TensorBoard scalars
+    summary = json.loads((out / "train_summary.json").read_text())
+    assert summary["step"] == 4 and "success_rate" in summary["eval"]
+
+
+def test_eval_json_and_record(trained):
+    root, data, out = trained
+    report = root / "eval.json"
+    proc = run_cli("parapolicy-eval", f"checkpoint={out / 'checkpoint'}", "episodes=3", "num_envs=2",
+                   "sampler=ddim", "steps=3", f"out={report}", cwd=root)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rep = json.loads(report.read_text())
+    assert rep["summary"]["episodes"] == 3 and len(rep["episodes"]) == 3
+    assert rep["latency_per_chunk"]["count"] > 0 and rep["latency_per_chunk"]["p99_ms"] >= rep["latency_per_chunk"]["p50_ms"]
+    assert rep["provenance"]["git_commit"] and len(rep["summary"]["success_ci95"]) == 2
+    vids = root / "vids"
+    proc = run_cli("parapolicy-record", "env=Fork-v0", f"checkpoint={out / 'checkpoint'}", "episodes=1",
+                   f"out_dir={vids}", "width=64", "height=64", "max_steps=10", cwd=root)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert len(list(vids.glob("*.mp4"))) == 1
+
+
+def test_resume_continues_from_latest(trained):
+    root, data, out = trained
+    proc = run_cli("parapolicy-train", "env=Fork-v0", f"dataset={data}", f"out={out}", *TINY[:-8],
+                   "train.steps=6", "train.batch_size=16", "train.warmup_steps=1", "train.ckpt_every=2",
+                   "train.eval_every=0", "eval_episodes=0", "progress=false", cwd=root)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    summary = json.loads((out / "train_summary.json").read_text())
+    assert summary["resumed_from"] == 4 and summary["step"] == 6
+
+
+def test_bad_inputs_are_one_line(trained, tmp_path):
+    root, data, out = trained
+    ckpt = out / "checkpoint"
+    assert_one_line_error(run_cli("parapolicy-eval", f"checkpoint={ckpt}", "env=PushT-v0", cwd=tmp_path),
+                          "trained on")
+    assert_one_line_error(run_cli("parapolicy-eval", "checkpoint=/no/such/ckpt", cwd=tmp_path), "not found")
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    for f in ckpt.iterdir():
+        (broken / f.name).write_bytes(f.read_bytes())
+    weights = broken / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:100])
+    assert_one_line_error(run_cli("parapolicy-eval", f"checkpoint={broken}", cwd=tmp_path), "truncated")
+    assert_one_line_error(run_cli("parapolicy-train", f"dataset={data}", "policy.denoiser=lstm", cwd=tmp_path),
+                          "denoiser")
+    assert_one_line_error(run_cli("parapolicy-train", f"dataset={data}", "policy.pred_horizon=160",
+                                  "policy.down_dims=[16,32]", "policy.n_groups=4", cwd=tmp_path), "")
+    assert_one_line_error(run_cli("parapolicy-train", "dataset=/no/such.hdf5", cwd=tmp_path), "such.hdf5")
