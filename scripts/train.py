@@ -53,6 +53,20 @@ class TrainScriptConfig:
                              f"{self.num_envs}")
 
 
+#: datasets shipped in ``envs/data`` (collecting them takes longer than a quick start should).
+PACKAGED_DATASETS = {"parapolicy/PushT-v0": "pusht_demos.hdf5"}
+
+
+def default_dataset(env: EnvConfig) -> Path:
+    """``runs/data/<env>.hdf5`` when collected there, else the dataset shipped with the package."""
+    local = Path("runs/data") / f"{env.short}.hdf5"
+    if local.exists() or env.id not in PACKAGED_DATASETS:
+        return local
+    from importlib.resources import files
+
+    return Path(str(files("parapolicy.envs") / "data" / PACKAGED_DATASETS[env.id]))
+
+
 def make_eval_fn(env: EnvConfig, episodes: int, num_envs: int, seed: int = 50_000):
     """``eval_fn(policy, step) -> metrics`` running seeded vector-env episodes of the policy."""
     from parapolicy.planners.vector_eval import evaluate_vector, summarize_results
@@ -74,7 +88,7 @@ def train_policy(cfg: TrainScriptConfig) -> dict[str, Any]:
     from parapolicy.envs.demos import load_demos
     from parapolicy.policies import ChunkDataset, PolicyConfig, TrainConfig, make_policy, train
 
-    data_path = Path(cfg.dataset) if cfg.dataset else Path("runs/data") / f"{cfg.env.short}.hdf5"
+    data_path = Path(cfg.dataset) if cfg.dataset else default_dataset(cfg.env)
     demos = load_demos(data_path)
     if demos.attrs.get("env_id") not in (None, cfg.env.id):
         raise UserError(f"dataset {data_path} was collected on {demos.attrs['env_id']}, not {cfg.env.id}")
