@@ -52,10 +52,11 @@ def collect(cfg: CollectConfig) -> dict[str, Any]:
     env = cfg.env.make()
     expert = make_expert(env, cfg.expert, seed=cfg.seed, algo=cfg.algo)
     kept: list[Episode] = []
-    successes, modes = 0, Counter()
+    successes, modes, flagged = 0, Counter(), False
     t0 = time.perf_counter()
     for i in tqdm(range(cfg.episodes), desc=f"collect {cfg.env.short}", disable=not cfg.progress):
         rec = run_episode(env, expert, seed=cfg.seed + i)
+        flagged = flagged or rec.success is not None
         ok = bool(rec.success) if rec.success is not None else True
         successes += ok
         mode = str(getattr(expert, "mode", "") or "")
@@ -71,11 +72,15 @@ def collect(cfg: CollectConfig) -> dict[str, Any]:
     write_demos(out, kept, env_id=cfg.env.id, env_kwargs=dict(cfg.env.kwargs), expert=cfg.expert,
                 seed=cfg.seed, overwrite=cfg.overwrite)
     steps = int(sum(len(e.actions) for e in kept))
-    summary = {"env_id": cfg.env.id, "episodes": cfg.episodes, "expert_successes": successes,
-               "expert_success_rate": successes / cfg.episodes, "kept": len(kept), "steps": steps,
+    returns = [float(e.rewards.sum()) for e in kept]
+    summary = {"env_id": cfg.env.id, "episodes": cfg.episodes,
+               "expert_successes": successes if flagged else None,
+               "expert_success_rate": successes / cfg.episodes if flagged else None,
+               "mean_return_kept": sum(returns) / len(returns), "kept": len(kept), "steps": steps,
                "modes": dict(modes), "seconds": elapsed, "file": str(out),
                "bytes": out.stat().st_size, "provenance": provenance(cfg.seed)}
-    print(f"{cfg.env.id}: expert success {successes}/{cfg.episodes}, kept {len(kept)} episodes "
+    outcome = f"expert success {successes}/{cfg.episodes}" if flagged else "no success flag (all kept)"
+    print(f"{cfg.env.id}: {outcome}, mean return {summary['mean_return_kept']:.2f}, kept {len(kept)} episodes "
           f"({steps} steps, modes {dict(modes)}) in {elapsed:.1f} s -> {out} ({out.stat().st_size / 1e6:.2f} MB)")
     return summary
 
