@@ -6,16 +6,18 @@ validated in ``__post_init__`` with messages that list the allowed values, and b
 through plain dicts (``to_dict`` / ``from_dict``) so they can live in ``config.json`` beside the
 weights and in Hydra configs.
 
-Defaults (chosen for small state-based tasks on a 2-core CPU, see README of the package):
+Defaults (chosen for small state-based tasks on a 2-core CPU):
 
 * Diffusion Policy alignment (Chi et al. 2023): ``obs_horizon`` To = 2, ``pred_horizon`` H = 16,
   ``action_horizon`` Ta = 8; DDPM with 100 squared-cosine training levels and ε-prediction.
 * Inference: a DDPM-trained model samples with **DDIM, 10 steps** by default (deterministic, ~10x
   cheaper than DDPM-100 at similar quality); ``sampler="ddpm", inference_steps=100`` reproduces the
   paper's ancestral sampler. A flow-trained model samples with Euler, 10 steps.
-* U-Net ``down_dims = (64, 128, 256)``, kernel 5, 8 groups, step embedding 64: about 1.7 M parameters
-  (Chi et al.'s paper size is (256, 512, 1024), 63.5 M).
-* Transformer: 4 layers, 4 heads, 128-wide embedding, dropout 0.1, causal: about 0.9 M parameters.
+* U-Net ``down_dims = (32, 64, 128)``, kernel 5, 8 groups, step embedding 32: 1.05 M parameters for
+  a Fork-like task (Do = 6, Da = 2). Chi et al.'s paper size is (256, 512, 1024) / 256 (65 M here).
+  On this 2-core CPU (one torch thread) it trains at ~6 steps/s at batch 256 and answers a DDIM-10
+  chunk in ~35 ms at batch 1; Fork-v0 reaches ~90 % success after 600 steps at lr 1e-3.
+* Transformer: 4 layers, 4 heads, 128-wide embedding, dropout 0.1, causal: 1.19 M parameters.
 """
 from __future__ import annotations
 
@@ -95,10 +97,10 @@ class PolicyConfig:
     teacher: str | None = None
     clip_sample: bool = True  # clip DDPM/DDIM x0 estimates to the normalized range [-1, 1]
     # U-Net size
-    down_dims: tuple[int, ...] = (64, 128, 256)
+    down_dims: tuple[int, ...] = (32, 64, 128)
     kernel_size: int = 5
     n_groups: int = 8
-    step_embed_dim: int = 64
+    step_embed_dim: int = 32
     # transformer size
     n_layer: int = 4
     n_head: int = 4

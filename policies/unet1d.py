@@ -52,8 +52,8 @@ class ConditionalUnet1D(nn.Module):
     ``2 ** (len(down_dims) - 1)``), ``kernel_size``, ``n_groups`` (GroupNorm), ``step_embed_dim``.
     """
 
-    def __init__(self, action_dim: int, cond_dim: int, *, down_dims: Sequence[int] = (64, 128, 256),
-                 kernel_size: int = 5, n_groups: int = 8, step_embed_dim: int = 64) -> None:
+    def __init__(self, action_dim: int, cond_dim: int, *, down_dims: Sequence[int] = (32, 64, 128),
+                 kernel_size: int = 5, n_groups: int = 8, step_embed_dim: int = 32) -> None:
         super().__init__()
         dims = [int(action_dim), *[int(d) for d in down_dims]]
         self.step_encoder = nn.Sequential(SinusoidalEmbedding(step_embed_dim),
