@@ -1,0 +1,797 @@
+"""``parapolicy-bench``: the planners benchmark — samplers, a wall-clock real-time run, delay curves.
+
+    parapolicy-bench checkpoint=runs/fork/checkpoint students=[runs/fork/student1,runs/fork/student2]
+    parapolicy-bench checkpoint=… sections=[samplers] rows=[ddpm100,ddim10] episodes=100
+    parapolicy-bench checkpoint=… sections=[realtime] realtime_steps=10000 realtime_hz=50 realtime_budget_ms=100
+    parapolicy-bench checkpoint=… sections=[delay] delay_values=[0,1,2,4] readme=true
+
+Sections (each writes ``<section>.json`` + ``<section>.md`` into ``out_dir``, default
+``runs/bench/<env>/``; then ``bench.md`` and the PNG plots are rebuilt from every section JSON there):
+
+* ``samplers`` — one row per menu spec (``scripts/planner_factory.py``), every row on the same seeded
+  episodes (``seed … seed + episodes − 1``). Success comes from ``evaluate_vector`` over ``num_envs``
+  environments with the row's sampler run to completion (no deadline). nfe, depth and p50/p99
+  wall-clock latency per chunk come from a separate batch-1 pass (closed-loop episodes on the same
+  seeds until ``latency_chunks`` chunks after ``latency_warmup`` discarded ones; with ``num_envs=1``
+  the evaluation itself is that pass). The cost model is measured fresh at the start of the run and
+  predicts each row at batch 1 (Picard with the depth it was seen to need); the error is against the
+  measured p50. Ratios are against the ``ddpm100`` row. Rows already in ``samplers.json`` from a run on
+  the same checkpoint, env, seed and episode count are kept (``merge=true``) unless re-run, so
+  expensive rows can be run once; each row carries its own provenance.
+* ``realtime`` — ``AsyncExecutor`` (wall-clock worker thread, real-time chunking) over the
+  ``realtime_menu`` with ``realtime_budget_ms`` per replan, paced at ``realtime_hz`` for
+  ``realtime_steps`` control ticks over consecutive seeded episodes. Missed ticks = ticks where the old
+  chunk had run dry (a held action); late ticks = ticks whose action came after its deadline. The first
+  chunk of each episode is planned before the episode's clock starts (the robot waits at rest).
+  Success is compared with the ``realtime_reference`` row (default ``ddpm100``) on the same seeds.
+* ``delay`` — ``AsyncExecutor`` with a simulated delay d for each RTC mode (naive | frozen | guided),
+  batch-1 episodes on the same seeds, sampler ``delay_sampler`` (default: the policy's own).
+
+``readme=true`` splices ``bench.md`` between ``<!-- bench:<name> -->`` and ``<!-- /bench:<name> -->`` in
+``readme_path`` (``name`` defaults to ``planners-<env>``) and copies the PNGs to ``readme_assets``.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import math
+import os
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from parapolicy.scripts.common import EnvConfig, UserError, hydra_app, provenance, write_json_atomic
+
+SECTIONS = ("samplers", "realtime", "delay")
+DEFAULT_ROWS = ["ddpm100", "ddim10", "picard-ddpm100-p16", "picard-ddpm100-p16-amortized",
+                "picard-ddpm100-p16-amortized-student", "student1", "student2", "warm-ddim10", "cascade"]
+DEFAULT_RT_MENU = ["ddpm100", "picard-ddpm100-p16-amortized-student", "ddim10", "student2", "student1"]
+REFERENCE_ROW = "ddpm100"
+
+
+@dataclass
+class BenchConfig:
+    """Config of ``parapolicy-bench`` (see the module docstring)."""
+
+    checkpoint: str = "???"
+    students: list[str] = field(default_factory=list)
+    env: EnvConfig | None = None
+    dataset: str | None = None  # held-out demos for the cascade threshold (null: the teacher's dataset)
+    sections: list[str] = field(default_factory=lambda: list(SECTIONS))
+    rows: list[str] = field(default_factory=lambda: list(DEFAULT_ROWS))
+    episodes: int = 100
+    num_envs: int = 8
+    use_async: bool = False
+    seed: int = 100_000
+    latency_chunks: int = 100
+    latency_warmup: int = 3
+    threads: int = 1
+    cost_cache_dir: str | None = None  # null: measure the cost model fresh (not cached)
+    cost_repeats: int = 15  # timed calls per batch size (median) when measuring the cost model
+    cascade_quantile: float = 0.9
+    merge: bool = True
+    realtime_steps: int = 10_000
+    realtime_hz: float = 50.0
+    realtime_budget_ms: float = 100.0
+    realtime_menu: list[str] = field(default_factory=lambda: list(DEFAULT_RT_MENU))
+    realtime_mode: str = "guided"
+    realtime_reference: str = REFERENCE_ROW
+    delay_values: list[int] = field(default_factory=lambda: [0, 1, 2, 4])
+    delay_modes: list[str] = field(default_factory=lambda: ["naive", "frozen", "guided"])
+    delay_sampler: str | None = None
+    delay_episodes: int | None = None
+    out_dir: str | None = None
+    name: str | None = None
+    readme: bool = False
+    readme_path: str = "README.md"
+    readme_assets: str = "videos/bench"
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        from parapolicy.planners.rtc import RTC_MODES
+        from parapolicy.scripts.planner_factory import check_budget_ms, check_control_hz, parse_spec
+
+        for name in ("episodes", "num_envs", "latency_chunks", "realtime_steps", "threads", "cost_repeats"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
+        if self.latency_warmup < 0:
+            raise ValueError(f"latency_warmup must be >= 0, got {self.latency_warmup}")
+        if self.delay_episodes is not None and self.delay_episodes < 1:
+            raise ValueError(f"delay_episodes must be null or >= 1, got {self.delay_episodes}")
+        bad = [s for s in self.sections if s not in SECTIONS]
+        if bad or not self.sections:
+            raise ValueError(f"unknown section(s) {bad or '[]'}; allowed: {', '.join(SECTIONS)}")
+        bad = [m for m in self.delay_modes if m not in RTC_MODES]
+        if bad:
+            raise ValueError(f"unknown delay mode(s) {bad}; allowed: {', '.join(RTC_MODES)}")
+        if self.realtime_mode not in RTC_MODES:
+            raise ValueError(f"unknown realtime_mode {self.realtime_mode!r}; allowed: {', '.join(RTC_MODES)}")
+        check_budget_ms(self.realtime_budget_ms)
+        check_control_hz(self.realtime_hz)
+        if not 0 <= self.cascade_quantile <= 1:
+            raise ValueError(f"cascade_quantile must be in [0, 1], got {self.cascade_quantile}")
+        if "samplers" in self.sections and not self.rows:
+            raise ValueError("rows is empty: give at least one sampler spec")
+        if len(set(self.rows)) != len(self.rows):
+            raise ValueError(f"rows must be unique, got {self.rows}")
+        for spec in [*self.rows, *self.realtime_menu, *([self.delay_sampler] if self.delay_sampler else [])]:
+            parse_spec(spec)
+        if not Path(self.checkpoint).is_dir():
+            raise FileNotFoundError(f"checkpoint directory not found: {self.checkpoint}")
+        for s in self.students:
+            if not Path(s).is_dir():
+                raise FileNotFoundError(f"student checkpoint directory not found: {s}")
+
+
+# ------------------------------------------------------------------------------------------ set-up
+@dataclass
+class Bench:
+    """Everything the sections share: config, env, teacher, students, menu context, cost model."""
+
+    cfg: BenchConfig
+    env_cfg: EnvConfig
+    policy: Any
+    students: dict[int, Any]
+    ctx: Any  # planner_factory.MenuContext
+    cost_model: Any
+    out_dir: Path
+    name: str
+    plan_overhead_ms: float = 0.0  # per-call planner work outside the sampler (encode, noise, unnormalize)
+    notes: list[str] = field(default_factory=list)
+
+    def say(self, text: str) -> None:
+        """Print a progress line (and flush)."""
+        print(text, flush=True)
+
+
+def setup(cfg: BenchConfig) -> Bench:
+    """Load the teacher and students, calibration data, and measure the cost model."""
+    import torch
+
+    from parapolicy.planners.cost_model import CostModel
+    from parapolicy.policies import read_checkpoint_config
+    from parapolicy.scripts.distill import teacher_dataset
+    from parapolicy.scripts.planner_factory import (calibration_observations, load_students, make_context,
+                                                    parse_spec)
+    from parapolicy.scripts.policy_checkpoint import load_for_env
+
+    torch.set_num_threads(cfg.threads)
+    pcfg, _ = read_checkpoint_config(cfg.checkpoint)
+    if pcfg.teacher is not None:
+        raise UserError(f"{cfg.checkpoint} is a distilled student (teacher: {pcfg.teacher}); pass the teacher as "
+                        "checkpoint=… and the student(s) as students=[…]")
+    if pcfg.kind != "diffusion":
+        raise UserError(f"{cfg.checkpoint} is a {pcfg.kind!r} policy; the planners benchmark needs a diffusion policy")
+    env_cfg = cfg.env or EnvConfig(id=pcfg.env_id or "")
+    probe = env_cfg.make()
+    policy = load_for_env(cfg.checkpoint, probe, env_cfg.id)
+    probe.close()
+    students = load_students(cfg.students, policy)
+    specs = [*cfg.rows, *cfg.realtime_menu]
+    calib = None
+    if any(parse_spec(s).kind == "cascade" for s in specs):
+        data = Path(cfg.dataset) if cfg.dataset else teacher_dataset(cfg.checkpoint, env_cfg.id)
+        calib = calibration_observations(policy, data, 256, seed=cfg.seed)
+    ctx = make_context(policy, student=students, calibration_obs=calib, cascade_quantile=cfg.cascade_quantile,
+                       seed=cfg.seed)
+    m = ctx.model
+    cond_dim = int(policy.encode_obs(torch.zeros(1, m.obs_horizon, policy.config.obs_dim)).shape[-1])
+    cm = CostModel.measure(policy.denoiser, x_shape=(m.pred_horizon, m.action_dim), cond_dim=cond_dim,
+                           device=m.device, warmup=3, repeats=cfg.cost_repeats, cache_dir=cfg.cost_cache_dir,
+                           use_cache=cfg.cost_cache_dir is not None)
+    out = Path(cfg.out_dir) if cfg.out_dir else Path("runs/bench") / env_cfg.short
+    name = cfg.name or f"planners-{env_cfg.short}"
+    b = Bench(cfg=cfg, env_cfg=env_cfg, policy=policy, students=students, ctx=ctx, cost_model=cm, out_dir=out,
+              name=name)
+    validate(b)
+    b.plan_overhead_ms = measure_plan_overhead(b)
+    b.say(f"bench {env_cfg.id}: teacher {cfg.checkpoint} ({policy.num_parameters() / 1e6:.2f} M params), students "
+          f"{sorted(students) or 'none'}; cost model batch-1 forward {cm.cost(1) * 1e3:.2f} ms, batch-16 "
+          f"{cm.cost(16) * 1e3:.2f} ms, planner overhead {b.plan_overhead_ms:.2f} ms per call; torch threads {torch.get_num_threads()} -> {out}")
+    return b
+
+
+def validate(b: Bench) -> None:
+    """Build every item the selected sections will use and check the delays, so a bad spec fails in
+    seconds rather than after an hour of earlier rows."""
+    from parapolicy.scripts.planner_factory import build_item, check_delay, default_spec
+
+    cfg = b.cfg
+    specs = []
+    if "samplers" in cfg.sections:
+        specs += [s for s in cfg.rows if s in usable(b, [s], "samplers", quiet=True)]
+    if "realtime" in cfg.sections:
+        specs += [s for s in cfg.realtime_menu if s in usable(b, [s], "realtime", quiet=True)]
+    if "delay" in cfg.sections:
+        specs.append(cfg.delay_sampler or default_spec(b.policy))
+        for d in cfg.delay_values:
+            check_delay(d, b.ctx.model)
+    for spec in dict.fromkeys(specs):
+        build_item(spec, b.ctx)
+
+
+def measure_plan_overhead(b: Bench, repeats: int = 30) -> float:
+    """Median ms of one batch-1 ``plan_chunk`` around a free (zero-output) one-step sampler: the planner's
+    fixed work per replan (observation encoding, noise, un-normalization), added to every prediction."""
+    import dataclasses
+    import statistics
+
+    from parapolicy.planners.cost_model import _FreeDenoiser
+    from parapolicy.planners.realtime import MenuItem, RealtimePlanner
+    from parapolicy.planners.sequential import SequentialSampler
+
+    model = dataclasses.replace(b.ctx.model, denoiser=_FreeDenoiser())
+    item = MenuItem(name="free1", sampler=SequentialSampler(model.schedule, steps=1))
+    planner = RealtimePlanner(model, [item], budget_ms=math.inf, fixed="free1", anytime=False)
+    obs = np.zeros((1, model.obs_horizon, b.policy.config.obs_dim), np.float32)  # (1, To, Do)
+    times = []
+    for i in range(repeats + 5):
+        plan = planner.plan_chunk(obs)
+        if i >= 5:
+            times.append(plan.latency_s - plan.result.wall_s)  # the sampler's own time is predicted separately
+    return statistics.median(times) * 1e3
+
+
+def usable(b: Bench, specs: Sequence[str], what: str, *, quiet: bool = False) -> list[str]:
+    """The specs that can run here: those needing a student step count that was not given are dropped
+    (with a note in the output and the JSON)."""
+    from parapolicy.scripts.planner_factory import parse_spec
+
+    keep, drop = [], []
+    for s in specs:
+        p = parse_spec(s)
+        missing = p.needs_student and (not b.students or (p.student_steps is not None
+                                                          and p.student_steps not in b.students))
+        (drop if missing else keep).append(s)
+    if drop and not quiet:
+        have = ", ".join(f"student{k}" for k in sorted(b.students)) or "none"
+        note = f"{what}: skipped {', '.join(drop)} (no such student checkpoint; students given: {have})"
+        b.notes.append(note)
+        b.say(note)
+    return keep
+
+
+def fixed_planner(b: Bench, item: Any) -> Any:
+    """A synchronous planner that always runs ``item`` to completion (no deadline)."""
+    from parapolicy.planners.realtime import RealtimePlanner
+
+    return RealtimePlanner(b.ctx.model, [item], budget_ms=math.inf, cost_model=b.cost_model, fixed=item.name,
+                           anytime=False, seed=b.cfg.seed)
+
+
+def _bar(b: Bench, total: int, desc: str) -> tuple[Any, Callable[[int], None] | None]:
+    if not b.cfg.progress:
+        return None, None
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, desc=desc, unit="ep", dynamic_ncols=True, leave=False)
+    return bar, lambda n: bar.update(n - bar.n)
+
+
+# ------------------------------------------------------------------------------------------ samplers
+def latency_pass(b: Bench, item: Any) -> list[Any]:
+    """Batch-1 closed-loop episodes on the bench seeds until ``latency_warmup + latency_chunks``
+    replans: the replan records after the warm-up."""
+    from parapolicy.planners.rollout import run_episode
+
+    cfg = b.cfg
+    planner = fixed_planner(b, item)
+    need = cfg.latency_warmup + cfg.latency_chunks
+    env = b.env_cfg.make()
+    try:
+        i = 0
+        while len(planner.records) < need:
+            left = need - len(planner.records)
+            run_episode(env, planner, seed=cfg.seed + i, max_steps=left * b.ctx.model.action_horizon)
+            i += 1
+    finally:
+        env.close()
+    return planner.records[cfg.latency_warmup:need]
+
+
+def measure_overheads(b: Bench, item: Any) -> None:
+    """Per-pass non-network overhead of the item's plain samplers (on copies, so a free denoiser
+    does not enter their depth history)."""
+    from parapolicy.planners.cascade import CascadeSampler
+    from parapolicy.scripts.planner_factory import StudentInitPicardSampler
+
+    s = item.sampler
+    parts = [s.student, s.teacher] if isinstance(s, CascadeSampler) else \
+        [s.student, s.picard] if isinstance(s, StudentInitPicardSampler) else [s]
+    m = b.ctx.model
+    cond_dim = b.policy.config.obs_horizon * b.policy.config.obs_dim
+    for p in parts:
+        if p.name not in b.cost_model.overhead_s:
+            b.cost_model.measure_overhead(copy.deepcopy(p), x_shape=(m.pred_horizon, m.action_dim), cond_dim=cond_dim)
+
+
+def predict_ms(b: Bench, item: Any) -> float:
+    """Predicted latency of one batch-1 replan with ``item`` (ms): the cost model's sampler prediction
+    (composite samplers are the sum of their parts, a cascade's teacher weighted by its escalation
+    rate; Picard uses the depth it was seen to need) plus the measured planner overhead per call."""
+    from parapolicy.planners.cascade import CascadeSampler
+    from parapolicy.scripts.planner_factory import StudentInitPicardSampler
+
+    cm, s = b.cost_model, item.sampler
+    if isinstance(s, CascadeSampler):
+        sec = cm.predict(s.student, batch=s.n_samples) + s.escalation_rate * cm.predict(s.teacher, batch=1)
+    elif isinstance(s, StudentInitPicardSampler):
+        sec = cm.predict(s.student, batch=1) + cm.predict(s.picard, batch=1)
+    else:
+        sec = cm.predict(s, batch=1, start_index=item.warm_start or 0)
+    return sec * 1e3 + b.plan_overhead_ms
+
+
+def sampler_row(b: Bench, spec: str) -> dict[str, Any]:
+    """Evaluate one sampler spec: success on the bench seeds, batch-1 latency, nfe, depth, prediction."""
+    from parapolicy.planners.cascade import CascadeSampler
+    from parapolicy.planners.stats import latency_summary
+    from parapolicy.planners.vector_eval import evaluate_vector, results_to_dicts, summarize_results
+    from parapolicy.scripts.planner_factory import build_item
+
+    cfg = b.cfg
+    item = build_item(spec, b.ctx)
+    planner = fixed_planner(b, item)
+    bar, progress = _bar(b, cfg.episodes, spec)
+    t0 = time.perf_counter()
+    try:
+        results = evaluate_vector(b.env_cfg.make, planner, episodes=cfg.episodes, num_envs=cfg.num_envs,
+                                  seed=cfg.seed, use_async=cfg.use_async, progress=progress)
+    finally:
+        if bar is not None:
+            bar.close()
+    eval_s = time.perf_counter() - t0
+    escalation = item.sampler.escalation_rate if isinstance(item.sampler, CascadeSampler) else None
+    batched = planner.summary()
+    t1 = time.perf_counter()
+    if cfg.num_envs == 1:
+        recs = planner.records[cfg.latency_warmup:cfg.latency_warmup + cfg.latency_chunks] or planner.records
+    else:
+        recs = latency_pass(b, item)
+    latency_s = time.perf_counter() - t1
+    lat = latency_summary([r.latency_s for r in recs])
+    measure_overheads(b, item)
+    pred = predict_ms(b, item)
+    summary = summarize_results(results)
+    return {
+        "name": spec, "sampler": type(item.sampler).__name__, **summary,
+        "nfe": float(np.mean([r.nfe for r in recs])), "depth": float(np.mean([r.depth for r in recs])),
+        "depth_p50": float(np.median([r.depth for r in recs])),
+        "converged_fraction": float(np.mean([r.converged for r in recs])),
+        "latency_p50_ms": lat["p50_ms"], "latency_p99_ms": lat["p99_ms"], "latency_mean_ms": lat["mean_ms"],
+        "latency_chunks": lat["count"], "predicted_ms": pred, "plan_overhead_ms": b.plan_overhead_ms,
+        "prediction_error": (pred - lat["p50_ms"]) / lat["p50_ms"] if lat["p50_ms"] > 0 else None,
+        "escalation_rate": escalation, "batched_eval": {"num_envs": cfg.num_envs, **batched},
+        "eval_s": eval_s, "latency_pass_s": latency_s,
+        "seeds": [cfg.seed, cfg.seed + cfg.episodes - 1], "episode_results": results_to_dicts(results),
+        "provenance": provenance({"episodes": [cfg.seed, cfg.seed + cfg.episodes - 1], "planner": cfg.seed}),
+        "load_avg": list(os.getloadavg()),
+    }
+
+
+def add_ratios(rows: list[dict[str, Any]]) -> None:
+    """Depth and p50-latency ratios against the ``ddpm100`` row (None without one)."""
+    ref = next((r for r in rows if r["name"] == REFERENCE_ROW), None)
+    for r in rows:
+        ok = ref is not None and ref.get("depth") and ref.get("latency_p50_ms")
+        r["depth_ratio"] = r["depth"] / ref["depth"] if ok else None
+        r["latency_ratio"] = r["latency_p50_ms"] / ref["latency_p50_ms"] if ok else None
+
+
+def _same_run_key(b: Bench) -> dict[str, Any]:
+    c = b.cfg
+    return {"checkpoint": str(Path(c.checkpoint).resolve()), "env_id": b.env_cfg.id, "seed": c.seed,
+            "episodes": c.episodes}
+
+
+def run_samplers(b: Bench) -> dict[str, Any]:
+    """The sampler table (merged with compatible rows from an earlier run when ``merge``)."""
+    key = _same_run_key(b)
+    path = b.out_dir / "samplers.json"
+    rows: dict[str, dict[str, Any]] = {}
+    if b.cfg.merge and path.is_file():
+        old = json.loads(path.read_text())
+        if old.get("key") == key:
+            rows = {r["name"]: r for r in old.get("rows", [])}
+        else:
+            b.say(f"samplers: {path} is from another checkpoint/env/seed/episodes; replacing it")
+    for spec in usable(b, b.cfg.rows, "samplers"):
+        row = sampler_row(b, spec)
+        rows[spec] = row
+        b.say(_row_line(row))
+        data = _samplers_data(b, key, rows)
+        write_json_atomic(path, data)  # after every row: a long run keeps what it measured
+    return _samplers_data(b, key, rows)
+
+
+def _samplers_data(b: Bench, key: dict[str, Any], rows: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    order = {s: i for i, s in enumerate(DEFAULT_ROWS)}
+    listed = sorted(rows.values(), key=lambda r: (order.get(r["name"], len(order)), r["name"]))
+    add_ratios(listed)
+    return {"section": "samplers", "key": key, "env_id": b.env_cfg.id, "checkpoint": b.cfg.checkpoint,
+            "students": {str(k): str(v) for k, v in zip(sorted(b.students), b.cfg.students)},
+            "cost_model": b.cost_model.to_dict(), "rows": listed, "notes": list(b.notes),
+            "provenance": provenance({"episodes": [b.cfg.seed, b.cfg.seed + b.cfg.episodes - 1]})}
+
+
+def _row_line(r: dict[str, Any]) -> str:
+    rate = r.get("success_rate")
+    head = f"{r['name']}: " + (f"success {rate:.3f} " if rate is not None else f"return {r['mean_return']:.3f} ")
+    return (head + f"(n={r['episodes']}), nfe {r['nfe']:.1f}, depth {r['depth']:.1f}, p50 {r['latency_p50_ms']:.1f} ms "
+            f"p99 {r['latency_p99_ms']:.1f} ms, predicted {r['predicted_ms']:.1f} ms; "
+            f"{r['eval_s'] + r['latency_pass_s']:.0f} s")
+
+
+# ------------------------------------------------------------------------------------------ real time
+@dataclass
+class PacedEpisode:
+    """One wall-clock-paced episode."""
+
+    seed: int
+    steps: int
+    ret: float
+    success: bool | None
+    max_coverage: float | None
+    finished: bool  # ended by the task (not cut by the step limit)
+    late_ticks: int
+    act_ms: list[float]
+
+
+def paced_episode(env: Any, policy: Any, *, seed: int, hz: float, max_steps: int) -> PacedEpisode:
+    """Run one episode at ``hz`` on the wall clock. The first action (a synchronous plan) is taken
+    before the clock starts; tick k's action is due one period after tick k starts; a late tick
+    restarts the schedule (one hiccup counts once)."""
+    period = 1.0 / hz
+    obs, info = env.reset(seed=seed)
+    policy.reset(seed=seed)
+    action = policy.act(obs)
+    ret, steps, late, acts = 0.0, 0, 0, []
+    success = info.get("is_success") if "is_success" in info else None
+    cover = float(info["coverage"]) if "coverage" in info else None
+    finished = False
+    tick_start = time.perf_counter()
+    while True:
+        obs, reward, term, trunc, info = env.step(action)
+        steps += 1
+        ret += float(reward)
+        if "is_success" in info:
+            success = bool(success) or bool(info["is_success"])
+        if "coverage" in info:
+            cover = max(cover or 0.0, float(info["coverage"]))
+        if term or trunc:
+            finished = True
+            break
+        if steps >= max_steps:
+            break
+        tick_start += period
+        now = time.perf_counter()
+        if now < tick_start:
+            time.sleep(tick_start - now)
+        t0 = time.perf_counter()
+        action = policy.act(obs)
+        done = time.perf_counter()
+        acts.append((done - t0) * 1e3)
+        if done > tick_start + period:
+            late += 1
+            tick_start = done - period  # the next tick starts now
+    return PacedEpisode(seed=seed, steps=steps, ret=ret, success=success, max_coverage=cover, finished=finished,
+                        late_ticks=late, act_ms=acts)
+
+
+def _reference_success(ref_row: dict[str, Any] | None, seeds: set[int]) -> dict[str, Any] | None:
+    if ref_row is None:
+        return None
+    hits = [e["success"] for e in ref_row.get("episode_results", []) if e["seed"] in seeds and e["success"] is not None]
+    if not hits:
+        return None
+    from parapolicy.planners.stats import wilson_interval
+
+    k = int(sum(hits))
+    return {"name": ref_row["name"], "episodes": len(hits), "success_rate": k / len(hits),
+            "success_ci95": list(wilson_interval(k, len(hits)))}
+
+
+def run_realtime(b: Bench) -> dict[str, Any]:
+    """The wall-clock real-time section."""
+    from parapolicy.planners.stats import latency_summary, wilson_interval
+    from parapolicy.scripts.planner_factory import build_item, build_planner, planner_statistics
+
+    cfg = b.cfg
+    menu = usable(b, cfg.realtime_menu, "realtime")
+    if not menu:
+        raise UserError("realtime_menu has nothing that can run without a student; add a teacher sampler")
+    ex = build_planner(b.policy, planner="async", menu=menu, budget_ms=cfg.realtime_budget_ms,
+                       control_hz=cfg.realtime_hz, rtc_mode=cfg.realtime_mode, student=b.students,
+                       cost_model=b.cost_model, seed=cfg.seed, calibration_obs=b.ctx.calibration_obs)
+    seq = build_item(REFERENCE_ROW, b.ctx)
+    seq_pred = b.cost_model.predict(seq.sampler, batch=1) * 1e3
+    env = b.env_cfg.make()
+    eps: list[PacedEpisode] = []
+    total = 0
+    t0 = time.perf_counter()
+    try:
+        while total < cfg.realtime_steps:
+            ep = paced_episode(env, ex, seed=cfg.seed + len(eps), hz=cfg.realtime_hz,
+                               max_steps=cfg.realtime_steps - total)
+            eps.append(ep)
+            total += ep.steps
+    finally:
+        ex.close()
+        env.close()
+    wall = time.perf_counter() - t0
+    stats = planner_statistics(ex)
+    done = [e for e in eps if e.finished]
+    flags = [e.success for e in done if e.success is not None]
+    k = int(sum(flags))
+    seeds = {e.seed for e in done}
+    ref_row = _load_rows(b).get(cfg.realtime_reference)
+    rec_lat = [r.latency_s for r in ex.planner.records]
+    acts = [a for e in eps for a in e.act_ms]
+    out = {
+        "section": "realtime", "env_id": b.env_cfg.id, "checkpoint": cfg.checkpoint, "menu": menu,
+        "control_hz": cfg.realtime_hz, "budget_ms": cfg.realtime_budget_ms, "rtc_mode": cfg.realtime_mode,
+        "ticks": total, "episodes": len(eps), "finished_episodes": len(done),
+        "missed_ticks": int(ex.misses), "late_ticks": int(sum(e.late_ticks for e in eps)),
+        "replans": len(ex.planner.records), "chosen": stats["planner"].get("chosen", {}),
+        "replan_latency": latency_summary(rec_lat), "act_latency_ms": {
+            "p50": float(np.percentile(acts, 50)) if acts else None,
+            "p99": float(np.percentile(acts, 99)) if acts else None, "max": float(max(acts)) if acts else None},
+        "success_rate": k / len(flags) if flags else None,
+        "success_ci95": list(wilson_interval(k, len(flags))) if flags else None,
+        "mean_return": float(np.mean([e.ret for e in done])) if done else None,
+        "mean_max_coverage": float(np.mean([e.max_coverage for e in done if e.max_coverage is not None]))
+        if any(e.max_coverage is not None for e in done) else None,
+        "reference": _reference_success(ref_row, seeds), "ddpm100_predicted_ms": seq_pred,
+        "ddpm100_fits_budget": seq_pred <= cfg.realtime_budget_ms, "executor": stats, "wall_s": wall,
+        "seeds": [cfg.seed, cfg.seed + len(eps) - 1], "latencies_ms": [x * 1e3 for x in rec_lat],
+        "notes": list(b.notes), "provenance": provenance({"episodes": [cfg.seed, cfg.seed + len(eps) - 1]}),
+        "load_avg": list(os.getloadavg()),
+    }
+    write_json_atomic(b.out_dir / "realtime.json", out)
+    b.say(f"realtime: {total} ticks at {cfg.realtime_hz:g} Hz, budget {cfg.realtime_budget_ms:g} ms: missed "
+          f"{out['missed_ticks']}, late {out['late_ticks']}, chosen {out['chosen']}, success "
+          f"{out['success_rate']} over {len(done)} episodes; {wall:.0f} s")
+    return out
+
+
+# ------------------------------------------------------------------------------------------ delay
+def run_delay(b: Bench) -> dict[str, Any]:
+    """Success against simulated delay for each RTC mode (batch-1 episodes, same seeds)."""
+    from parapolicy.planners.rollout import run_episode, summarize
+    from parapolicy.scripts.planner_factory import build_planner, check_delay, default_spec
+
+    cfg = b.cfg
+    n = cfg.delay_episodes or cfg.episodes
+    sampler = cfg.delay_sampler or default_spec(b.policy)
+    for d in cfg.delay_values:
+        check_delay(d, b.ctx.model)
+    curves: dict[str, list[dict[str, Any]]] = {}
+    env = b.env_cfg.make()
+    t0 = time.perf_counter()
+    try:
+        for mode in cfg.delay_modes:
+            curves[mode] = []
+            for d in cfg.delay_values:
+                t1 = time.perf_counter()
+                ex = build_planner(b.policy, planner="async", menu=[sampler], delay=d, rtc_mode=mode,
+                                   budget_ms=math.inf, student=b.students, cost_model=b.cost_model, seed=cfg.seed,
+                                   calibration_obs=b.ctx.calibration_obs)
+                recs = [run_episode(env, ex, seed=cfg.seed + i) for i in range(n)]
+                s = summarize(recs)
+                s.update(delay=int(d), mode=mode, wall_s=time.perf_counter() - t1,
+                         late_chunks=int(sum(r.late for r in ex.records)),
+                         episode_success=[r.success for r in recs])
+                curves[mode].append(s)
+                b.say(f"delay {mode} d={d}: success {s.get('success_rate')} (n={n}); {s['wall_s']:.0f} s")
+    finally:
+        env.close()
+    out = {"section": "delay", "env_id": b.env_cfg.id, "checkpoint": cfg.checkpoint, "sampler": sampler,
+           "action_horizon": b.ctx.model.action_horizon, "episodes": n, "curves": curves,
+           "wall_s": time.perf_counter() - t0, "seeds": [cfg.seed, cfg.seed + n - 1],
+           "provenance": provenance({"episodes": [cfg.seed, cfg.seed + n - 1]}), "load_avg": list(os.getloadavg())}
+    write_json_atomic(b.out_dir / "delay.json", out)
+    return out
+
+
+# ------------------------------------------------------------------------------------------ report
+def _load(out_dir: Path, section: str) -> dict[str, Any] | None:
+    p = out_dir / f"{section}.json"
+    return json.loads(p.read_text()) if p.is_file() else None
+
+
+def _load_rows(b: Bench) -> dict[str, dict[str, Any]]:
+    data = _load(b.out_dir, "samplers")
+    return {r["name"]: r for r in data["rows"]} if data and data.get("key") == _same_run_key(b) else {}
+
+
+def _success_cell(r: dict[str, Any]) -> str | None:
+    rate, ci = r.get("success_rate"), r.get("success_ci95")
+    if rate is None:
+        return None
+    return f"{rate:.3f} ({ci[0]:.2f}–{ci[1]:.2f})" if ci else f"{rate:.3f}"
+
+
+def _pct(v: float | None) -> str | None:
+    return None if v is None else f"{v * 100:+.0f}%"
+
+
+def _prov_line(prov: dict[str, Any], extra: str = "") -> str:
+    return (f"<sub>{extra}commit `{str(prov.get('git_commit', '?'))[:10]}`, `{prov.get('command', '?')}`, "
+            f"{prov.get('cpu', '?')}, torch threads {prov.get('torch_threads', '?')}, {prov.get('date', '?')}</sub>")
+
+
+def samplers_markdown(data: dict[str, Any]) -> str:
+    """The sampler table."""
+    from parapolicy.scripts.report import markdown_table
+
+    rows = []
+    for r in data["rows"]:
+        rows.append({**r, "success": _success_cell(r), "prediction_error": _pct(r.get("prediction_error")),
+                     "nfe": round(r["nfe"], 1), "depth": round(r["depth"], 1),
+                     "latency_p50_ms": round(r["latency_p50_ms"], 2), "latency_p99_ms": round(r["latency_p99_ms"], 2),
+                     "predicted_ms": round(r["predicted_ms"], 2)})
+    cols = [("name", "sampler"), ("success", "success (95% CI)"), ("episodes", "n"), ("mean_return", "return")]
+    if any(r.get("mean_max_coverage") is not None for r in rows):
+        cols.append(("mean_max_coverage", "max coverage"))
+    cols += [("nfe", "nfe/chunk"), ("depth", "depth/chunk"), ("latency_p50_ms", "p50 ms"), ("latency_p99_ms", "p99 ms"),
+             ("predicted_ms", "predicted ms"), ("prediction_error", "pred. error"),
+             ("depth_ratio", "depth ÷ DDPM-100"), ("latency_ratio", "p50 ÷ DDPM-100")]
+    if any(r.get("escalation_rate") is not None for r in rows):
+        cols.append(("escalation_rate", "escalation"))
+    k = data["key"]
+    cmds = sorted({r["provenance"]["command"] for r in data["rows"]})
+    commits = sorted({str(r["provenance"]["git_commit"])[:10] for r in data["rows"]})
+    foot = (f"<sub>{k['episodes']} episodes per row on seeds {k['seed']}–{k['seed'] + k['episodes'] - 1}; latency at batch 1 "
+            f"per chunk on {data['provenance'].get('cpu')} with {data['provenance'].get('torch_threads')} torch thread(s); "
+            f"rows from commit(s) {', '.join(f'`{c}`' for c in commits)} by {'; '.join(f'`{c}`' for c in cmds)}</sub>")
+    notes = "".join(f"\n\n<sub>{n}</sub>" for n in data.get("notes", []))
+    return markdown_table(rows, cols) + "\n\n" + foot + notes
+
+
+def realtime_markdown(rt: dict[str, Any]) -> str:
+    """The real-time summary table."""
+    from parapolicy.scripts.report import markdown_table
+
+    ref = rt.get("reference")
+    lat = rt["replan_latency"]
+    items = [
+        ("control rate / budget per replan", f"{rt['control_hz']:g} Hz / {rt['budget_ms']:g} ms "
+         f"(DDPM-100 predicted {rt['ddpm100_predicted_ms']:.0f} ms)"),
+        ("control ticks (episodes finished)", f"{rt['ticks']} ({rt['finished_episodes']})"),
+        ("missed ticks (no fresh action)", rt["missed_ticks"]), ("late ticks (action after deadline)", rt["late_ticks"]),
+        ("replans; latency p50 / p99", f"{rt['replans']}; {lat['p50_ms']:.1f} / {lat['p99_ms']:.1f} ms"),
+        ("chosen samplers", ", ".join(f"{k} {v}" for k, v in rt["chosen"].items())),
+        ("success (95% CI)", _success_cell(rt) or "–"),
+        (f"reference {ref['name']} on the same seeds" if ref else "reference",
+         f"{_success_cell(ref)} (n={ref['episodes']})" if ref else "not run"),
+    ]
+    table = markdown_table([{"k": k, "v": v} for k, v in items], [("k", "real-time run"), ("v", "")])
+    return table + "\n\n" + _prov_line(rt["provenance"], f"menu {', '.join(rt['menu'])}; RTC {rt['rtc_mode']}; ")
+
+
+def delay_markdown(dl: dict[str, Any]) -> str:
+    """Success against delay, one column per mode."""
+    from parapolicy.scripts.report import markdown_table
+
+    modes = list(dl["curves"])
+    delays = sorted({p["delay"] for m in modes for p in dl["curves"][m]})
+    rows = []
+    for d in delays:
+        row: dict[str, Any] = {"d": d}
+        for m in modes:
+            p = next((p for p in dl["curves"][m] if p["delay"] == d), None)
+            row[m] = _success_cell(p) if p else None
+        rows.append(row)
+    table = markdown_table(rows, [("d", "delay d"), *[(m, m) for m in modes]])
+    return table + "\n\n" + _prov_line(dl["provenance"], f"{dl['sampler']}, Ta={dl['action_horizon']}, "
+                                       f"{dl['episodes']} episodes per point on seeds {dl['seeds'][0]}–{dl['seeds'][1]}; ")
+
+
+def make_plots(out_dir: Path, env: str) -> dict[str, Path]:
+    """PNGs for every section JSON present in ``out_dir``."""
+    from parapolicy.scripts.plots import delay_plot, pareto_plot, realtime_plot
+
+    plots: dict[str, Path] = {}
+    s = _load(out_dir, "samplers")
+    if s:
+        plots["pareto"] = pareto_plot(s["rows"], out_dir / "pareto.png", title=f"{env}: success vs p50 latency (batch 1)")
+    rt = _load(out_dir, "realtime")
+    if rt:
+        plots["realtime"] = realtime_plot(rt["latencies_ms"], rt["chosen"], rt["budget_ms"], out_dir / "realtime.png",
+                                          title=f"{env}: {rt['control_hz']:g} Hz, budget {rt['budget_ms']:g} ms")
+    dl = _load(out_dir, "delay")
+    if dl:
+        plots["delay"] = delay_plot(dl["curves"], out_dir / "delay.png", title=f"{env}: success vs delay ({dl['sampler']})")
+    return plots
+
+
+def build_markdown(out_dir: Path, env: str, image_dir: str = ".", prefix: str = "") -> str:
+    """``bench.md``: every section present, with its plot (image paths under ``image_dir``)."""
+    parts = []
+    img = {k: f"{image_dir.rstrip('/')}/{prefix}{k}.png" for k in ("pareto", "realtime", "delay")}
+    s = _load(out_dir, "samplers")
+    if s:
+        parts.append(f"**{env}: samplers** (ratios against sequential DDPM-100 in the same run)\n\n"
+                     + samplers_markdown(s) + f"\n\n![success vs latency]({img['pareto']})")
+    rt = _load(out_dir, "realtime")
+    if rt:
+        parts.append(f"**{env}: real time**\n\n" + realtime_markdown(rt) + f"\n\n![real-time run]({img['realtime']})")
+    dl = _load(out_dir, "delay")
+    if dl:
+        parts.append(f"**{env}: inference delay**\n\n" + delay_markdown(dl) + f"\n\n![success vs delay]({img['delay']})")
+    return "\n\n".join(parts) + "\n"
+
+
+def write_report(b: Bench) -> dict[str, Any]:
+    """Section markdown files, plots, ``bench.md`` and (``readme``) the README splice."""
+    out = b.out_dir
+    for section, render in (("samplers", samplers_markdown), ("realtime", realtime_markdown), ("delay", delay_markdown)):
+        data = _load(out, section)
+        if data:
+            _write_text(out / f"{section}.md", render(data) + "\n")
+    plots = make_plots(out, b.env_cfg.short)
+    md = build_markdown(out, b.env_cfg.short)
+    _write_text(out / "bench.md", md)
+    spliced = None
+    if b.cfg.readme:
+        spliced = splice(b, plots)
+    return {"plots": {k: str(v) for k, v in plots.items()}, "markdown": str(out / "bench.md"), "readme": spliced}
+
+
+def splice(b: Bench, plots: dict[str, Path]) -> bool:
+    """Copy the plots next to the README and splice ``bench.md`` between the ``bench:<name>`` markers."""
+    from parapolicy.scripts.report import splice_readme
+
+    readme = Path(b.cfg.readme_path)
+    if not readme.is_file():
+        raise FileNotFoundError(f"readme_path {readme} not found")
+    assets = readme.parent / b.cfg.readme_assets
+    assets.mkdir(parents=True, exist_ok=True)
+    prefix = f"{b.name}-"
+    for key, p in plots.items():
+        shutil.copyfile(p, assets / f"{prefix}{key}.png")
+    text = build_markdown(b.out_dir, b.env_cfg.short, image_dir=b.cfg.readme_assets, prefix=prefix)
+    ok = splice_readme(readme, b.name, text)
+    if not ok:
+        b.say(f"README: no <!-- bench:{b.name} --> … <!-- /bench:{b.name} --> markers in {readme}; not spliced")
+    return ok
+
+
+def _write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def run_bench(cfg: BenchConfig) -> dict[str, Any]:
+    """Run the selected sections and write the report; returns paths and section results."""
+    b = setup(cfg)
+    b.out_dir.mkdir(parents=True, exist_ok=True)
+    results: dict[str, Any] = {}
+    if "samplers" in cfg.sections:
+        results["samplers"] = run_samplers(b)
+    if "realtime" in cfg.sections:
+        results["realtime"] = run_realtime(b)
+    if "delay" in cfg.sections:
+        results["delay"] = run_delay(b)
+    results["report"] = write_report(b)
+    write_json_atomic(b.out_dir / "bench_config.json", {"config": asdict(cfg), "provenance": provenance(cfg.seed)})
+    b.say(f"wrote {b.out_dir}/bench.md, {', '.join(sorted(results['report']['plots']))} plots"
+          + ("; README spliced" if results["report"]["readme"] else ""))
+    return results
+
+
+@hydra_app("bench", BenchConfig)
+def main(cfg: BenchConfig) -> None:
+    """Console entry point."""
+    run_bench(cfg)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,223 @@
+"""parapolicy-distill, parapolicy-bench and the planner factory, on a tiny Fork teacher trained in a subprocess."""
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from cli_utils import assert_one_line_error, run_cli
+
+torch.set_num_threads(1)
+
+TINY = ["policy.down_dims=[16,32]", "policy.n_groups=4", "policy.step_embed_dim=16", "train.steps=4",
+        "train.batch_size=16", "train.warmup_steps=1", "train.log_every=2", "train.ckpt_every=4",
+        "train.eval_every=0", "eval_episodes=0", "progress=false"]
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def teacher(tmp_path_factory):
+    """(root, teacher checkpoint dir, 1-step student dir) — the student made by parapolicy-distill."""
+    root = tmp_path_factory.mktemp("distill")
+    data = root / "fork.hdf5"
+    proc = run_cli("parapolicy-collect", "env=Fork-v0", "episodes=3", f"out={data}", "progress=false", cwd=root)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    proc = run_cli("parapolicy-train", "env=Fork-v0", f"dataset={data}", f"out={root / 'run'}", *TINY, cwd=root)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    ckpt = root / "run" / "checkpoint"
+    proc = run_cli("parapolicy-distill", f"checkpoint={ckpt}", "steps=10", "student_steps=1", "bank_size=64",
+                   "batch_size=32", "heldout_samples=16", "progress=false", cwd=root)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "nfe 1 per chunk" in proc.stdout and "held-out x0 RMSE" in proc.stdout, proc.stdout
+    return root, ckpt, root / "run" / "student1"
+
+
+def test_distilled_student_checkpoint(teacher):
+    from parapolicy.planners.base import Budget
+    from parapolicy.planners.sequential import SequentialSampler
+    from parapolicy.policies import load_policy
+
+    root, ckpt, student_dir = teacher
+    meta = json.loads((student_dir / "config.json").read_text())
+    assert meta["teacher"] == str(ckpt.resolve()) and len(meta["timesteps"]) == 2
+    assert meta["extra"]["distill"]["dataset"].endswith("fork.hdf5")  # the teacher's own training data
+    assert meta["extra"]["distill"]["provenance"]["git_commit"]
+    student = load_policy(student_dir)
+    obs = torch.zeros(3, 2, 6)  # (B, To, Do)
+    res = SequentialSampler(student.schedule, student.timesteps).sample(
+        student.denoiser, student.encode_obs(obs), x_init=torch.randn(3, 16, 2), budget=Budget())
+    assert res.nfe == res.depth == 1 and res.converged
+
+
+def test_distill_bad_inputs_are_one_line(teacher, tmp_path):
+    root, ckpt, student_dir = teacher
+    assert_one_line_error(run_cli("parapolicy-distill", "checkpoint=/no/such/teacher", cwd=tmp_path), "not found")
+    assert_one_line_error(run_cli("parapolicy-distill", f"checkpoint={ckpt}", "student_steps=9", cwd=tmp_path),
+                          "student_steps")
+    assert_one_line_error(run_cli("parapolicy-distill", f"checkpoint={student_dir}", cwd=tmp_path),
+                          "distilled student")
+    # an existing student is not overwritten
+    before = (student_dir / "model.safetensors").read_bytes()
+    assert_one_line_error(run_cli("parapolicy-distill", f"checkpoint={ckpt}", "steps=1", cwd=tmp_path),
+                          "already exists")
+    assert (student_dir / "model.safetensors").read_bytes() == before
+
+
+def test_bench_writes_json_markdown_plots_and_readme(teacher, tmp_path):
+    root, ckpt, student_dir = teacher
+    out = tmp_path / "bench"
+    readme = tmp_path / "README.md"
+    readme.write_text("# x\n<!-- bench:fork -->\nold\n<!-- /bench:fork -->\n")
+    proc = run_cli("parapolicy-bench", f"checkpoint={ckpt}", f"students=[{student_dir}]", "episodes=2", "num_envs=2",
+                   "rows=[ddpm100,picard-ddpm100-p16-amortized-student,student1,cascade]", "latency_chunks=3",
+                   "latency_warmup=1", "cost_repeats=2", "realtime_steps=50", "delay_values=[0,2]",
+                   "delay_modes=[naive,guided]", "delay_episodes=1", f"out_dir={out}", "name=fork", "readme=true",
+                   f"readme_path={readme}", "readme_assets=assets", "progress=false", cwd=root, timeout=240)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    for f in ("samplers.json", "realtime.json", "delay.json", "samplers.md", "bench.md"):
+        assert (out / f).is_file(), f
+    for f in ("pareto.png", "realtime.png", "delay.png"):
+        assert (out / f).read_bytes()[:8] == PNG, f
+        assert (tmp_path / "assets" / f"fork-{f}").is_file()
+    s = json.loads((out / "samplers.json").read_text())
+    rows = {r["name"]: r for r in s["rows"]}
+    assert set(rows) == {"ddpm100", "picard-ddpm100-p16-amortized-student", "student1", "cascade"}
+    assert rows["ddpm100"]["depth"] == 100 and rows["ddpm100"]["depth_ratio"] == 1.0
+    assert rows["student1"]["nfe"] == 1 and rows["student1"]["depth_ratio"] == pytest.approx(0.01)
+    assert rows["cascade"]["escalation_rate"] is not None
+    for r in rows.values():
+        assert r["episodes"] == 2 and r["seeds"] == [100000, 100001] and len(r["episode_results"]) == 2
+        assert r["latency_p99_ms"] >= r["latency_p50_ms"] > 0 and r["predicted_ms"] > 0
+        assert r["provenance"]["git_commit"] and "parapolicy-bench" in r["provenance"]["command"]
+    rt = json.loads((out / "realtime.json").read_text())
+    assert rt["ticks"] == 50 and rt["replans"] >= 1 and sum(rt["chosen"].values()) == rt["replans"]
+    assert rt["provenance"]["seeds"] and rt["missed_ticks"] >= 0
+    dl = json.loads((out / "delay.json").read_text())
+    assert set(dl["curves"]) == {"naive", "guided"} and [p["delay"] for p in dl["curves"]["guided"]] == [0, 2]
+    text = readme.read_text()
+    assert "old" not in text and "| ddpm100 |" in text and "assets/fork-pareto.png" in text
+    assert "commit `" in (out / "bench.md").read_text()
+
+
+def test_bench_bad_inputs_are_one_line(teacher, tmp_path):
+    root, ckpt, student_dir = teacher
+    assert_one_line_error(run_cli("parapolicy-bench", f"checkpoint={student_dir}", cwd=tmp_path), "distilled student")
+    assert_one_line_error(run_cli("parapolicy-bench", f"checkpoint={ckpt}", "rows=[picard-ddpm100-p0]", cwd=tmp_path),
+                          "Picard window")
+
+
+# ------------------------------------------------------------------------------------------ planner factory
+def test_spec_parsing():
+    from parapolicy.scripts.planner_factory import parse_spec
+
+    s = parse_spec("picard-ddpm100-p16-tau0.05-amortized-student2")
+    assert (s.kind, s.schedule, s.steps, s.window, s.tol, s.amortized, s.student_steps) == \
+        ("picard", "ddpm", 100, 16, 0.05, "student", 2)
+    assert parse_spec("picard-ddim10-p4-amortized").amortized == "warm"
+    assert parse_spec("warm-ddim10").warm_start == -1 and parse_spec("warm-ddim10-s3").warm_start == 3
+    assert parse_spec("student").student_steps is None and parse_spec("student2").student_steps == 2
+    c = parse_spec("cascade-student1-ddpm100")
+    assert c.student_steps == 1 and (c.teacher.schedule, c.teacher.steps) == ("ddpm", 100)
+    assert parse_spec("flow10").kind == "sequential" and parse_spec("cascade").teacher is None
+    assert parse_spec("student1").needs_student and not parse_spec("ddim10").needs_student
+
+
+@pytest.mark.parametrize("spec,fragment", [
+    ("picard-ddpm100-p0", "Picard window must be an integer >= 1"), ("picard-ddpm100", "needs a sampler and a window"),
+    ("dpm10", "unknown sampler name"), ("ddim10-x", "unexpected suffix"), ("warm-ddim10-s10", "warm start level"),
+    ("picard-ddpm100-p8-tauX", "tau<number>"), ("", "non-empty"), ("student0", "at least 1 step"),
+])
+def test_bad_specs(spec, fragment):
+    from parapolicy.scripts.planner_factory import ALLOWED_FORMS, parse_spec
+
+    with pytest.raises(ValueError, match=fragment) as e:
+        parse_spec(spec)
+    assert "\n" not in str(e.value) and (ALLOWED_FORMS in str(e.value) or "Picard window" in str(e.value))
+
+
+@pytest.fixture(scope="module")
+def loaded(teacher):
+    from parapolicy.policies import load_policy
+
+    root, ckpt, student_dir = teacher
+    return load_policy(ckpt), load_policy(student_dir)
+
+
+def test_build_planner_kinds_and_statistics(loaded, tmp_path):
+    from parapolicy.planners.async_executor import AsyncExecutor, run_paced
+    from parapolicy.planners.realtime import RealtimePlanner
+    from parapolicy.scripts.planner_factory import build_planner, planner_statistics
+
+    pol, student = loaded
+    calib = np.random.default_rng(0).normal(size=(16, 2, 6)).astype(np.float32)  # (N, To, Do)
+    menu = ["ddpm100", "picard-ddpm100-p16-amortized-student", "warm-ddim10", "student1", "cascade"]
+    obs = np.zeros(6, np.float32)
+    rt = build_planner(pol, planner="realtime", menu=menu, budget_ms=1e4, student=student, calibration_obs=calib,
+                       cost_cache_dir=tmp_path, seed=1)
+    assert isinstance(rt, RealtimePlanner) and [m.name for m in rt.menu] == menu
+    for _ in range(10):
+        assert rt.act(obs).shape == (2,)
+    st = planner_statistics(rt)
+    assert st["kind"] == "realtime" and st["replans"] == 2 and "cascade" in st["escalation_rate"]
+    ch = build_planner(pol, planner="chunked", menu=["student1", "ddim10"], student=student)
+    ch.act(obs)
+    assert planner_statistics(ch)["chosen"] == {"student1": 1}
+    for delay, timing in ((2, "simulated"), (None, "wall")):
+        ex = build_planner(pol, planner="async", menu=["student1"], budget_ms=500, control_hz=50, delay=delay,
+                           rtc_mode="frozen", student=student)
+        assert isinstance(ex, AsyncExecutor) and ex.timing == timing
+        ex.reset(seed=0)
+        run_paced(ex, lambda k: obs, 12, 50.0)  # 50 Hz wall clock: the worker has time to deliver
+        ex.close()
+        st = planner_statistics(ex)
+        assert st["kind"] == "async" and st["ticks"] == 12 and st["planner"]["replans"] >= 2
+
+
+def test_amortized_student_picard_counts_the_student(loaded):
+    from parapolicy.planners.base import Budget
+    from parapolicy.scripts.planner_factory import StudentInitPicardSampler, build_menu
+
+    pol, student = loaded
+    item = build_menu(pol, ["picard-ddim10-p4-tau0-amortized-student"], student=student)[0]
+    assert isinstance(item.sampler, StudentInitPicardSampler)
+    cond = pol.encode_obs(torch.zeros(2, 2, 6))  # (B, Dc)
+    x = torch.randn(2, 16, 2, generator=torch.Generator().manual_seed(0))  # (B, H, Da)
+    res = item.sampler.sample(pol.denoiser, cond, x_init=x, budget=Budget())
+    assert res.converged and res.extra["student_depth"] == 1 and res.depth == 1 + res.extra["picard_depth"]
+    seq = build_menu(pol, ["ddim10"])[0].sampler.sample(pol.denoiser, cond, x_init=x, budget=Budget())
+    assert torch.allclose(res.x0, seq.x0, atol=1e-4)  # τ = 0: the sequential sample, whatever the initial guess
+
+
+@pytest.mark.parametrize("kwargs,fragment", [
+    (dict(budget_ms=0), "budget_ms must be a number > 0"), (dict(budget_ms=math.nan), "budget_ms must be a number > 0"),
+    (dict(budget_ms=-5.0), "budget_ms"), (dict(planner="async", delay=8), "larger than the chunk allows"),
+    (dict(planner="async", delay=-1), "delay must be an integer >= 0"), (dict(delay=2), "needs planner=async"),
+    (dict(menu=["student1"]), "needs a distilled student"), (dict(menu=["picard-ddpm100-p0"]), "Picard window"),
+    (dict(menu=["nosuch5"]), "unknown sampler name"), (dict(menu=["ddpm500"]), "at most num_train_steps"),
+    (dict(menu=["flow10"]), "cannot run a model"), (dict(planner="fast"), "unknown planner"),
+    (dict(rtc_mode="soft"), "unknown rtc_mode"), (dict(control_hz=0), "control_hz"), (dict(menu=[]), "menu is empty"),
+])
+def test_build_planner_bad_inputs(loaded, kwargs, fragment):
+    from parapolicy.scripts.planner_factory import build_planner
+
+    pol, _ = loaded
+    with pytest.raises(ValueError, match=fragment) as e:
+        build_planner(pol, **kwargs)
+    assert "\n" not in str(e.value)
+
+
+def test_students_must_belong_and_cascade_needs_its_teacher(loaded):
+    from parapolicy.scripts.planner_factory import build_planner
+
+    pol, student = loaded
+    with pytest.raises(ValueError, match="needs a 2-step student; available: student1"):
+        build_planner(pol, menu=["student2"], student=student)
+    with pytest.raises(ValueError, match="held-out observations"):
+        build_planner(pol, menu=["cascade"], student=student)
+    with pytest.raises(ValueError, match="itself a distilled student"):  # a student passed as the teacher
+        build_planner(student, menu=["cascade"], student=student, calibration_obs=np.zeros((4, 2, 6), np.float32))
+    with pytest.raises(ValueError, match="records none"):
+        build_planner(pol, menu=["student1"], student=pol)
