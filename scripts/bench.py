@@ -13,9 +13,10 @@ Sections (each writes ``<section>.json`` + ``<section>.md`` into ``out_dir``, de
   environments with the row's sampler run to completion (no deadline). nfe, depth and p50/p99
   wall-clock latency per chunk come from a separate batch-1 pass (closed-loop episodes on the same
   seeds until ``latency_chunks`` chunks after ``latency_warmup`` discarded ones; with ``num_envs=1``
-  the evaluation itself is that pass). The cost model is measured fresh at the start of the run and
-  predicts each row at batch 1 (Picard with the depth it was seen to need); the error is against the
-  measured p50. Ratios are against the ``ddpm100`` row. Rows already in ``samplers.json`` from a run on
+  the evaluation itself is that pass). The cost model is measured fresh at the start of the run
+  (interleaved rounds, trimmed mean per call: see ``measure_cost_model``) and predicts each row at
+  batch 1 (Picard with the depth it was seen to need) plus the planner's measured per-call overhead;
+  the error is against the measured p50. Ratios are against the ``ddpm100`` row. Rows already in ``samplers.json`` from a run on
   the same checkpoint, env, seed and episode count are kept (``merge=true``) unless re-run, so
   expensive rows can be run once; each row carries its own provenance.
 * ``realtime`` — ``AsyncExecutor`` (wall-clock worker thread, real-time chunking) over the
@@ -49,8 +50,10 @@ from parapolicy.scripts.common import EnvConfig, UserError, hydra_app, provenanc
 SECTIONS = ("samplers", "realtime", "delay")
 DEFAULT_ROWS = ["ddpm100", "ddim10", "picard-ddpm100-p16", "picard-ddpm100-p16-amortized",
                 "picard-ddpm100-p16-amortized-student", "student1", "student2", "warm-ddim10", "cascade"]
-DEFAULT_RT_MENU = ["ddpm100", "picard-ddpm100-p16-amortized-student", "ddim10", "student2", "student1"]
+DEFAULT_RT_MENU = ["ddpm100", "picard-ddpm100-p16-amortized-student", "ddim10", "warm-ddim10", "cascade", "student2",
+                   "student1"]
 REFERENCE_ROW = "ddpm100"
+COST_STATS = ("mean", "median")
 
 
 @dataclass
@@ -70,8 +73,8 @@ class BenchConfig:
     latency_chunks: int = 100
     latency_warmup: int = 3
     threads: int = 1
-    cost_cache_dir: str | None = None  # null: measure the cost model fresh (not cached)
-    cost_repeats: int = 15  # timed calls per batch size (median) when measuring the cost model
+    cost_repeats: int = 30  # interleaved timing rounds over the batch sizes when measuring the cost model
+    cost_stat: str = "mean"  # per-call statistic the cost model keeps: mean (5% trimmed) | median
     cascade_quantile: float = 0.9
     merge: bool = True
     realtime_steps: int = 10_000
@@ -113,6 +116,8 @@ class BenchConfig:
             raise ValueError(f"unknown realtime_mode {self.realtime_mode!r}; allowed: {', '.join(RTC_MODES)}")
         check_budget_ms(self.realtime_budget_ms)
         check_control_hz(self.realtime_hz)
+        if self.cost_stat not in COST_STATS:
+            raise ValueError(f"unknown cost_stat {self.cost_stat!r}; allowed: {', '.join(COST_STATS)}")
         if not 0 <= self.cascade_quantile <= 1:
             raise ValueError(f"cascade_quantile must be in [0, 1], got {self.cascade_quantile}")
         if "samplers" in self.sections and not self.rows:
@@ -153,7 +158,6 @@ def setup(cfg: BenchConfig) -> Bench:
     """Load the teacher and students, calibration data, and measure the cost model."""
     import torch
 
-    from parapolicy.planners.cost_model import CostModel
     from parapolicy.policies import read_checkpoint_config
     from parapolicy.scripts.distill import teacher_dataset
     from parapolicy.scripts.planner_factory import (calibration_observations, load_students, make_context,
@@ -181,9 +185,8 @@ def setup(cfg: BenchConfig) -> Bench:
                        seed=cfg.seed)
     m = ctx.model
     cond_dim = int(policy.encode_obs(torch.zeros(1, m.obs_horizon, policy.config.obs_dim)).shape[-1])
-    cm = CostModel.measure(policy.denoiser, x_shape=(m.pred_horizon, m.action_dim), cond_dim=cond_dim,
-                           device=m.device, warmup=3, repeats=cfg.cost_repeats, cache_dir=cfg.cost_cache_dir,
-                           use_cache=cfg.cost_cache_dir is not None)
+    cm = measure_cost_model(policy.denoiser, (m.pred_horizon, m.action_dim), cond_dim, device=m.device,
+                            rounds=cfg.cost_repeats, stat=cfg.cost_stat)
     out = Path(cfg.out_dir) if cfg.out_dir else Path("runs/bench") / env_cfg.short
     name = cfg.name or f"planners-{env_cfg.short}"
     b = Bench(cfg=cfg, env_cfg=env_cfg, policy=policy, students=students, ctx=ctx, cost_model=cm, out_dir=out,
@@ -194,6 +197,40 @@ def setup(cfg: BenchConfig) -> Bench:
           f"{sorted(students) or 'none'}; cost model batch-1 forward {cm.cost(1) * 1e3:.2f} ms, batch-16 "
           f"{cm.cost(16) * 1e3:.2f} ms, planner overhead {b.plan_overhead_ms:.2f} ms per call; torch threads {torch.get_num_threads()} -> {out}")
     return b
+
+
+def measure_cost_model(denoiser: Any, x_shape: tuple[int, int], cond_dim: int, *, device: Any = "cpu",
+                       rounds: int = 30, warmup: int = 3, stat: str = "mean",
+                       batch_sizes: Sequence[int] = (1, 2, 4, 8, 16, 32)) -> Any:
+    """A fresh ``CostModel`` measured in interleaved rounds (one call per batch size per round).
+
+    Why not ``CostModel.measure`` (consecutive repeats, median): on a CPU shared with other jobs the
+    per-call time is heavy-tailed (preemption), and a K-step chain costs about K × the *mean* call, not
+    K × the median; interleaving spreads load bursts evenly over the batch sizes. ``stat``: ``mean``
+    (top 5% trimmed: one-off pauses) or ``median``. Both statistics are kept in ``meta``.
+    """
+    import statistics
+
+    import torch
+
+    from parapolicy.planners.cost_model import CostModel, _real_timing, cache_key, device_name, model_fingerprint
+
+    timing = _real_timing(denoiser, x_shape, cond_dim, 0.0, device)
+    sizes = sorted({int(n) for n in batch_sizes})
+    samples: dict[int, list[float]] = {n: [] for n in sizes}
+    for r in range(warmup + rounds):
+        for n in sizes:
+            t = float(timing(n))
+            if r >= warmup:
+                samples[n].append(t)
+    trimmed = {n: statistics.fmean(sorted(v)[: max(1, int(len(v) * 0.95))]) for n, v in samples.items()}
+    medians = {n: statistics.median(v) for n, v in samples.items()}
+    fp = model_fingerprint(denoiser, x_shape, cond_dim)
+    return CostModel(latency_s=trimmed if stat == "mean" else medians, key=cache_key(fp, device),
+                     meta={"device": device_name(device), "threads": torch.get_num_threads(),
+                           "torch": torch.__version__, "rounds": rounds, "warmup": warmup, "stat": stat,
+                           "mean_trimmed_s": trimmed, "median_s": medians, "load_avg": list(os.getloadavg()),
+                           "date": time.strftime("%Y-%m-%dT%H:%M:%S")})
 
 
 def validate(b: Bench) -> None:

@@ -55,15 +55,16 @@ def pareto_plot(rows: Sequence[Mapping[str, Any]], path: Path, *, title: str = "
     ``success_ci95`` and ``latency_p50_ms``."""
     pts = [r for r in rows if r.get("success_rate") is not None and r.get("latency_p50_ms")]
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    for r in pts:
+    markers = "osD^v<>pP*Xh"
+    for i, r in enumerate(pts):
         x, y = float(r["latency_p50_ms"]), float(r["success_rate"])
-        ax.errorbar([x], [y], yerr=[[v] for v in _yerr(y, r.get("success_ci95"))], fmt="o", capsize=3)
-        ax.annotate(str(r["name"]), (x, y), textcoords="offset points", xytext=(5, 4), fontsize=7)
+        ax.errorbar([x], [y], yerr=[[v] for v in _yerr(y, r.get("success_ci95"))], fmt=markers[i % len(markers)],
+                    capsize=3, label=str(r["name"]))
     if pts:
         front = pareto_frontier([(float(r["latency_p50_ms"]), float(r["success_rate"])) for r in pts])
         ax.plot([pts[i]["latency_p50_ms"] for i in front], [pts[i]["success_rate"] for i in front], "--",
                 color="grey", lw=1, label="Pareto frontier")
-        ax.legend(loc="lower right", fontsize=8)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=7, frameon=False)
         ax.set_xscale("log")
     ax.set_xlabel("p50 latency per chunk, batch 1 (ms, log scale)")
     ax.set_ylabel("success rate (95% CI)")

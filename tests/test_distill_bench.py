@@ -73,7 +73,7 @@ def test_bench_writes_json_markdown_plots_and_readme(teacher, tmp_path):
     readme.write_text("# x\n<!-- bench:fork -->\nold\n<!-- /bench:fork -->\n")
     proc = run_cli("parapolicy-bench", f"checkpoint={ckpt}", f"students=[{student_dir}]", "episodes=2", "num_envs=2",
                    "rows=[ddpm100,picard-ddpm100-p16-amortized-student,student1,cascade]", "latency_chunks=3",
-                   "latency_warmup=1", "cost_repeats=2", "realtime_steps=50", "delay_values=[0,2]",
+                   "latency_warmup=1", "cost_repeats=3", "realtime_steps=50", "delay_values=[0,2]",
                    "delay_modes=[naive,guided]", "delay_episodes=1", f"out_dir={out}", "name=fork", "readme=true",
                    f"readme_path={readme}", "readme_assets=assets", "progress=false", cwd=root, timeout=240)
     assert proc.returncode == 0, proc.stderr[-3000:]
