@@ -2,6 +2,8 @@
 
     parapolicy-eval checkpoint=runs/train/<time>/checkpoint episodes=100 num_envs=4
     parapolicy-eval checkpoint=… sampler=ddpm steps=100 video=true
+    parapolicy-eval checkpoint=… planner=realtime budget_ms=50 control_hz=10 'menu=[ddpm100,ddim10,student1]' students=[…]
+    parapolicy-eval checkpoint=… planner=async delay=2 rtc_mode=guided num_envs=1
 
 Writes one JSON file: success rate with its 95% Wilson interval, mean return / max coverage, the
 per-episode records, and per-chunk inference latency p50/p99, with provenance.
@@ -9,9 +11,11 @@ per-episode records, and per-chunk inference latency p50/p99, with provenance.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from parapolicy.scripts.common import EnvConfig, hydra_app, output_dir, provenance, write_json_atomic
 
@@ -31,6 +35,13 @@ class EvalConfig:
     video_episodes: int = 2
     out: str | None = None
     use_async: bool = True
+    planner: str = "chunked"
+    budget_ms: float | None = None
+    control_hz: float = 10.0
+    delay: int | None = None
+    menu: list[str] | None = None
+    rtc_mode: str = "guided"
+    students: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.episodes < 1 or self.num_envs < 1:
@@ -39,13 +50,64 @@ class EvalConfig:
             raise ValueError(f"steps must be >= 1, got {self.steps}")
         if not Path(self.checkpoint).is_dir():
             raise FileNotFoundError(f"checkpoint directory not found: {self.checkpoint}")
+        from parapolicy.scripts.planner_factory import PLANNERS
+
+        if self.planner not in PLANNERS:
+            raise ValueError(f"unknown planner {self.planner!r}; allowed: {', '.join(PLANNERS)}")
+        if self.planner == "async" and self.num_envs != 1:
+            raise ValueError("planner=async drives one environment: set num_envs=1")
+
+
+class StatusPolicy:
+    """Forwards a planner's reset/act (batch of one included) and shows its last sampler and latency."""
+
+    def __init__(self, planner: Any) -> None:
+        self.planner = planner
+        self.single_env = not hasattr(planner, "choose")  # the async executor drives one env
+
+    def reset(self, *, seed: int | None = None, indices: Any = None) -> None:
+        """Reset the wrapped planner (a one-env executor resets whole)."""
+        if self.single_env:
+            self.planner.reset(seed=seed)
+        else:
+            self.planner.reset(seed=seed, indices=indices)
+
+    def act(self, obs: Any) -> Any:
+        """The wrapped planner's action, shaped like the observation batch."""
+        obs = np.asarray(obs)
+        if self.single_env and obs.ndim == 2:
+            return np.asarray(self.planner.act(obs[0]))[None]  # (1, Da)
+        return self.planner.act(obs)
+
+    @property
+    def status(self) -> str:
+        """``<sampler> <latency> ms`` of the most recent replan."""
+        records = getattr(self.planner, "records", None)
+        if not records:
+            return ""
+        rec = records[-1]
+        return f"{rec.name} {rec.latency_s * 1e3:.0f} ms"
+
+
+def make_runner(cfg: EvalConfig, policy: Any, seed: int) -> Any:
+    """The control-loop policy over ``policy`` that ``cfg.planner`` asks for."""
+    if cfg.planner == "chunked":
+        from parapolicy.policies import ChunkedPolicy
+
+        return ChunkedPolicy(policy, sampler=cfg.sampler, steps=cfg.steps, seed=seed)
+    from parapolicy.scripts.planner_factory import build_planner, load_students
+
+    students = load_students(cfg.students, policy) if cfg.students else None
+    return StatusPolicy(build_planner(policy, planner=cfg.planner, menu=cfg.menu, budget_ms=cfg.budget_ms,
+                                      control_hz=cfg.control_hz, delay=cfg.delay, rtc_mode=cfg.rtc_mode,
+                                      student=students, seed=seed))
 
 
 def evaluate_checkpoint(cfg: EvalConfig) -> dict[str, Any]:
     """Run the evaluation and write its JSON; returns the JSON content."""
     from parapolicy.planners.stats import latency_summary
     from parapolicy.planners.vector_eval import evaluate_vector, results_to_dicts, summarize_results
-    from parapolicy.policies import ChunkedPolicy, read_checkpoint_config
+    from parapolicy.policies import read_checkpoint_config
     from parapolicy.scripts.policy_checkpoint import load_for_env
 
     pcfg, _ = read_checkpoint_config(cfg.checkpoint)
@@ -53,7 +115,7 @@ def evaluate_checkpoint(cfg: EvalConfig) -> dict[str, Any]:
     probe = env_cfg.make()
     policy = load_for_env(cfg.checkpoint, probe, env_cfg.id)
     probe.close()
-    runner = ChunkedPolicy(policy, sampler=cfg.sampler, steps=cfg.steps, seed=cfg.seed)
+    runner = make_runner(cfg, policy, cfg.seed)
     t0 = time.perf_counter()
     results = evaluate_vector(env_cfg.make, runner, episodes=cfg.episodes, num_envs=cfg.num_envs, seed=cfg.seed,
                               use_async=cfg.use_async)
@@ -66,7 +128,8 @@ def evaluate_checkpoint(cfg: EvalConfig) -> dict[str, Any]:
         "env_id": env_cfg.id, "checkpoint": str(cfg.checkpoint), "policy": pcfg.to_dict(),
         "sampler": sampler if pcfg.kind == "diffusion" else None, "steps": steps if pcfg.kind == "diffusion" else None,
         "num_envs": cfg.num_envs, "summary": summary,
-        "latency_per_chunk": {**latency_summary(runner.chunk_latencies), "batch": cfg.num_envs},
+        "latency_per_chunk": {**latency_summary(_latencies(runner)), "batch": cfg.num_envs},
+        "planner": {"kind": cfg.planner, **(runner.planner.summary() if cfg.planner != "chunked" else {})},
         "wall_s": wall, "episodes": results_to_dicts(results), "provenance": provenance(cfg.seed),
     }
     if cfg.video:
@@ -81,17 +144,25 @@ def evaluate_checkpoint(cfg: EvalConfig) -> dict[str, Any]:
     return report
 
 
+def _latencies(runner: Any) -> list[float]:
+    """Seconds per planned chunk, whichever control-loop policy ran."""
+    if hasattr(runner, "chunk_latencies"):
+        return list(runner.chunk_latencies)
+    return [r.latency_s for r in runner.planner.records]
+
+
 def _videos(cfg: EvalConfig, env_cfg: EnvConfig, policy: Any, sampler: str, steps: int) -> list[Path]:
     from parapolicy.planners.rollout import run_episode
-    from parapolicy.policies import ChunkedPolicy
     from parapolicy.scripts.video import episode_frames, write_video
 
     env = env_cfg.make(render_mode="rgb_array", width=256, height=256)
     paths = []
     label = f"{sampler}{steps}" if policy.config.kind == "diffusion" else "mse"
+    if cfg.planner != "chunked":
+        label = f"{cfg.planner}-{cfg.budget_ms or 'auto'}ms"
     for i in range(min(cfg.video_episodes, cfg.episodes)):
         seed = cfg.seed + i
-        runner = ChunkedPolicy(policy, sampler=cfg.sampler, steps=cfg.steps, seed=seed)
+        runner = make_runner(cfg, policy, seed)
         rec = run_episode(env, runner, seed=seed, render=True)
         frames = episode_frames(rec.frames, rec.rewards, rec.notes, title=f"{env_cfg.short} | {label} | seed {seed}")
         paths.append(write_video(Path("videos") / env_cfg.short / f"{env_cfg.short}_{label}_seed{seed}.mp4", frames,

@@ -76,3 +76,34 @@ def test_bad_inputs_are_one_line(trained, tmp_path):
     assert_one_line_error(run_cli("parapolicy-train", f"dataset={data}", "policy.pred_horizon=160",
                                   "policy.down_dims=[16,32]", "policy.n_groups=4", cwd=tmp_path), "")
     assert_one_line_error(run_cli("parapolicy-train", "dataset=/no/such.hdf5", cwd=tmp_path), "such.hdf5")
+
+
+def test_eval_with_planners(trained):
+    root, data, out = trained
+    ckpt = out / "checkpoint"
+    report = root / "rt.json"
+    proc = run_cli("parapolicy-eval", f"checkpoint={ckpt}", "episodes=2", "num_envs=2", "planner=realtime",
+                   "budget_ms=5000", "menu=[ddpm20,ddim3]", f"out={report}", cwd=root)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rep = json.loads(report.read_text())
+    assert rep["planner"]["kind"] == "realtime" and rep["planner"]["replans"] > 0
+    assert set(rep["planner"]["chosen"]) <= {"ddpm20", "ddim3"}
+    report = root / "async.json"
+    proc = run_cli("parapolicy-eval", f"checkpoint={ckpt}", "episodes=1", "num_envs=1", "planner=async",
+                   "delay=2", "rtc_mode=frozen", "menu=[ddim3]", f"out={report}", cwd=root)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert json.loads(report.read_text())["planner"]["inferences"] > 0
+
+
+@pytest.mark.parametrize("args,fragment", [
+    (["planner=realtime", "budget_ms=-5"], "budget"),
+    (["planner=realtime", "budget_ms=nan"], "budget"),
+    (["planner=warp"], "planner"),
+    (["planner=realtime", "menu=[picard-ddpm100-p0]"], "window"),
+    (["planner=realtime", "menu=[euler7]"], "euler7"),
+    (["planner=async", "num_envs=1", "delay=20"], "delay"),
+])
+def test_planner_bad_inputs(trained, tmp_path, args, fragment):
+    root, data, out = trained
+    assert_one_line_error(run_cli("parapolicy-eval", f"checkpoint={out / 'checkpoint'}", "episodes=1", *args,
+                                  cwd=tmp_path), fragment)
