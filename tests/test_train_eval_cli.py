@@ -107,3 +107,14 @@ def test_planner_bad_inputs(trained, tmp_path, args, fragment):
     root, data, out = trained
     assert_one_line_error(run_cli("parapolicy-eval", f"checkpoint={out / 'checkpoint'}", "episodes=1", *args,
                                   cwd=tmp_path), fragment)
+
+
+def test_quickstart_pipeline_tiny(tmp_path):
+    proc = run_cli("parapolicy-quickstart", "demos=4", "train_steps=3", "distill_steps=3", "eval_episodes=2",
+                   "budget_ms=500", cwd=tmp_path, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    for stage in ("[1/5]", "[2/5]", "[3/5]", "[4/5]", "[5/5]", "chosen samplers"):
+        assert stage in proc.stdout
+    summary = json.loads(next((tmp_path / "runs" / "quickstart").glob("*/quickstart.json")).read_text())
+    assert summary["planner"]["replans"] > 0 and summary["videos"]
+    assert (tmp_path / summary["videos"][0]).is_file()
