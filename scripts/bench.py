@@ -147,6 +147,7 @@ class Bench:
     out_dir: Path
     name: str
     plan_overhead_ms: float = 0.0  # per-call planner work outside the sampler (encode, noise, unnormalize)
+    student_paths: dict[int, str] = field(default_factory=dict)  # steps -> checkpoint path
     notes: list[str] = field(default_factory=list)
 
     def say(self, text: str) -> None:
@@ -176,6 +177,7 @@ def setup(cfg: BenchConfig) -> Bench:
     policy = load_for_env(cfg.checkpoint, probe, env_cfg.id)
     probe.close()
     students = load_students(cfg.students, policy)
+    student_paths = {int(read_checkpoint_config(p)[0].num_inference_steps): str(p) for p in cfg.students}
     specs = [*cfg.rows, *cfg.realtime_menu]
     calib = None
     if any(parse_spec(s).kind == "cascade" for s in specs):
@@ -190,7 +192,7 @@ def setup(cfg: BenchConfig) -> Bench:
     out = Path(cfg.out_dir) if cfg.out_dir else Path("runs/bench") / env_cfg.short
     name = cfg.name or f"planners-{env_cfg.short}"
     b = Bench(cfg=cfg, env_cfg=env_cfg, policy=policy, students=students, ctx=ctx, cost_model=cm, out_dir=out,
-              name=name)
+              name=name, student_paths=student_paths)
     validate(b)
     b.plan_overhead_ms = measure_plan_overhead(b)
     b.say(f"bench {env_cfg.id}: teacher {cfg.checkpoint} ({policy.num_parameters() / 1e6:.2f} M params), students "
@@ -451,7 +453,7 @@ def _samplers_data(b: Bench, key: dict[str, Any], rows: dict[str, dict[str, Any]
     listed = sorted(rows.values(), key=lambda r: (order.get(r["name"], len(order)), r["name"]))
     add_ratios(listed)
     return {"section": "samplers", "key": key, "env_id": b.env_cfg.id, "checkpoint": b.cfg.checkpoint,
-            "students": {str(k): str(v) for k, v in zip(sorted(b.students), b.cfg.students)},
+            "students": {f"student{k}": v for k, v in sorted(b.student_paths.items())},
             "cost_model": b.cost_model.to_dict(), "rows": listed, "notes": list(b.notes),
             "provenance": provenance({"episodes": [b.cfg.seed, b.cfg.seed + b.cfg.episodes - 1]})}
 
@@ -642,14 +644,21 @@ def _load(out_dir: Path, section: str) -> dict[str, Any] | None:
 
 
 def _load_rows(b: Bench) -> dict[str, dict[str, Any]]:
+    """Sampler rows saved for this checkpoint, env and seed (any episode count: rows are matched to
+    other sections episode by episode through their seeds)."""
     data = _load(b.out_dir, "samplers")
-    return {r["name"]: r for r in data["rows"]} if data and data.get("key") == _same_run_key(b) else {}
+    key = {k: v for k, v in _same_run_key(b).items() if k != "episodes"}
+    if not data or {k: v for k, v in data.get("key", {}).items() if k != "episodes"} != key:
+        return {}
+    return {r["name"]: r for r in data["rows"]}
 
 
 def _success_cell(r: dict[str, Any]) -> str | None:
+    """"rate (CI)" — or the mean return for tasks without a success flag."""
     rate, ci = r.get("success_rate"), r.get("success_ci95")
     if rate is None:
-        return None
+        ret = r.get("mean_return")
+        return None if ret is None else f"return {ret:.3g}"
     return f"{rate:.3f} ({ci[0]:.2f}–{ci[1]:.2f})" if ci else f"{rate:.3f}"
 
 

@@ -32,7 +32,21 @@ def _save(fig: Any, path: Path) -> Path:
     return path
 
 
+def _metric(rows: Sequence[Mapping[str, Any]]) -> str:
+    """``success_rate`` when the task reports success, else ``mean_return``."""
+    return "success_rate" if any(r.get("success_rate") is not None for r in rows) else "mean_return"
+
+
+def _y_axis(ax: Any, key: str) -> None:
+    if key == "success_rate":
+        ax.set_ylabel("success rate (95% CI)")
+        ax.set_ylim(-0.02, 1.05)
+    else:
+        ax.set_ylabel("mean return")
+
+
 def _yerr(rate: float, ci: Sequence[float] | None) -> list[float]:
+    """Asymmetric error bar lengths from an interval (none without one)."""
     if not ci:
         return [0.0, 0.0]
     return [max(0.0, rate - ci[0]), max(0.0, ci[1] - rate)]
@@ -52,8 +66,9 @@ def pareto_frontier(points: Sequence[tuple[float, float]]) -> list[int]:
 
 def pareto_plot(rows: Sequence[Mapping[str, Any]], path: Path, *, title: str = "") -> Path:
     """Success against p50 latency per chunk for sampler rows with ``name``, ``success_rate``,
-    ``success_ci95`` and ``latency_p50_ms``."""
-    pts = [r for r in rows if r.get("success_rate") is not None and r.get("latency_p50_ms")]
+    ``success_ci95`` and ``latency_p50_ms`` (mean return for tasks without a success flag)."""
+    key = _metric(rows)
+    pts = [dict(r, success_rate=r[key]) for r in rows if r.get(key) is not None and r.get("latency_p50_ms")]
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     markers = "osD^v<>pP*Xh"
     for i, r in enumerate(pts):
@@ -67,8 +82,7 @@ def pareto_plot(rows: Sequence[Mapping[str, Any]], path: Path, *, title: str = "
         ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=7, frameon=False)
         ax.set_xscale("log")
     ax.set_xlabel("p50 latency per chunk, batch 1 (ms, log scale)")
-    ax.set_ylabel("success rate (95% CI)")
-    ax.set_ylim(-0.02, 1.05)
+    _y_axis(ax, key)
     ax.grid(True, which="both", alpha=0.3)
     ax.set_title(title or "success vs latency", fontsize=10)
     return _save(fig, path)
@@ -79,8 +93,10 @@ def delay_plot(curves: Mapping[str, Sequence[Mapping[str, Any]]], path: Path, *,
     "success_ci95"}, ...]``."""
     fig, ax = plt.subplots(figsize=(5.6, 4.0))
     modes = list(curves)
+    key = _metric([p for m in modes for p in curves[m]])
     for j, mode in enumerate(modes):
-        pts = sorted((p for p in curves[mode] if p.get("success_rate") is not None), key=lambda p: p["delay"])
+        pts = sorted((dict(p, success_rate=p[key]) for p in curves[mode] if p.get(key) is not None),
+                     key=lambda p: p["delay"])
         if not pts:
             continue
         shift = (j - (len(modes) - 1) / 2) * 0.06  # keep overlapping error bars apart
@@ -89,8 +105,7 @@ def delay_plot(curves: Mapping[str, Sequence[Mapping[str, Any]]], path: Path, *,
         err = list(zip(*[_yerr(p["success_rate"], p.get("success_ci95")) for p in pts]))
         ax.errorbar(xs, ys, yerr=err, marker="o", capsize=3, label=mode)
     ax.set_xlabel("simulated inference delay d (control ticks)")
-    ax.set_ylabel("success rate (95% CI)")
-    ax.set_ylim(-0.02, 1.05)
+    _y_axis(ax, key)
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8)
     ax.set_title(title or "success vs inference delay", fontsize=10)
