@@ -16,7 +16,8 @@ Sections (each writes ``<section>.json`` + ``<section>.md`` into ``out_dir``, de
   the evaluation itself is that pass). The cost model is measured fresh at the start of the run
   (interleaved rounds, trimmed mean per call: see ``measure_cost_model``) and predicts each row at
   batch 1 (Picard with the depth it was seen to need) plus the planner's measured per-call overhead;
-  the error is against the measured p50. Ratios are against the ``ddpm100`` row. Rows already in ``samplers.json`` from a run on
+  the error is against the measured p50. Ratios are against the ``ddpm100`` row. Rows already in
+  ``samplers.json`` from a run on
   the same checkpoint, env, seed and episode count are kept (``merge=true``) unless re-run, so
   expensive rows can be run once; each row carries its own provenance.
 * ``realtime`` — ``AsyncExecutor`` (wall-clock worker thread, real-time chunking) over the
@@ -197,7 +198,8 @@ def setup(cfg: BenchConfig) -> Bench:
     b.plan_overhead_ms = measure_plan_overhead(b)
     b.say(f"bench {env_cfg.id}: teacher {cfg.checkpoint} ({policy.num_parameters() / 1e6:.2f} M params), students "
           f"{sorted(students) or 'none'}; cost model batch-1 forward {cm.cost(1) * 1e3:.2f} ms, batch-16 "
-          f"{cm.cost(16) * 1e3:.2f} ms, planner overhead {b.plan_overhead_ms:.2f} ms per call; torch threads {torch.get_num_threads()} -> {out}")
+          f"{cm.cost(16) * 1e3:.2f} ms, planner overhead {b.plan_overhead_ms:.2f} ms per call; torch threads "
+          f"{torch.get_num_threads()} -> {out}")
     return b
 
 
@@ -692,8 +694,9 @@ def samplers_markdown(data: dict[str, Any]) -> str:
     k = data["key"]
     cmds = sorted({r["provenance"]["command"] for r in data["rows"]})
     commits = sorted({str(r["provenance"]["git_commit"])[:10] for r in data["rows"]})
-    foot = (f"<sub>{k['episodes']} episodes per row on seeds {k['seed']}–{k['seed'] + k['episodes'] - 1}; latency at batch 1 "
-            f"per chunk on {data['provenance'].get('cpu')} with {data['provenance'].get('torch_threads')} torch thread(s); "
+    prov = data["provenance"]
+    foot = (f"<sub>{k['episodes']} episodes per row on seeds {k['seed']}–{k['seed'] + k['episodes'] - 1}; latency "
+            f"at batch 1 per chunk on {prov.get('cpu')} with {prov.get('torch_threads')} torch thread(s); "
             f"rows from commit(s) {', '.join(f'`{c}`' for c in commits)} by {'; '.join(f'`{c}`' for c in cmds)}</sub>")
     notes = "".join(f"\n\n<sub>{n}</sub>" for n in data.get("notes", []))
     return markdown_table(rows, cols) + "\n\n" + foot + notes
@@ -709,7 +712,8 @@ def realtime_markdown(rt: dict[str, Any]) -> str:
         ("control rate / budget per replan", f"{rt['control_hz']:g} Hz / {rt['budget_ms']:g} ms "
          f"(DDPM-100 predicted {rt['ddpm100_predicted_ms']:.0f} ms)"),
         ("control ticks (episodes finished)", f"{rt['ticks']} ({rt['finished_episodes']})"),
-        ("missed ticks (no fresh action)", rt["missed_ticks"]), ("late ticks (action after deadline)", rt["late_ticks"]),
+        ("missed ticks (no fresh action)", rt["missed_ticks"]),
+        ("late ticks (action after deadline)", rt["late_ticks"]),
         ("replans; latency p50 / p99", f"{rt['replans']}; {lat['p50_ms']:.1f} / {lat['p99_ms']:.1f} ms"),
         ("chosen samplers", ", ".join(f"{k} {v}" for k, v in rt["chosen"].items())),
         ("success (95% CI)", _success_cell(rt) or "–"),
@@ -734,8 +738,9 @@ def delay_markdown(dl: dict[str, Any]) -> str:
             row[m] = _success_cell(p) if p else None
         rows.append(row)
     table = markdown_table(rows, [("d", "delay d"), *[(m, m) for m in modes]])
-    return table + "\n\n" + _prov_line(dl["provenance"], f"{dl['sampler']}, Ta={dl['action_horizon']}, "
-                                       f"{dl['episodes']} episodes per point on seeds {dl['seeds'][0]}–{dl['seeds'][1]}; ")
+    what = (f"{dl['sampler']}, Ta={dl['action_horizon']}, {dl['episodes']} episodes per point on seeds "
+            f"{dl['seeds'][0]}–{dl['seeds'][1]}; ")
+    return table + "\n\n" + _prov_line(dl["provenance"], what)
 
 
 def make_plots(out_dir: Path, env: str) -> dict[str, Path]:
@@ -745,14 +750,16 @@ def make_plots(out_dir: Path, env: str) -> dict[str, Path]:
     plots: dict[str, Path] = {}
     s = _load(out_dir, "samplers")
     if s:
-        plots["pareto"] = pareto_plot(s["rows"], out_dir / "pareto.png", title=f"{env}: success vs p50 latency (batch 1)")
+        plots["pareto"] = pareto_plot(s["rows"], out_dir / "pareto.png",
+                                      title=f"{env}: success vs p50 latency (batch 1)")
     rt = _load(out_dir, "realtime")
     if rt:
         plots["realtime"] = realtime_plot(rt["latencies_ms"], rt["chosen"], rt["budget_ms"], out_dir / "realtime.png",
                                           title=f"{env}: {rt['control_hz']:g} Hz, budget {rt['budget_ms']:g} ms")
     dl = _load(out_dir, "delay")
     if dl:
-        plots["delay"] = delay_plot(dl["curves"], out_dir / "delay.png", title=f"{env}: success vs delay ({dl['sampler']})")
+        plots["delay"] = delay_plot(dl["curves"], out_dir / "delay.png",
+                                    title=f"{env}: success vs delay ({dl['sampler']})")
     return plots
 
 
@@ -769,14 +776,16 @@ def build_markdown(out_dir: Path, env: str, image_dir: str = ".", prefix: str = 
         parts.append(f"**{env}: real time**\n\n" + realtime_markdown(rt) + f"\n\n![real-time run]({img['realtime']})")
     dl = _load(out_dir, "delay")
     if dl:
-        parts.append(f"**{env}: inference delay**\n\n" + delay_markdown(dl) + f"\n\n![success vs delay]({img['delay']})")
+        parts.append(f"**{env}: inference delay**\n\n" + delay_markdown(dl)
+                     + f"\n\n![success vs delay]({img['delay']})")
     return "\n\n".join(parts) + "\n"
 
 
 def write_report(b: Bench) -> dict[str, Any]:
     """Section markdown files, plots, ``bench.md`` and (``readme``) the README splice."""
     out = b.out_dir
-    for section, render in (("samplers", samplers_markdown), ("realtime", realtime_markdown), ("delay", delay_markdown)):
+    renderers = (("samplers", samplers_markdown), ("realtime", realtime_markdown), ("delay", delay_markdown))
+    for section, render in renderers:
         data = _load(out, section)
         if data:
             _write_text(out / f"{section}.md", render(data) + "\n")

@@ -52,7 +52,8 @@ class DistillConfig:
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
         if isinstance(self.student_steps, bool) or not 1 <= self.student_steps <= 8:
-            raise ValueError(f"student_steps must be an integer in [1, 8] (a few-step student), got {self.student_steps}")
+            raise ValueError(f"student_steps must be an integer in [1, 8] (a few-step student), "
+                             f"got {self.student_steps}")
         if self.teacher_steps is not None and self.teacher_steps < 1:
             raise ValueError(f"teacher_steps must be null or an integer >= 1, got {self.teacher_steps}")
         if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
@@ -201,7 +202,8 @@ def distill_checkpoint(cfg: DistillConfig) -> dict[str, Any]:
     if tcfg.env_id and demos.attrs.get("env_id") not in (None, tcfg.env_id):
         raise UserError(f"dataset {data_path} was collected on {demos.attrs['env_id']}, the teacher on {tcfg.env_id}")
     if demos.obs_dim != tcfg.obs_dim:
-        raise UserError(f"dataset {data_path} has observations of dim {demos.obs_dim}, the teacher expects {tcfg.obs_dim}")
+        raise UserError(f"dataset {data_path} has observations of dim {demos.obs_dim}, the teacher expects "
+                        f"{tcfg.obs_dim}")
     train_ds, held_ds = split_demos(demos, teacher, cfg.seed)
     print(f"distilling a {cfg.student_steps}-step student from {cfg.checkpoint} ({tcfg.sampler}"
           f"{cfg.teacher_steps or tcfg.num_inference_steps} teacher) on {len(train_ds)} windows of {data_path}: "
@@ -228,7 +230,8 @@ def distill_checkpoint(cfg: DistillConfig) -> dict[str, Any]:
                "provenance": provenance(cfg.seed)}
     save_checkpoint(student, out, extra={"distill": summary}, overwrite=cfg.overwrite)
     print(f"student: {cfg.student_steps} step(s), nfe {err['nfe']:.0f} per chunk; held-out x0 RMSE vs teacher "
-          f"{err['student_rmse']:.4f} (teacher's own network at these levels: {err['teacher_at_student_levels_rmse']:.4f}) "
+          f"{err['student_rmse']:.4f} (teacher's own network at these levels: "
+          f"{err['teacher_at_student_levels_rmse']:.4f}) "
           f"over {err['samples']} histories; {dl.seconds:.0f} s -> {out}")
     return summary
 

@@ -22,7 +22,8 @@ turns a trained ``DiffusionPolicy`` into a ``Policy`` (``reset``/``act``):
 * ``async``    — ``AsyncExecutor`` around that planner (real-time chunking): ``delay`` d ticks
   simulated (deterministic) or, with ``delay=None``, a wall-clock worker thread at ``control_hz``.
 
-``planner_statistics(p)`` returns the planner's statistics as one JSON-able dict. Everything a user can
+``planner_statistics(p)`` returns the planner's statistics as one JSON-able dict and ``status_text(p)``
+a one-line label of the last replan (for video frames). Everything a user can
 get wrong (unknown spec, Picard window < 1, missing student, budget ≤ 0 or NaN, infeasible delay)
 raises ``ValueError`` with one line that says what is allowed.
 """
@@ -564,3 +565,14 @@ def calibration_observations(policy: Any, dataset: str | Path, n: int = 256, *, 
     idx = torch.randperm(len(ds), generator=g)[: int(n)]
     obs = ds.get_batch(idx)["obs"]  # (n, To, Do) normalized
     return policy.normalizer.unnormalize("obs", obs).cpu().numpy().astype(np.float32)
+
+
+def status_text(policy: Any) -> str:
+    """One short line for a video frame: the last replan's item and latency (``""`` before any)."""
+    rp = policy.planner if isinstance(policy, AsyncExecutor) else policy
+    records = getattr(rp, "records", None)
+    if not records:
+        return ""
+    r = records[-1]
+    text = f"{r.name} {r.latency_s * 1e3:.0f} ms"
+    return text + (" (late)" if r.miss else "")

@@ -149,7 +149,7 @@ def loaded(teacher):
 def test_build_planner_kinds_and_statistics(loaded, tmp_path):
     from parapolicy.planners.async_executor import AsyncExecutor, run_paced
     from parapolicy.planners.realtime import RealtimePlanner
-    from parapolicy.scripts.planner_factory import build_planner, planner_statistics
+    from parapolicy.scripts.planner_factory import build_planner, planner_statistics, status_text
 
     pol, student = loaded
     calib = np.random.default_rng(0).normal(size=(16, 2, 6)).astype(np.float32)  # (N, To, Do)
@@ -162,6 +162,7 @@ def test_build_planner_kinds_and_statistics(loaded, tmp_path):
         assert rt.act(obs).shape == (2,)
     st = planner_statistics(rt)
     assert st["kind"] == "realtime" and st["replans"] == 2 and "cascade" in st["escalation_rate"]
+    assert status_text(rt).startswith(rt.records[-1].name) and status_text(build_planner(pol)) == ""
     ch = build_planner(pol, planner="chunked", menu=["student1", "ddim10"], student=student)
     ch.act(obs)
     assert planner_statistics(ch)["chosen"] == {"student1": 1}
