@@ -48,9 +48,9 @@ def save_report(out_dir: Path, name: str, data: dict[str, Any], table: str) -> t
     return json_path, md_path
 
 
-def splice_readme(readme: Path, name: str, text: str) -> bool:
-    """Replace the README section marked ``bench:name`` with ``text``; False when no marker exists."""
-    start, end = f"<!-- bench:{name} -->", f"<!-- /bench:{name} -->"
+def splice_readme(readme: Path, name: str, text: str, marker: str = "bench") -> bool:
+    """Replace the README section marked ``<marker>:name`` with ``text``; False when no marker exists."""
+    start, end = f"<!-- {marker}:{name} -->", f"<!-- /{marker}:{name} -->"
     content = readme.read_text()
     pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.S)
     if not pattern.search(content):

@@ -21,3 +21,23 @@ def test_splice_readme_replaces_only_the_marked_section(tmp_path):
 def test_save_report_writes_json_and_md(tmp_path):
     js, md = save_report(tmp_path / "out", "bench", {"rows": [1]}, "| t |")
     assert js.read_text().strip().startswith("{") and md.read_text() == "| t |\n"
+
+
+def test_results_table_from_eval_json(tmp_path):
+    import json
+
+    from parapolicy.scripts.results_table import main
+
+    rep = {"env_id": "parapolicy/Fork-v0", "policy": {"kind": "diffusion", "denoiser": "unet", "objective": "ddpm"},
+           "sampler": "ddim", "steps": 10, "checkpoint": str(tmp_path / "ckpt"),
+           "summary": {"episodes": 10, "mean_return": 2.0, "success_rate": 0.9, "success_ci95": [0.6, 0.98],
+                       "routes_of_successes": {"left": 4, "right": 5}},
+           "latency_per_chunk": {"p50_ms": 3.0, "p99_ms": 5.0, "batch": 1}}
+    f = tmp_path / "e.json"
+    f.write_text(json.dumps(rep))
+    readme = tmp_path / "README.md"
+    readme.write_text("<!-- results:policies -->\n<!-- /results:policies -->\n")
+    assert main([str(f), "--readme", str(readme)]) == 0
+    text = readme.read_text()
+    assert "0.90 (0.60–0.98)" in text and "left 4, right 5" in text and "3.0 / 5.0 (1)" in text
+    assert main([str(tmp_path / "missing.json")]) == 2

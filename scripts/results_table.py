@@ -1,0 +1,67 @@
+"""Collect ``parapolicy-eval`` JSON files into one markdown table (optionally spliced into the README).
+
+    python -m parapolicy.scripts.results_table runs/results/*.json --readme README.md --name policies
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from parapolicy.scripts.report import markdown_table, splice_readme
+
+COLUMNS = [("env", "task"), ("policy", "policy"), ("sampler", "sampler"), ("episodes", "episodes"),
+           ("success", "success (95% CI)"), ("routes", "routes of successes"), ("mean_return", "mean return"),
+           ("coverage", "mean max coverage"), ("latency", "latency/chunk p50 / p99 ms (batch)"),
+           ("train", "training"), ("source", "file")]
+
+
+def row_of(path: Path) -> dict[str, Any]:
+    """One table row from an eval JSON (and the train summary beside its checkpoint, if any)."""
+    rep = json.loads(path.read_text())
+    pol, summ, lat = rep["policy"], rep["summary"], rep["latency_per_chunk"]
+    row: dict[str, Any] = {
+        "env": rep["env_id"].split("/")[-1],
+        "policy": f"{pol['kind']} {pol['denoiser']}" + (f" {pol['objective']}" if pol["kind"] == "diffusion" else ""),
+        "sampler": f"{rep['sampler']}-{rep['steps']}" if rep.get("sampler") else "–",
+        "episodes": summ["episodes"], "mean_return": round(summ["mean_return"], 2),
+        "latency": f"{lat['p50_ms']:.1f} / {lat['p99_ms']:.1f} ({lat['batch']})", "source": path.name,
+    }
+    if "success_rate" in summ:
+        lo, hi = summ["success_ci95"]
+        row["success"] = f"{summ['success_rate']:.2f} ({lo:.2f}–{hi:.2f})"
+    if "routes_of_successes" in summ:
+        row["routes"] = ", ".join(f"{k} {v}" for k, v in summ["routes_of_successes"].items())
+    if "mean_max_coverage" in summ:
+        row["coverage"] = round(summ["mean_max_coverage"], 3)
+    train = Path(rep["checkpoint"]).parent / "train_summary.json"
+    if train.is_file():
+        t = json.loads(train.read_text())
+        row["train"] = f"{t['step']} steps, {t['wall_s'] / 60:.1f} min ({t['steps_per_s']:.1f}/s)"
+    return row
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print (and optionally splice) the table for the given eval JSON files."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("files", nargs="+", type=Path)
+    ap.add_argument("--readme", type=Path)
+    ap.add_argument("--name", default="policies")
+    args = ap.parse_args(argv)
+    try:
+        rows = [row_of(p) for p in args.files]
+    except (OSError, KeyError, json.JSONDecodeError) as exc:
+        print(f"error: cannot read an eval report: {exc}", file=sys.stderr)
+        return 2
+    table = markdown_table(rows, COLUMNS)
+    print(table)
+    if args.readme and not splice_readme(args.readme, args.name, table, marker="results"):
+        print(f"error: no <!-- results:{args.name} --> section in {args.readme}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
