@@ -8,13 +8,11 @@ import numpy as np
 import pytest
 import torch
 
-from cli_utils import assert_one_line_error, run_cli
+from cli_utils import TINY_TRAIN, assert_one_line_error, run_cli
 
 torch.set_num_threads(1)
 
-TINY = ["policy.down_dims=[16,32]", "policy.n_groups=4", "policy.step_embed_dim=16", "train.steps=4",
-        "train.batch_size=16", "train.warmup_steps=1", "train.log_every=2", "train.ckpt_every=4",
-        "train.eval_every=0", "eval_episodes=0", "progress=false"]
+TINY = [*TINY_TRAIN, "train.ckpt_every=4", "eval_episodes=0"]
 PNG = b"\x89PNG\r\n\x1a\n"
 
 

@@ -3,11 +3,9 @@ import json
 
 import pytest
 
-from cli_utils import assert_one_line_error, run_cli
+from cli_utils import TINY_TRAIN, assert_one_line_error, run_cli
 
-TINY = ["policy.down_dims=[16,32]", "policy.n_groups=4", "policy.step_embed_dim=16", "train.steps=4",
-        "train.batch_size=16", "train.warmup_steps=1", "train.log_every=2", "train.ckpt_every=2",
-        "train.eval_every=0", "eval_episodes=2", "num_envs=2", "progress=false"]
+TINY = [*TINY_TRAIN, "train.ckpt_every=2", "eval_episodes=2", "num_envs=2"]
 
 
 @pytest.fixture(scope="module")
@@ -50,9 +48,8 @@ def test_eval_json_and_record(trained):
 
 def test_resume_continues_from_latest(trained):
     root, data, out = trained
-    proc = run_cli("parapolicy-train", "env=Fork-v0", f"dataset={data}", f"out={out}", *TINY[:-8],
-                   "train.steps=6", "train.batch_size=16", "train.warmup_steps=1", "train.ckpt_every=2",
-                   "train.eval_every=0", "eval_episodes=0", "progress=false", cwd=root)
+    proc = run_cli("parapolicy-train", "env=Fork-v0", f"dataset={data}", f"out={out}", *TINY_TRAIN,
+                   "train.steps=6", "train.ckpt_every=2", "eval_episodes=0", cwd=root)
     assert proc.returncode == 0, proc.stderr[-3000:]
     summary = json.loads((out / "train_summary.json").read_text())
     assert summary["resumed_from"] == 4 and summary["step"] == 6
