@@ -104,11 +104,12 @@ class ChunkPolicyBase(nn.Module):
         policy's device, whether the input was unbatched)."""
         x = obs_history if isinstance(obs_history, Tensor) else torch.as_tensor(np.asarray(obs_history))
         To, Do = self.config.obs_horizon, self.config.obs_dim
+        shape = tuple(x.shape)
         single = x.dim() == 2
         if single:
             x = x.unsqueeze(0)
         if x.dim() != 3 or tuple(x.shape[1:]) != (To, Do):
-            raise ValueError(f"obs history must be ({To}, {Do}) or (B, {To}, {Do}), got {tuple(obs_history.shape)}")
+            raise ValueError(f"obs history must be ({To}, {Do}) or (B, {To}, {Do}), got {shape}")
         if x.dtype.is_complex or x.dtype == torch.bool:
             raise ValueError(f"obs history must be real numbers, got dtype {x.dtype}")
         x = x.to(device=self.device, dtype=torch.float32)  # (B, To, Do)

@@ -142,7 +142,8 @@ def train(policy: ChunkPolicyBase, dataset: Dataset, train_cfg: TrainConfig, out
     with the policy in eval mode using EMA weights; numeric metrics go to TensorBoard. ``resume``:
     continue from ``out_dir/checkpoints/latest`` when it exists. ``stop_at``: stop after this global
     step (its resumable checkpoint is written, the final one is not), e.g. to time-slice a job.
-    Returns a summary (steps, losses, last eval metrics, checkpoint path, wall time, steps/s).
+    Returns a summary (steps, losses, last eval metrics, checkpoint path, wall time, steps/s); the
+    policy is left in eval mode.
     """
     if not isinstance(train_cfg, TrainConfig):
         raise ValueError(f"train_cfg must be a TrainConfig, got {type(train_cfg).__name__}")
@@ -293,6 +294,7 @@ def _train(policy: ChunkPolicyBase, dataset: Dataset, cfg: TrainConfig, out: Pat
         writer.flush()
         writer.close()
     dd.barrier()
+    policy.eval()  # ready for inference; a later train() call switches back
     return summary
 
 
