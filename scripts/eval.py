@@ -42,6 +42,7 @@ class EvalConfig:
     menu: list[str] | None = None
     rtc_mode: str = "guided"
     students: list[str] = field(default_factory=list)
+    cost_cache: str | None = None
 
     def __post_init__(self) -> None:
         if self.episodes < 1 or self.num_envs < 1:
@@ -100,7 +101,7 @@ def make_runner(cfg: EvalConfig, policy: Any, seed: int) -> Any:
     students = load_students(cfg.students, policy) if cfg.students else None
     return StatusPolicy(build_planner(policy, planner=cfg.planner, menu=cfg.menu, budget_ms=cfg.budget_ms,
                                       control_hz=cfg.control_hz, delay=cfg.delay, rtc_mode=cfg.rtc_mode,
-                                      student=students, seed=seed))
+                                      student=students, seed=seed, cost_cache_dir=cfg.cost_cache))
 
 
 def evaluate_checkpoint(cfg: EvalConfig) -> dict[str, Any]:
