@@ -41,18 +41,13 @@ class RecordConfig:
                 raise ValueError(f"{name} must be an even number >= 16 (H.264), got {value}")
 
 
-def render_kwargs(env_id: str, width: int, height: int) -> dict[str, Any]:
-    """Constructor kwargs that make a task render rgb_array frames of the requested size."""
-    return {"render_mode": "rgb_array", "width": width, "height": height}
-
-
 def record(cfg: RecordConfig) -> list[Path]:
     """Roll out ``cfg.episodes`` episodes and write their videos; returns the written paths."""
     from parapolicy.planners.rollout import run_episode
     from parapolicy.scripts.policy_loader import load_control_policy
     from parapolicy.scripts.video import episode_frames, write_video
 
-    env = cfg.env.make(**render_kwargs(cfg.env.id, cfg.width, cfg.height))
+    env = cfg.env.make(render_mode="rgb_array", width=cfg.width, height=cfg.height)
     policy, label = load_control_policy(cfg.checkpoint or "expert", env, expert=cfg.expert, seed=cfg.seed)
     fps = cfg.fps or env.metadata.get("render_fps", 10)
     out_dir = Path(cfg.out_dir) if cfg.out_dir else Path("videos") / cfg.env.short

@@ -1,7 +1,6 @@
 """Console scripts smoke-tested in subprocesses with tiny sizes, plus their user-error behaviour."""
 import json
 import re
-from pathlib import Path
 
 import pytest
 
