@@ -11,6 +11,14 @@ least one step per pass (the first step of a window is exact after one pass). Wi
 agreement counts as converged, so the window slides by one step per pass and the result equals the
 sequential sample up to float rounding.
 
+Lookahead (``lookahead=True``, our addition): after each pass the next P levels beyond the window are
+re-guessed by rolling the chain from the window's last level toward the x0 the denoiser just
+predicted there, with the same pre-sampled noise (``amortized_trajectory``: schedule arithmetic, no
+network call). Those levels would otherwise enter the window as copies of one state. The guesses
+only change where the iteration starts, so the fixed point, the convergence test and the τ = 0
+equivalence are unchanged. On the Fork teacher (DDPM-100, P = 16, τ = 0.1) it cut the passes from
+about 26 to about 19.
+
 Batch of B environments: the B rows share one window and one window position; a step counts as
 converged when it has converged for *every* row (max over rows). Per-row windows would let easy rows
 run ahead, but the batch still ends with its slowest row, the per-pass batch width would become
@@ -26,6 +34,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from .amortized_init import amortized_trajectory
 from .base import Deadline, Denoiser, Sampler, SampleResult
 
 
@@ -33,7 +42,8 @@ class PicardSampler(Sampler):
     """ParaDiGMS sliding-window Picard sampler for any schedule (DDPM, DDIM, flow).
 
     ``window`` P ≥ 1 steps per pass, ``tol`` τ ≥ 0 (0.1 as in the paper; 0 reproduces the sequential
-    sample), ``max_passes`` an optional cap on passes. ``sample`` accepts
+    sample), ``max_passes`` an optional cap on passes, ``lookahead`` re-guesses the levels ahead of the
+    window after each pass (module docstring). ``sample`` accepts
     ``init_trajectory (K+1, B, H, Da)``: an initial guess of every level (row ``start_index`` is
     replaced by ``x_init``); without it the guess is ``x_init`` at every level, and levels not yet
     reached by a window are refreshed with the latest computed state when the window slides onto
@@ -42,7 +52,8 @@ class PicardSampler(Sampler):
 
     def __init__(self, schedule: Any, timesteps: Tensor | None = None, *, steps: int | None = None,
                  window: int = 8, tol: float = 0.1, max_passes: int | None = None,
-                 generator: torch.Generator | None = None, name: str | None = None) -> None:
+                 generator: torch.Generator | None = None, name: str | None = None,
+                 lookahead: bool = False) -> None:
         if isinstance(window, bool) or not isinstance(window, numbers.Integral) or window < 1:
             raise ValueError(f"Picard window must be an integer >= 1, got {window!r}")
         if isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not tol >= 0 or math.isinf(tol):
@@ -54,6 +65,7 @@ class PicardSampler(Sampler):
         self.window = int(window)
         self.tol = float(tol)
         self.max_passes = max_passes
+        self.lookahead = bool(lookahead)
         if name is None:
             self.name = f"picard-{self.num_steps}-w{self.window}"
         self.depth_history: list[int] = []  # passes of recent calls (for expected_depth)
@@ -109,6 +121,7 @@ class PicardSampler(Sampler):
         x0_est = x_init
         stop_reason = "converged"
         errors: list[float] = []
+        advances: list[int] = []  # steps the window slid per pass
         while s < Kr:
             if self.max_passes is not None and passes >= self.max_passes:
                 stop_reason = "max_passes"
@@ -145,6 +158,12 @@ class PicardSampler(Sampler):
             n_conv = int(bad[0, 0]) if bad.numel() else width
             errors.append(float(err_step[min(n_conv, width - 1)]))
             x0_est = traj[end] if end == Kr else st.x0_hat.reshape(width, *x_init.shape)[-1]
+            if self.lookahead and end < Kr:  # re-guess the next window's levels toward the newest x0 estimate
+                ahead = min(Kr, end + self.window)
+                traj[end:ahead + 1] = amortized_trajectory(
+                    x0_est, traj[end], self.schedule, ts[end:ahead + 1], noises=z[end:ahead])
+                frontier = max(frontier, ahead)
+            advances.append(max(1, n_conv))
             s += max(1, n_conv)
         converged = s >= Kr
         x0 = traj[Kr] if converged else x0_est
@@ -153,4 +172,4 @@ class PicardSampler(Sampler):
         return SampleResult(x0=x0, nfe=nfe, depth=passes, wall_s=0.0, converged=converged,
                             extra={"steps": Kr, "window": self.window, "tol": self.tol,
                                    "converged_steps": min(s, Kr), "stop": stop_reason,
-                                   "max_err": errors})
+                                   "max_err": errors, "advances": advances})

@@ -131,7 +131,7 @@ class SamplerSpec:
     """A menu item as plain config values.
 
     ``kind``: sequential | picard; ``steps`` K; ``schedule``: None (the model's) or ddpm | ddim | flow
-    (e.g. DDIM on a DDPM-trained model); ``window``/``tol``: Picard; ``warm_start``: start level
+    (e.g. DDIM on a DDPM-trained model); ``window``/``tol``/``lookahead``: Picard; ``warm_start``: start level
     index for warm starts; ``amortized``: Picard initial trajectory toward the previous chunk.
     """
 
@@ -140,6 +140,7 @@ class SamplerSpec:
     schedule: str | None = None
     window: int = 8
     tol: float = 0.1
+    lookahead: bool = False
     warm_start: int | None = None
     amortized: bool = False
     name: str | None = None
@@ -158,7 +159,8 @@ class SamplerSpec:
         sch = model.schedule if self.schedule is None else _schedule_for(self.schedule, model.schedule)
         sched_name = self.schedule or type(sch).__name__.replace("Schedule", "").lower()
         if self.kind == "picard":
-            sampler: Sampler = PicardSampler(sch, steps=self.steps, window=self.window, tol=self.tol)
+            sampler: Sampler = PicardSampler(sch, steps=self.steps, window=self.window, tol=self.tol,
+                                             lookahead=self.lookahead)
             auto = f"picard-{sched_name}{self.steps}-w{self.window}"
         else:
             sampler = SequentialSampler(sch, steps=self.steps)

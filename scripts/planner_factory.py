@@ -7,7 +7,9 @@ A *menu* is a list of sampler specs, best quality first. Each spec is one string
 ``warm-<sched><K>[-s<i>]``                              warm start: the previous chunk, shifted and
                                                         re-noised to level index i (default K // 2)
 ``picard-<sched><K>-p<P>[-tau<τ>]``                     ParaDiGMS Picard iteration, window P, tol τ (0.1)
-``picard-<sched><K>-p<P>[-tau<τ>]-amortized``           … initialised toward the previous chunk (warm)
+``picard-<sched><K>-p<P>[-tau<τ>]-look``                … re-guessing the levels ahead of the window
+                                                        toward its newest x0 estimate after each pass
+``picard-<sched><K>-p<P>[-tau<τ>][-look]-amortized``         … initialised toward the previous chunk (warm)
 ``picard-<sched><K>-p<P>[-tau<τ>]-amortized-student[N]``  … initialised toward a student's x0 estimate
 ``student[<N>]``                                        a distilled N-step student (default: fewest steps)
 ``cascade[-student<N>][-<sched><K>]``                   student first, escalate uncertain rows to the
@@ -52,7 +54,7 @@ from parapolicy.planners.sequential import SequentialSampler
 
 PLANNERS = ("chunked", "realtime", "async")
 SCHEDULE_NAMES = ("ddpm", "ddim", "flow")
-ALLOWED_FORMS = ("ddpm<K> | ddim<K> | flow<K> | warm-<sched><K>[-s<i>] | picard-<sched><K>-p<P>[-tau<t>]"
+ALLOWED_FORMS = ("ddpm<K> | ddim<K> | flow<K> | warm-<sched><K>[-s<i>] | picard-<sched><K>-p<P>[-tau<t>][-look]"
                  "[-amortized[-student[<N>]]] | student[<N>] | cascade[-student<N>][-<sched><K>]")
 
 _SEQ = re.compile(r"^(ddpm|ddim|flow)(\d+)$")
@@ -76,6 +78,7 @@ class MenuSpec:
     steps: int | None = None
     window: int | None = None
     tol: float = 0.1
+    lookahead: bool = False
     warm_start: int | None = None
     amortized: str | None = None
     student_steps: int | None = None
@@ -175,9 +178,11 @@ def _parse_picard(text: str, rest: list[str]) -> MenuSpec:
         if not math.isfinite(tol) or tol < 0:
             raise _bad(text, f"Picard tolerance must be a finite number >= 0, got {tol}")
         i += 1
+    lookahead = i < len(rest) and rest[i] == "look"
+    i += int(lookahead)
     if i < len(rest):
         if rest[i] != "amortized":
-            raise _bad(text, f"unexpected {rest[i]!r} (expected tau<t> or amortized)")
+            raise _bad(text, f"unexpected {rest[i]!r} (expected tau<t>, look or amortized)")
         amortized = "warm"
         i += 1
         if i < len(rest):
@@ -187,7 +192,7 @@ def _parse_picard(text: str, rest: list[str]) -> MenuSpec:
     if i < len(rest):
         raise _bad(text, f"unexpected suffix {'-'.join(rest[i:])!r}")
     return MenuSpec(text=text, kind="picard", schedule=sched, steps=steps, window=window, tol=tol,
-                    amortized=amortized, student_steps=student_steps)
+                    lookahead=lookahead, amortized=amortized, student_steps=student_steps)
 
 
 def _parse_cascade(text: str, rest: list[str]) -> MenuSpec:
@@ -321,7 +326,7 @@ class StudentInitPicardSampler(Sampler):
                                   noises=noises, init_trajectory=traj)
         deadline.charge(pres.nfe, pres.depth)
         self.picard_depths.append(pres.depth)
-        extra.update(picard_depth=pres.depth, stop=pres.extra.get("stop"))
+        extra.update(picard_depth=pres.depth, stop=pres.extra.get("stop"), advances=pres.extra.get("advances"))
         return SampleResult(x0=pres.x0, nfe=deadline.nfe, depth=deadline.passes, wall_s=0.0,
                             converged=pres.converged, extra=extra)
 
@@ -358,7 +363,8 @@ def _teacher_item(spec: MenuSpec, ctx: MenuContext) -> MenuItem:
     _check_steps(spec, ctx.policy)
     if spec.kind == "picard":
         ss = SamplerSpec(kind="picard", steps=spec.steps, schedule=spec.schedule, window=spec.window,
-                         tol=spec.tol, amortized=spec.amortized == "warm", name=spec.text)
+                         tol=spec.tol, lookahead=spec.lookahead, amortized=spec.amortized == "warm",
+                         name=spec.text)
     else:
         start = None if spec.warm_start is None else (spec.steps // 2 if spec.warm_start < 0 else spec.warm_start)
         ss = SamplerSpec(kind="sequential", steps=spec.steps, schedule=spec.schedule, warm_start=start,
@@ -417,7 +423,8 @@ def build_item(spec: MenuSpec | str, ctx: MenuContext) -> MenuItem:
         student = _pick_student(ctx.students, spec, spec.student_steps)
         sch = _teacher_item(MenuSpec(text=spec.text, kind="sequential", schedule=spec.schedule, steps=spec.steps),
                             ctx).sampler.schedule
-        picard = PicardSampler(sch, steps=spec.steps, window=spec.window, tol=spec.tol, name=f"{spec.text}/picard")
+        picard = PicardSampler(sch, steps=spec.steps, window=spec.window, tol=spec.tol, lookahead=spec.lookahead,
+                               name=f"{spec.text}/picard")
         ssampler = _student_sampler(student, f"student{student.config.num_inference_steps}")
         return MenuItem(name=spec.text, sampler=StudentInitPicardSampler(picard, ssampler, student.denoiser,
                                                                         name=spec.text))

@@ -115,6 +115,8 @@ def test_spec_parsing():
     assert (s.kind, s.schedule, s.steps, s.window, s.tol, s.amortized, s.student_steps) == \
         ("picard", "ddpm", 100, 16, 0.05, "student", 2)
     assert parse_spec("picard-ddim10-p4-amortized").amortized == "warm"
+    la = parse_spec("picard-ddpm100-p16-look-amortized-student1")
+    assert la.lookahead and la.amortized == "student" and not parse_spec("picard-ddpm100-p16").lookahead
     assert parse_spec("warm-ddim10").warm_start == -1 and parse_spec("warm-ddim10-s3").warm_start == 3
     assert parse_spec("student").student_steps is None and parse_spec("student2").student_steps == 2
     c = parse_spec("cascade-student1-ddpm100")

@@ -30,8 +30,9 @@ def test_picard_tol0_equals_sequential(kind: str, net: str) -> None:
     cond, x, noises = _inputs(1, K)
     den = GaussianDenoiser(sch, H, DA, 0.3) if net == "gauss" else MLPDenoiser(H, DA, DC)
     seq = SequentialSampler(sch, steps=K).sample(den, cond, x_init=x, noises=noises)
-    for window in (1, 4, 64):
-        par = PicardSampler(sch, steps=K, window=window, tol=0.0).sample(den, cond, x_init=x, noises=noises)
+    for window, look in ((1, False), (4, False), (64, False), (4, True), (7, True)):
+        par = PicardSampler(sch, steps=K, window=window, tol=0.0, lookahead=look).sample(
+            den, cond, x_init=x, noises=noises)
         assert par.converged and seq.converged
         torch.testing.assert_close(par.x0, seq.x0, atol=1e-5, rtol=1e-5)
         assert par.depth <= K
@@ -61,6 +62,21 @@ def test_picard_is_shallower_at_default_tol(kind: str, K: int) -> None:
     assert par.nfe >= par.depth
     # the converged sample stays close to the sequential one (tolerance is in units of step noise)
     assert (par.x0 - seq.x0).abs().max() < 0.05
+
+
+@pytest.mark.parametrize("kind", ["ddpm", "ddim", "flow"])
+def test_picard_lookahead_saves_passes_and_keeps_the_sample(kind: str) -> None:
+    # the Gaussian denoiser's x0 prediction settles early, so guesses rolled toward it start near the
+    # fixed point; without lookahead those levels enter the window as copies of one state
+    sch = schedules()[kind]
+    K = 60
+    cond, x, noises = _inputs(4, K)
+    den = GaussianDenoiser(sch, H, DA, 0.3)
+    plain = PicardSampler(sch, steps=K, window=8, tol=0.1).sample(den, cond, x_init=x, noises=noises)
+    look = PicardSampler(sch, steps=K, window=8, tol=0.1, lookahead=True).sample(den, cond, x_init=x, noises=noises)
+    assert plain.converged and look.converged
+    assert look.depth < plain.depth, (look.depth, plain.depth)
+    assert (look.x0 - plain.x0).abs().max() < 0.05
 
 
 def test_picard_batch_counts_and_rows_per_call() -> None:
