@@ -189,7 +189,10 @@ def test_amortized_student_picard_counts_the_student(loaded):
     res = item.sampler.sample(pol.denoiser, cond, x_init=x, budget=Budget())
     assert res.converged and res.extra["student_depth"] == 1 and res.depth == 1 + res.extra["picard_depth"]
     seq = build_menu(pol, ["ddim10"])[0].sampler.sample(pol.denoiser, cond, x_init=x, budget=Budget())
-    assert torch.allclose(res.x0, seq.x0, atol=1e-4)  # τ = 0: the sequential sample, whatever the initial guess
+    # τ = 0: the sequential sample, whatever the initial guess. The tolerance allows float rounding of
+    # a (P·B)-row call against a B-row call, amplified up to 1/√ᾱ ≈ 2000× by the ε→x0 conversion at
+    # the top DDPM level (one run of this file failed at atol 1e-4)
+    assert torch.allclose(res.x0, seq.x0, atol=2e-3)
 
 
 @pytest.mark.parametrize("kwargs,fragment", [
