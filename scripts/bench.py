@@ -50,10 +50,11 @@ import numpy as np
 from parapolicy.scripts.common import EnvConfig, UserError, hydra_app, provenance, write_json_atomic
 
 SECTIONS = ("samplers", "realtime", "delay")
-DEFAULT_ROWS = ["ddpm100", "ddim10", "picard-ddpm100-p16", "picard-ddpm100-p16-amortized",
-                "picard-ddpm100-p16-amortized-student", "student1", "student2", "warm-ddim10", "cascade"]
-DEFAULT_RT_MENU = ["ddpm100", "picard-ddpm100-p16-amortized-student", "ddim10", "warm-ddim10", "cascade", "student2",
-                   "student1"]
+DEFAULT_ROWS = ["ddpm100", "ddim10", "picard-ddpm100-p16", "picard-ddpm100-p16-look", "picard-ddpm100-p16-look-amortized",
+                "picard-ddpm100-p16-amortized-student", "picard-ddpm100-p16-look-amortized-student", "student1",
+                "student2", "warm-ddim10", "cascade"]
+DEFAULT_RT_MENU = ["ddpm100", "picard-ddpm100-p16-look-amortized-student", "ddim10", "warm-ddim10", "cascade",
+                   "student2", "student1"]
 REFERENCE_ROW = "ddpm100"
 COST_STATS = ("mean", "median")
 
