@@ -60,11 +60,20 @@ class EvalConfig:
 
 
 class StatusPolicy:
-    """Forwards a planner's reset/act (batch of one included) and shows its last sampler and latency."""
+    """Forwards a planner's reset/act (batch of one included) and shows its last sampler and latency.
 
-    def __init__(self, planner: Any) -> None:
+    An async executor in wall-clock timing is paced here: each ``act`` waits for its tick (one every
+    ``1 / control_hz`` s from the episode's reset), so its worker meets a real control rate and its
+    missed-tick count means what it says. The clock restarts at every reset.
+    """
+
+    def __init__(self, planner: Any, *, clock: Any = time.perf_counter, sleep: Any = time.sleep) -> None:
         self.planner = planner
         self.single_env = not hasattr(planner, "choose")  # the async executor drives one env
+        self.paced = self.single_env and getattr(planner, "timing", None) == "wall"
+        self.period = 1.0 / float(getattr(planner, "control_hz", 1.0))
+        self.clock, self.sleep = clock, sleep
+        self._due: float | None = None
 
     def reset(self, *, seed: int | None = None, indices: Any = None) -> None:
         """Reset the wrapped planner (a one-env executor resets whole)."""
@@ -72,10 +81,18 @@ class StatusPolicy:
             self.planner.reset(seed=seed)
         else:
             self.planner.reset(seed=seed, indices=indices)
+        self._due = None
 
     def act(self, obs: Any) -> Any:
         """The wrapped planner's action, shaped like the observation batch."""
         obs = np.asarray(obs)
+        if self.paced:
+            now = self.clock()
+            if self._due is None:
+                self._due = now
+            elif now < self._due:
+                self.sleep(self._due - now)
+            self._due += self.period
         if self.single_env and obs.ndim == 2:
             return np.asarray(self.planner.act(obs[0]))[None]  # (1, Da)
         return self.planner.act(obs)
