@@ -34,7 +34,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from .amortized_init import amortized_trajectory
+from .amortized_init import amortized_trajectory, step_coefficients
 from .base import Deadline, Denoiser, Sampler, SampleResult
 
 
@@ -103,6 +103,7 @@ class PicardSampler(Sampler):
         D = x_init[0].numel()
         sigma2 = self.step_sigmas(ts).to(x_init.device) ** 2  # (K',)
         tol2 = self.tol ** 2
+        look_coef = step_coefficients(self.schedule, ts[:-1], ts[1:]) if self.lookahead else ()  # 3 × (K', 1, 1)
 
         if init_trajectory is not None:
             full = self.num_steps + 1
@@ -160,8 +161,9 @@ class PicardSampler(Sampler):
             x0_est = traj[end] if end == Kr else st.x0_hat.reshape(width, *x_init.shape)[-1]
             if self.lookahead and end < Kr:  # re-guess the next window's levels toward the newest x0 estimate
                 ahead = min(Kr, end + self.window)
+                coef = tuple(c[end:ahead] for c in look_coef)
                 traj[end:ahead + 1] = amortized_trajectory(
-                    x0_est, traj[end], self.schedule, ts[end:ahead + 1], noises=z[end:ahead])
+                    x0_est, traj[end], self.schedule, ts[end:ahead + 1], noises=z[end:ahead], coefficients=coef)
                 frontier = max(frontier, ahead)
             advances.append(max(1, n_conv))
             s += max(1, n_conv)
