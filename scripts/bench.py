@@ -17,7 +17,9 @@ Sections (each writes ``<section>.json`` + ``<section>.md`` into ``out_dir``, de
   (interleaved rounds, trimmed mean per call: see ``measure_cost_model``) and predicts each row at
   batch 1 (Picard with the depth it was seen to need, warm starts at each replan's start level) plus
   the planner's measured per-call overhead; it predicts an expected time, so the error is against the
-  measured mean (a cascade's p50 is its student path, its mean includes the escalations). Ratios are against the ``ddpm100`` row. Rows already in
+  measured mean (a cascade's p50 is its student path, its mean includes the escalations). With
+  ``cost_per_row`` (default) the denoiser timings are re-measured just before and just after each
+  row's latency pass and averaged, so a CPU whose speed drifts (other jobs) is measured as it was. Ratios are against the ``ddpm100`` row. Rows already in
   ``samplers.json`` from a run on
   the same checkpoint, env, seed and episode count are kept (``merge=true``) unless re-run, so
   expensive rows can be run once; each row carries its own provenance.
@@ -78,6 +80,7 @@ class BenchConfig:
     threads: int = 1
     cost_repeats: int = 30  # interleaved timing rounds over the batch sizes when measuring the cost model
     cost_stat: str = "mean"  # per-call statistic the cost model keeps: mean (5% trimmed) | median
+    cost_per_row: bool = True  # re-measure the cost model around each row's latency pass
     cascade_quantile: float = 0.9
     merge: bool = True
     realtime_steps: int = 10_000
@@ -337,6 +340,24 @@ def latency_pass(b: Bench, item: Any) -> list[Any]:
     return planner.records[cfg.latency_warmup:need]
 
 
+def remeasure_cost(b: Bench) -> dict[int, float]:
+    """Re-time the denoiser against batch size now (the CPU's speed drifts when other jobs share it)
+    and return the per-call seconds; ``sampler_row`` averages a measurement taken just before and one
+    just after its latency pass, so prediction and measurement see the same machine state."""
+    m = b.ctx.model
+    cond_dim = int(b.policy.encode_obs(torch_zeros(1, m.obs_horizon, b.policy.config.obs_dim)).shape[-1])
+    cm = measure_cost_model(b.policy.denoiser, (m.pred_horizon, m.action_dim), cond_dim, device=m.device,
+                            rounds=b.cfg.cost_repeats, stat=b.cfg.cost_stat)
+    return dict(cm.latency_s)
+
+
+def torch_zeros(*shape: int) -> Any:
+    """``torch.zeros`` without importing torch at module import time."""
+    import torch
+
+    return torch.zeros(*shape)
+
+
 def measure_overheads(b: Bench, item: Any) -> None:
     """Per-pass non-network overhead of the item's plain samplers (on copies, so a free denoiser
     does not enter their depth history)."""
@@ -394,12 +415,17 @@ def sampler_row(b: Bench, spec: str) -> dict[str, Any]:
     eval_s = time.perf_counter() - t0
     escalation = item.sampler.escalation_rate if isinstance(item.sampler, CascadeSampler) else None
     batched = planner.summary()
+    if cfg.cost_per_row and cfg.num_envs != 1:
+        before = remeasure_cost(b)
     t1 = time.perf_counter()
     if cfg.num_envs == 1:
         recs = planner.records[cfg.latency_warmup:cfg.latency_warmup + cfg.latency_chunks] or planner.records
     else:
         recs = latency_pass(b, item)
     latency_s = time.perf_counter() - t1
+    if cfg.cost_per_row and cfg.num_envs != 1:
+        after = remeasure_cost(b)
+        b.cost_model.latency_s = {n: (before[n] + after[n]) / 2 for n in before}
     lat = latency_summary([r.latency_s for r in recs])
     measure_overheads(b, item)
     pred = predict_ms(b, item, [r.start_index for r in recs])
@@ -411,6 +437,7 @@ def sampler_row(b: Bench, spec: str) -> dict[str, Any]:
         "converged_fraction": float(np.mean([r.converged for r in recs])),
         "latency_p50_ms": lat["p50_ms"], "latency_p99_ms": lat["p99_ms"], "latency_mean_ms": lat["mean_ms"],
         "latency_chunks": lat["count"], "predicted_ms": pred, "plan_overhead_ms": b.plan_overhead_ms,
+        "cost_batch1_ms": b.cost_model.cost(1) * 1e3,
         # the cost model predicts an expected (mean) time per call, so it is checked against the mean
         "prediction_error": (pred - lat["mean_ms"]) / lat["mean_ms"] if lat["mean_ms"] > 0 else None,
         "escalation_rate": escalation, "batched_eval": {"num_envs": cfg.num_envs, **batched},

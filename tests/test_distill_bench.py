@@ -88,7 +88,7 @@ def test_bench_writes_json_markdown_plots_and_readme(teacher, tmp_path):
     assert rows["cascade"]["escalation_rate"] is not None
     for r in rows.values():
         assert r["episodes"] == 2 and r["seeds"] == [100000, 100001] and len(r["episode_results"]) == 2
-        assert r["latency_p99_ms"] >= r["latency_p50_ms"] > 0 and r["predicted_ms"] > 0
+        assert r["latency_p99_ms"] >= r["latency_p50_ms"] > 0 and r["predicted_ms"] > 0 and r["cost_batch1_ms"] > 0
         assert r["provenance"]["git_commit"] and "parapolicy-bench" in r["provenance"]["command"]
     rt = json.loads((out / "realtime.json").read_text())
     assert rt["ticks"] == 50 and rt["replans"] >= 1 and sum(rt["chosen"].values()) == rt["replans"]
