@@ -1,7 +1,9 @@
 """``RealtimePlanner``: a trained chunk policy + a menu of samplers + a latency budget, as a ``Policy``.
 
 Every ``Ta`` actions it replans: it predicts each menu item's latency with the cost model (or, once
-an item has run a few times, with its own observed p90), picks the *first* item — the menu is ordered
+an item has run a few times recently, with its own observed p90; an item not run for
+``observe_horizon`` replans goes back to the cost model's prediction, so one slow spell — another
+job on the CPU — does not bar it for the rest of the run), picks the *first* item — the menu is ordered
 best quality first — whose prediction fits ``safety × budget``, and runs it under that budget (every
 sampler is anytime, so even a bad prediction costs at most one pass over budget). When nothing fits it
 falls back to the fastest item with one ``warnings.warn``; it never blocks waiting for a better one.
@@ -234,14 +236,19 @@ class RealtimePlanner:
     ``menu``: items or specs, best quality first. ``cost_model``: None measures the model's network
     on first use (cached on disk). ``safety``: the fraction of the budget a prediction may use.
     ``fixed``: always use the item of that name. ``anytime``: give the sampler the budget as a
-    deadline (otherwise it runs to completion).
+    deadline (otherwise it runs to completion). ``observe_horizon``: replans after which an item's
+    own latency observations stop overriding the cost model (so it is tried again).
     """
 
     def __init__(self, model: ChunkModel, menu: Sequence[MenuItem | SamplerSpec], *, budget_ms: float,
                  cost_model: CostModel | None = None, safety: float = 0.8, fixed: str | None = None,
                  anytime: bool = True, seed: int | None = None, clock: Callable[[], float] = time.perf_counter,
-                 cost_cache_dir: str | None = None) -> None:
+                 cost_cache_dir: str | None = None, observe_horizon: int = 50) -> None:
         self.budget_s = _check_budget_ms(budget_ms) / 1000.0
+        if isinstance(observe_horizon, bool) or not isinstance(observe_horizon, numbers.Integral) \
+                or observe_horizon < 1:
+            raise ValueError(f"observe_horizon must be an integer >= 1, got {observe_horizon!r}")
+        self.observe_horizon = int(observe_horizon)
         if isinstance(safety, bool) or not isinstance(safety, numbers.Real) or not 0 < safety <= 1:
             raise ValueError(f"safety must be a number in (0, 1], got {safety!r}")
         if not menu:
@@ -263,6 +270,7 @@ class RealtimePlanner:
         self.generator = torch.Generator().manual_seed(seed if seed is not None else 0)
         self.records: list[ReplanRecord] = []
         self.observed: dict[str, list[float]] = {m.name: [] for m in self.menu}
+        self.last_run: dict[str, int] = {}  # item name -> index of its latest replan record
         self._warned = False
         self.tick = 0
         self._rows = 0
@@ -346,6 +354,7 @@ class RealtimePlanner:
             full = plan.item.sampler.expected_depth(plan.start_index)
             projected *= max(1.0, full / plan.result.depth)
         self.observed[plan.item.name].append(projected)
+        self.last_run[plan.item.name] = len(self.records) - 1
         return rec
 
     def ensure_cost_model(self, cond_dim: int) -> CostModel:
@@ -357,11 +366,12 @@ class RealtimePlanner:
         return self.cost_model
 
     def predict(self, item: MenuItem, batch: int = 1, *, observed: bool = True) -> float:
-        """Predicted seconds for ``item``: its observed p90 once it has run 3 times (when
-        ``observed``; runs stopped early by the budget count at their projected full latency), else
-        the cost model's prediction (0 without a cost model)."""
+        """Predicted seconds for ``item``: its observed p90 once it has run 3 times, the latest
+        within ``observe_horizon`` replans (when ``observed``; runs stopped early by the budget count
+        at their projected full latency), else the cost model's prediction (0 without a cost model)."""
         seen = self.observed.get(item.name, [])[-20:]
-        if observed and len(seen) >= 3:
+        recent = len(self.records) - 1 - self.last_run.get(item.name, -10**9) < self.observe_horizon
+        if observed and len(seen) >= 3 and recent:
             return float(np.percentile(seen, 90))
         if self.cost_model is None:
             return 0.0

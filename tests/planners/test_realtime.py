@@ -194,3 +194,20 @@ def test_budget_truncated_runs_do_not_look_like_they_fit() -> None:
     names = [r.name for r in p.records]
     assert names[:3] == ["ddim20"] * 3 and not p.records[0].converged
     assert names[3:] == ["ddim4"] * 2 and p.records[-1].converged
+
+
+def test_a_slow_spell_does_not_bar_an_item_for_good() -> None:
+    # ddim10 is observed over budget three times (another job hogged the CPU): the planner drops to
+    # ddim2, and once ddim10's observations are older than observe_horizon replans it trusts the cost
+    # model again and tries ddim10 once more
+    p = _planner(100, observe_horizon=5)
+    obs = np.zeros(3, dtype=np.float32)
+    p.act(obs)
+    assert p.records[-1].name == "ddim10"
+    p.observed["ddim10"] = [0.5, 0.5, 0.5]  # 500 ms: as if the last runs had been slow
+    for _ in range(8 * 7):
+        p.act(obs)
+    names = [r.name for r in p.records[1:]]
+    assert names[:5] == ["ddim2"] * 5 and "ddim10" in names[5:], names
+    with pytest.raises(ValueError, match="observe_horizon"):
+        _planner(100, observe_horizon=0)
