@@ -128,14 +128,26 @@ def output_dir() -> Path:
         return Path("runs")
 
 
-def git_commit() -> str:
-    """The git commit of the source tree, or ``"unknown"``."""
+def _git(*args: str) -> str | None:
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent,
-                             capture_output=True, text=True, timeout=5)
-        return out.stdout.strip() or "unknown"
+        out = subprocess.run(["git", *args], cwd=Path(__file__).parent, capture_output=True, text=True, timeout=5)
+        return out.stdout.strip() if out.returncode == 0 else None
     except (OSError, subprocess.SubprocessError):
-        return "unknown"
+        return None
+
+
+@functools.lru_cache(maxsize=1)
+def git_state() -> tuple[str, bool | None]:
+    """(commit, uncommitted changes?) of the source tree, read once per process — at import of this
+    module — so a long run's provenance names the code it started with, not a later HEAD."""
+    commit = _git("rev-parse", "HEAD") or "unknown"
+    status = _git("status", "--porcelain", "--untracked-files=no")
+    return commit, None if status is None else bool(status)
+
+
+def git_commit() -> str:
+    """The git commit this process started from, or ``"unknown"``."""
+    return git_state()[0]
 
 
 def cpu_name() -> str:
@@ -164,6 +176,7 @@ def provenance(seeds: Any = None) -> dict[str, Any]:
     return {
         "command": " ".join([Path(sys.argv[0]).name] + sys.argv[1:]),
         "git_commit": git_commit(),
+        "git_dirty": git_state()[1],
         "versions": versions,
         "python": platform.python_version(),
         "cpu": cpu_name(),
@@ -194,3 +207,6 @@ def _json_default(obj: Any) -> Any:
     if isinstance(obj, Path):
         return str(obj)
     raise TypeError(f"not JSON serializable: {type(obj).__name__}")
+
+
+git_state()  # pin the provenance commit at process start
