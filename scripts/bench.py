@@ -19,9 +19,9 @@ Sections (each writes ``<section>.json`` + ``<section>.md`` into ``out_dir``, de
   the planner's measured per-call overhead; it predicts an expected time, so the error is against the
   measured mean (a cascade's p50 is its student path, its mean includes the escalations). With
   ``cost_per_row`` (default) the denoiser timings are re-measured just before and just after each
-  row's latency pass and averaged, so a CPU whose speed drifts (other jobs) is measured as it was. Ratios are against the ``ddpm100`` row. Rows already in
-  ``samplers.json`` from a run on
-  the same checkpoint, env, seed and episode count are kept (``merge=true``) unless re-run, so
+  row's latency pass and averaged, so a CPU whose speed drifts (other jobs) is measured as it was.
+  Ratios are against the ``ddpm100`` row. Rows already in ``samplers.json`` from a run on the same
+  checkpoint, env, seed and episode count are kept (``merge=true``) unless re-run, so
   expensive rows can be run once; each row carries its own provenance.
 * ``realtime`` — ``AsyncExecutor`` (wall-clock worker thread, real-time chunking) over the
   ``realtime_menu`` with ``realtime_budget_ms`` per replan, paced at ``realtime_hz`` for
@@ -52,8 +52,8 @@ import numpy as np
 from parapolicy.scripts.common import EnvConfig, UserError, hydra_app, provenance, write_json_atomic
 
 SECTIONS = ("samplers", "realtime", "delay")
-DEFAULT_ROWS = ["ddpm100", "ddim10", "picard-ddpm100-p16", "picard-ddpm100-p16-look", "picard-ddpm100-p16-look-amortized",
-                "picard-ddpm100-p16-amortized-student", "picard-ddpm100-p16-look-amortized-student", "student1",
+DEFAULT_ROWS = ["ddpm100", "ddim10", "picard-ddpm100-p16", "picard-ddpm100-p16-look",
+                "picard-ddpm100-p16-look-amortized", "picard-ddpm100-p16-amortized-student", "picard-ddpm100-p16-look-amortized-student", "student1",
                 "student2", "warm-ddim10", "cascade"]
 DEFAULT_RT_MENU = ["ddpm100", "picard-ddpm100-p16-look-amortized-student", "ddim10", "warm-ddim10", "cascade",
                    "student2", "student1"]
@@ -344,18 +344,13 @@ def remeasure_cost(b: Bench) -> dict[int, float]:
     """Re-time the denoiser against batch size now (the CPU's speed drifts when other jobs share it)
     and return the per-call seconds; ``sampler_row`` averages a measurement taken just before and one
     just after its latency pass, so prediction and measurement see the same machine state."""
+    import torch
+
     m = b.ctx.model
-    cond_dim = int(b.policy.encode_obs(torch_zeros(1, m.obs_horizon, b.policy.config.obs_dim)).shape[-1])
+    cond_dim = int(b.policy.encode_obs(torch.zeros(1, m.obs_horizon, b.policy.config.obs_dim)).shape[-1])
     cm = measure_cost_model(b.policy.denoiser, (m.pred_horizon, m.action_dim), cond_dim, device=m.device,
                             rounds=b.cfg.cost_repeats, stat=b.cfg.cost_stat)
     return dict(cm.latency_s)
-
-
-def torch_zeros(*shape: int) -> Any:
-    """``torch.zeros`` without importing torch at module import time."""
-    import torch
-
-    return torch.zeros(*shape)
 
 
 def measure_overheads(b: Bench, item: Any) -> None:
@@ -720,7 +715,8 @@ def samplers_markdown(data: dict[str, Any]) -> str:
     if any(r.get("mean_max_coverage") is not None for r in rows):
         cols.append(("mean_max_coverage", "max coverage"))
     cols += [("nfe", "nfe/chunk"), ("depth", "depth/chunk"), ("latency_p50_ms", "p50 ms"), ("latency_p99_ms", "p99 ms"),
-             ("latency_mean_ms", "mean ms"), ("predicted_ms", "predicted ms"), ("prediction_error", "pred. error vs mean"),
+             ("latency_mean_ms", "mean ms"), ("predicted_ms", "predicted ms"),
+             ("prediction_error", "pred. error vs mean"),
              ("depth_ratio", "depth ÷ DDPM-100"), ("latency_ratio", "p50 ÷ DDPM-100")]
     if any(r.get("escalation_rate") is not None for r in rows):
         cols.append(("escalation_rate", "escalation"))
