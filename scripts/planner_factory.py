@@ -9,8 +9,8 @@ A *menu* is a list of sampler specs, best quality first. Each spec is one string
 ``picard-<sched><K>-p<P>[-tau<τ>]``                     ParaDiGMS Picard iteration, window P, tol τ (0.1)
 ``picard-<sched><K>-p<P>[-tau<τ>]-look``                … re-guessing the levels ahead of the window
                                                         toward its newest x0 estimate after each pass
-``picard-<sched><K>-p<P>[-tau<τ>][-look]-amortized``         … initialised toward the previous chunk (warm)
-``picard-<sched><K>-p<P>[-tau<τ>]-amortized-student[N]``  … initialised toward a student's x0 estimate
+``picard-<sched><K>-p<P>[-tau<τ>][-look]-amortized``     … initialised toward the previous chunk (warm)
+``picard-<…>[-look]-amortized-student[N]``              … initialised toward a student's x0 estimate
 ``student[<N>]``                                        a distilled N-step student (default: fewest steps)
 ``cascade[-student<N>][-<sched><K>]``                   student first, escalate uncertain rows to the
                                                         teacher sampler (default: the policy's own)
