@@ -54,7 +54,8 @@ from parapolicy.scripts.common import EnvConfig, UserError, hydra_app, provenanc
 SECTIONS = ("samplers", "realtime", "delay")
 DEFAULT_ROWS = ["ddpm100", "ddim10", "picard-ddpm100-p16", "picard-ddpm100-p16-look",
                 "picard-ddpm100-p16-look-amortized", "picard-ddpm100-p16-amortized-student",
-                "picard-ddpm100-p16-look-amortized-student", "student1", "student2", "warm-ddim10", "cascade"]
+                "picard-ddpm100-p16-look-amortized-student", "picard-ddpm100-p16-tau0.3-look-amortized",
+                "picard-ddpm100-p16-tau0.3-look-amortized-student", "student1", "student2", "warm-ddim10", "cascade"]
 DEFAULT_RT_MENU = ["ddpm100", "picard-ddpm100-p16-look-amortized-student", "ddim10", "warm-ddim10", "cascade",
                    "student2", "student1"]
 REFERENCE_ROW = "ddpm100"
