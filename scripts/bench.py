@@ -81,7 +81,7 @@ class BenchConfig:
     threads: int = 1
     cost_repeats: int = 30  # interleaved timing rounds over the batch sizes when measuring the cost model
     cost_stat: str = "mean"  # per-call statistic the cost model keeps: mean (5% trimmed) | median
-    cost_per_row: bool = True  # re-measure the cost model around each row's latency pass
+    cost_per_row: bool = True  # re-measure the cost model around each row's latency pass (num_envs > 1)
     cascade_quantile: float = 0.9
     merge: bool = True
     realtime_steps: int = 10_000
@@ -192,10 +192,7 @@ def setup(cfg: BenchConfig) -> Bench:
         calib = calibration_observations(policy, data, 256, seed=cfg.seed)
     ctx = make_context(policy, student=students, calibration_obs=calib, cascade_quantile=cfg.cascade_quantile,
                        seed=cfg.seed)
-    m = ctx.model
-    cond_dim = int(policy.encode_obs(torch.zeros(1, m.obs_horizon, policy.config.obs_dim)).shape[-1])
-    cm = measure_cost_model(policy.denoiser, (m.pred_horizon, m.action_dim), cond_dim, device=m.device,
-                            rounds=cfg.cost_repeats, stat=cfg.cost_stat)
+    cm = teacher_cost_model(policy, ctx.model, cfg)
     out = Path(cfg.out_dir) if cfg.out_dir else Path("runs/bench") / env_cfg.short
     name = cfg.name or f"planners-{env_cfg.short}"
     b = Bench(cfg=cfg, env_cfg=env_cfg, policy=policy, students=students, ctx=ctx, cost_model=cm, out_dir=out,
@@ -345,13 +342,16 @@ def remeasure_cost(b: Bench) -> dict[int, float]:
     """Re-time the denoiser against batch size now (the CPU's speed drifts when other jobs share it)
     and return the per-call seconds; ``sampler_row`` averages a measurement taken just before and one
     just after its latency pass, so prediction and measurement see the same machine state."""
+    return dict(teacher_cost_model(b.policy, b.ctx.model, b.cfg).latency_s)
+
+
+def teacher_cost_model(policy: Any, model: Any, cfg: BenchConfig) -> Any:
+    """Time the teacher's denoiser against batch size now (``cost_repeats`` rounds, ``cost_stat``)."""
     import torch
 
-    m = b.ctx.model
-    cond_dim = int(b.policy.encode_obs(torch.zeros(1, m.obs_horizon, b.policy.config.obs_dim)).shape[-1])
-    cm = measure_cost_model(b.policy.denoiser, (m.pred_horizon, m.action_dim), cond_dim, device=m.device,
-                            rounds=b.cfg.cost_repeats, stat=b.cfg.cost_stat)
-    return dict(cm.latency_s)
+    cond_dim = int(policy.encode_obs(torch.zeros(1, model.obs_horizon, policy.config.obs_dim)).shape[-1])
+    return measure_cost_model(policy.denoiser, (model.pred_horizon, model.action_dim), cond_dim,
+                              device=model.device, rounds=cfg.cost_repeats, stat=cfg.cost_stat)
 
 
 def measure_overheads(b: Bench, item: Any) -> None:
