@@ -192,6 +192,12 @@ class Sampler(ABC):
         """Rows per environment evaluated in one pass (the batch-width multiplier)."""
         return 1
 
+    @property
+    def calibrated(self) -> bool:
+        """Whether ``expected_depth`` rests on what this sampler does (False: a worst-case guess,
+        e.g. Picard before its first call, that a planner should replace by one trial run)."""
+        return True
+
     def sample(self, denoiser: Denoiser, cond: Tensor, *, x_init: Tensor, start_index: int = 0,
                budget: Budget = Budget(), noises: Tensor | None = None,
                generator: torch.Generator | None = None, **kwargs: Any) -> SampleResult:

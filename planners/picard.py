@@ -79,6 +79,11 @@ class PicardSampler(Sampler):
         med = hist[len(hist) // 2]
         return float(min(k, max(math.ceil(k / self.window), med * k / self.num_steps)))
 
+    @property
+    def calibrated(self) -> bool:
+        """False until a first call has measured how many passes this chain takes."""
+        return bool(self.depth_history)
+
     def rows_per_pass(self, start_index: int = 0) -> int:
         """P rows per environment in every full pass."""
         return min(self.window, self.num_steps - start_index)

@@ -272,6 +272,7 @@ class RealtimePlanner:
         self.observed: dict[str, list[float]] = {m.name: [] for m in self.menu}
         self.last_run: dict[str, int] = {}  # item name -> index of its latest replan record
         self._warned = False
+        self._calibrated: set[str] = set()  # items already given their one trial run
         self.tick = 0
         self._rows = 0
         self._hist: list[list[np.ndarray]] = []
@@ -378,6 +379,27 @@ class RealtimePlanner:
         start = item.warm_start or 0
         return self.cost_model.predict(item.sampler, batch=batch, start_index=start)
 
+    def calibrate(self, obs_hist: np.ndarray) -> dict[str, float]:
+        """Run once, without a budget, every menu item whose sampler is not yet ``calibrated`` (a Picard
+        chain predicts its worst-case depth until it has run, so it would never be chosen), on
+        ``obs_hist (m, To, Do)``. Call it before a timed loop; ``plan_chunk`` otherwise does it on its
+        first choice. Nothing is recorded as a replan and the noise generator is left as it was.
+        Returns ``{item name: seconds}`` of the trial runs."""
+        todo = [m for m in self.menu if not m.sampler.calibrated and m.name not in self._calibrated]
+        if not todo:
+            return {}
+        state = self.generator.get_state()
+        out = {}
+        try:
+            for m in todo:
+                self._calibrated.add(m.name)
+                t0 = time.perf_counter()
+                self.plan_chunk(obs_hist, item=m, budget_s=math.inf)
+                out[m.name] = time.perf_counter() - t0
+        finally:
+            self.generator.set_state(state)
+        return out
+
     def choose(self, batch: int = 1) -> tuple[MenuItem, float, bool]:
         """(item, predicted seconds, fell back?): the best item predicted to fit ``safety × budget``,
         else the fastest one (warning once)."""
@@ -413,6 +435,8 @@ class RealtimePlanner:
                 cond_probe = self.model.encode_obs(obs_t)
                 self.ensure_cost_model(cond_probe.shape[-1])
             if item is None:
+                if self.fixed is None:
+                    self.calibrate(obs_hist)
                 item, predicted, fallback = self.choose(m)
             else:
                 predicted, fallback = self.predict(item, m), False

@@ -304,6 +304,11 @@ class StudentInitPicardSampler(Sampler):
         """Student steps plus Picard's expected passes."""
         return self.student.num_steps + self.picard.expected_depth(start_index)
 
+    @property
+    def calibrated(self) -> bool:
+        """As its Picard part."""
+        return self.picard.calibrated
+
     def rows_per_pass(self, start_index: int = 0) -> int:
         """Picard's window dominates the width."""
         return self.picard.rows_per_pass(start_index)

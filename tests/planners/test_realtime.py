@@ -211,3 +211,27 @@ def test_a_slow_spell_does_not_bar_an_item_for_good() -> None:
     assert names[:5] == ["ddim2"] * 5 and "ddim10" in names[5:], names
     with pytest.raises(ValueError, match="observe_horizon"):
         _planner(100, observe_horizon=0)
+
+
+def test_picard_gets_one_trial_run_then_is_chosen_on_its_measured_depth() -> None:
+    # before any call Picard predicts its worst case (100 passes × 18 ms = 1.8 s > 0.8 × 1 s), so
+    # without a trial it would never be chosen; the first replan runs it once (not recorded) and from
+    # then on its measured depth fits the budget
+    p = _planner(1000)
+    picard = p.menu[0].sampler
+    assert not picard.calibrated and p.choose()[0].name == "ddim10"
+    state = p.generator.get_state()
+    trial = p.calibrate(np.zeros((1, 2, 3), dtype=np.float32))
+    assert list(trial) == ["picard-ddpm100-w16"] and picard.calibrated
+    assert torch.equal(p.generator.get_state(), state) and p.records == []
+    assert p.calibrate(np.zeros((1, 2, 3), dtype=np.float32)) == {}  # once only
+    assert picard.expected_depth() < 0.8 * 1000 / 18
+    p.act(np.zeros(3, dtype=np.float32))
+    assert [r.name for r in p.records] == ["picard-ddpm100-w16"]
+
+
+def test_first_replan_calibrates_by_itself() -> None:
+    p = _planner(1000)
+    p.act(np.zeros(3, dtype=np.float32))
+    assert p.menu[0].sampler.calibrated and len(p.records) == 1
+    assert p.records[0].name == "picard-ddpm100-w16"
