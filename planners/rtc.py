@@ -17,6 +17,15 @@ backward pass and therefore works inside ``torch.no_grad`` and with *any* sample
 student, warm-started), because it is just another denoiser. With Picard, rows are stacked window
 position-major, so row r uses target row ``r mod B``.
 
+Soft weights (0 < w < 1) fade with the noise level: at level t the blend uses ``w · b(t)^p`` where
+b(t) is the noise coefficient of ``add_noise`` (1 at pure noise, about 0 at clean data) and p =
+``soft_power`` (default 2). The pull therefore steers the noisy sample — which route, roughly where —
+and the network alone writes the final soft-region actions, as guidance does. A constant blend (p = 0)
+would return, at the last step, ``(1 − w)·new + w·old`` literally: an average of two plans that need
+not be a plan at all, and a pull of the executed actions toward a stale tail. On Push-T that constant
+blend made guided overlap the weakest mode; the README's planners section has both measurements.
+Frozen positions (w = 1) stay hard at every level.
+
 Weights (RTC's soft mask): 1 on the frozen prefix ``[0, frozen)``, an exponential decay
 ``c·(e^c − 1)/(e − 1)`` with ``c = (end − i)/(end − frozen + 1)`` over the rest of the overlap
 ``[frozen, end)``, 0 after it.
@@ -30,9 +39,10 @@ import torch
 from torch import Tensor
 
 from .base import Denoiser
-from .schedule_math import output_slope, x0_from_output
+from .schedule_math import noise_scale, output_slope, x0_from_output
 
 RTC_MODES = ("naive", "frozen", "guided")
+SOFT_POWER = 2.0  # soft weights act as w · b(t)^SOFT_POWER at noise level t
 
 
 def rtc_weights(horizon: int, frozen: int, overlap_end: int, mode: str) -> Tensor:
@@ -60,10 +70,12 @@ class InpaintingDenoiser:
     """A denoiser whose implied x0 is blended toward ``target`` with per-position ``weights``.
 
     ``target (B, H, Da)`` normalized actions (the old chunk aligned to the new chunk's positions);
-    ``weights (H,)`` or ``(B, H)`` in [0, 1]. Counts its calls like the network it wraps.
+    ``weights (H,)`` or ``(B, H)`` in [0, 1]; ``soft_power`` p: a soft weight w acts as ``w · b(t)^p``
+    at noise level t (0: a constant blend). Counts its calls like the network it wraps.
     """
 
-    def __init__(self, denoiser: Denoiser, schedule: Any, target: Tensor, weights: Tensor) -> None:
+    def __init__(self, denoiser: Denoiser, schedule: Any, target: Tensor, weights: Tensor, *,
+                 soft_power: float = SOFT_POWER) -> None:
         if target.dim() != 3:
             raise ValueError(f"target must be (B, H, Da), got shape {tuple(target.shape)}")
         w = torch.as_tensor(weights, dtype=target.dtype)
@@ -74,6 +86,9 @@ class InpaintingDenoiser:
                              f"got {tuple(torch.as_tensor(weights).shape)}")
         if bool((w < 0).any()) or bool((w > 1).any()):
             raise ValueError("inpainting weights must lie in [0, 1]")
+        if not math.isfinite(soft_power) or soft_power < 0:
+            raise ValueError(f"soft_power must be a finite number >= 0, got {soft_power!r}")
+        self.soft_power = float(soft_power)
         self.denoiser = denoiser
         self.schedule = schedule
         self.target = target  # (B, H, Da)
@@ -90,6 +105,9 @@ class InpaintingDenoiser:
         w = self.weights.to(out).repeat(reps, 1, 1)  # (R, H, 1)
         if not bool((w > 0).any()):
             return out
+        if self.soft_power > 0:  # soft weights fade as the sample sharpens; frozen ones stay 1
+            fade = noise_scale(self.schedule, t, x_t).to(out).clamp(0, 1) ** self.soft_power  # (R, 1, 1)
+            w = torch.where(w >= 1, w, w * fade)  # (R, H, 1)
         x0_raw = x0_from_output(self.schedule, out, x_t, t)  # (R, H, Da)
         x0 = x0_raw if self.clip is None else x0_raw.clamp(-self.clip, self.clip)
         x0_new = x0 + w * (target - x0)

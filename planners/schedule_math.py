@@ -42,6 +42,12 @@ def output_from_x0(schedule: Any, x0: Tensor, x_t: Tensor, t: Tensor) -> Tensor:
     return (cx * x0 + ce * eps).to(x_t.dtype)
 
 
+def noise_scale(schedule: Any, t: Tensor, like: Tensor) -> Tensor:
+    """The noise coefficient b(t) of ``add_noise`` per row, ``(B, 1, 1)``: 1 (or nearly) at pure noise,
+    0 (or nearly) at clean data, for DDPM/DDIM (sqrt(1 − ᾱ_t)) and flow (t) alike."""
+    return _coeffs(schedule, t, like)[1]
+
+
 def output_slope(schedule: Any, t: Tensor, like: Tensor) -> Tensor:
     """∂output/∂x0 at fixed x_t, ``(B, 1, 1)``: lets a caller move the implied x0 by δ exactly via
     ``out + slope·δ`` without the round-off of converting back and forth."""
