@@ -36,11 +36,24 @@ def row_of(path: Path) -> dict[str, Any]:
         row["routes"] = ", ".join(f"{k} {v}" for k, v in summ["routes_of_successes"].items())
     if "mean_max_coverage" in summ:
         row["coverage"] = round(summ["mean_max_coverage"], 3)
-    train = Path(rep["checkpoint"]).parent / "train_summary.json"
-    if train.is_file():
-        t = json.loads(train.read_text())
-        row["train"] = f"{t['step']} steps, {t['wall_s'] / 60:.1f} min ({t['steps_per_s']:.1f}/s)"
+    row["train"] = training_note(Path(rep["checkpoint"]))
     return row
+
+
+def training_note(ckpt: Path) -> str | None:
+    """How the checkpoint was trained: the run's summary beside it when the checkpoint is that run's
+    final step, else only the checkpoint's own step (an intermediate checkpoint of a longer run)."""
+    step = None
+    cfg = ckpt / "config.json"
+    if cfg.is_file():
+        step = (json.loads(cfg.read_text()).get("extra") or {}).get("step")
+    train = ckpt.parent / "train_summary.json"
+    t = json.loads(train.read_text()) if train.is_file() else None
+    if t is not None and (step is None or int(step) == int(t["step"])):
+        return f"{t['step']} steps, {t['wall_s'] / 60:.1f} min ({t['steps_per_s']:.1f}/s)"
+    if step is None:
+        return None
+    return f"{step} steps" + (f" (of a {t['step']}-step run)" if t is not None else "")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -41,3 +41,19 @@ def test_results_table_from_eval_json(tmp_path):
     text = readme.read_text()
     assert "0.90 (0.60–0.98)" in text and "left 4, right 5" in text and "3.0 / 5.0 (1)" in text
     assert main([str(tmp_path / "missing.json")]) == 2
+
+
+def test_training_note_matches_the_checkpoints_own_step(tmp_path):
+    import json
+
+    from parapolicy.scripts.results_table import training_note
+
+    run = tmp_path / "run"
+    for name, step in (("checkpoint", 300), ("step100", 100)):
+        (run / name).mkdir(parents=True)
+        (run / name / "config.json").write_text(json.dumps({"extra": {"step": step}}))
+    assert training_note(run / "checkpoint") == "300 steps"  # no run summary yet
+    (run / "train_summary.json").write_text(json.dumps({"step": 300, "wall_s": 120.0, "steps_per_s": 2.5}))
+    assert training_note(run / "checkpoint") == "300 steps, 2.0 min (2.5/s)"
+    assert training_note(run / "step100") == "100 steps (of a 300-step run)"
+    assert training_note(tmp_path / "nowhere") is None
