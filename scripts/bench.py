@@ -251,6 +251,11 @@ def validate(b: Bench) -> None:
         specs += [s for s in cfg.rows if s in usable(b, [s], "samplers", quiet=True)]
     if "realtime" in cfg.sections:
         specs += [s for s in cfg.realtime_menu if s in usable(b, [s], "realtime", quiet=True)]
+        try:  # its predicted latency is what the budget is set against
+            build_item(REFERENCE_ROW, b.ctx)
+        except ValueError as e:
+            raise UserError(f"the realtime section compares its budget with sequential {REFERENCE_ROW}, which this "
+                            f"checkpoint cannot run ({e}); run it on a DDPM-trained teacher") from None
     if "delay" in cfg.sections:
         specs.append(cfg.delay_sampler or default_spec(b.policy))
         for d in cfg.delay_values:

@@ -107,6 +107,18 @@ def test_bench_bad_inputs_are_one_line(teacher, tmp_path):
                           "Picard window")
 
 
+def test_bench_realtime_on_a_flow_teacher_fails_before_running(teacher, tmp_path):
+    root, _, _ = teacher
+    proc = run_cli("parapolicy-train", "env=Fork-v0", f"dataset={root / 'fork.hdf5'}", f"out={tmp_path / 'flow'}",
+                   "policy.objective=flow", *TINY, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = tmp_path / "bench"
+    assert_one_line_error(run_cli("parapolicy-bench", f"checkpoint={tmp_path / 'flow' / 'checkpoint'}",
+                                  "sections=[samplers,realtime]", "rows=[flow10]", "realtime_menu=[flow10]",
+                                  f"out_dir={out}", "progress=false", cwd=tmp_path), "DDPM-trained teacher")
+    assert not out.exists()  # validated before the samplers section wrote anything
+
+
 # ------------------------------------------------------------------------------------------ planner factory
 def test_spec_parsing():
     from parapolicy.scripts.planner_factory import parse_spec
