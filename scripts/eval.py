@@ -97,6 +97,12 @@ class StatusPolicy:
             return np.asarray(self.planner.act(obs[0]))[None]  # (1, Da)
         return self.planner.act(obs)
 
+    def close(self) -> None:
+        """Stop the wrapped planner's background worker, if it has one."""
+        close = getattr(self.planner, "close", None)
+        if callable(close):
+            close()
+
     @property
     def status(self) -> str:
         """``<sampler> <latency> ms`` of the most recent replan."""
@@ -135,8 +141,11 @@ def evaluate_checkpoint(cfg: EvalConfig) -> dict[str, Any]:
     probe.close()
     runner = make_runner(cfg, policy, cfg.seed)
     t0 = time.perf_counter()
-    results = evaluate_vector(env_cfg.make, runner, episodes=cfg.episodes, num_envs=cfg.num_envs, seed=cfg.seed,
-                              use_async=cfg.use_async)
+    try:
+        results = evaluate_vector(env_cfg.make, runner, episodes=cfg.episodes, num_envs=cfg.num_envs, seed=cfg.seed,
+                                  use_async=cfg.use_async)
+    finally:  # a wall-clock async worker left running would abort the interpreter at exit
+        _close(runner)
     wall = time.perf_counter() - t0
     summary = summarize_results(results)
     sampler = cfg.sampler or pcfg.sampler
@@ -162,6 +171,12 @@ def evaluate_checkpoint(cfg: EvalConfig) -> dict[str, Any]:
     return report
 
 
+def _close(runner: Any) -> None:
+    close = getattr(runner, "close", None)
+    if callable(close):
+        close()
+
+
 def _latencies(runner: Any) -> list[float]:
     """Seconds per planned chunk, whichever control-loop policy ran."""
     if hasattr(runner, "chunk_latencies"):
@@ -181,7 +196,10 @@ def _videos(cfg: EvalConfig, env_cfg: EnvConfig, policy: Any, sampler: str, step
     for i in range(min(cfg.video_episodes, cfg.episodes)):
         seed = cfg.seed + i
         runner = make_runner(cfg, policy, seed)
-        rec = run_episode(env, runner, seed=seed, render=True)
+        try:
+            rec = run_episode(env, runner, seed=seed, render=True)
+        finally:
+            _close(runner)
         frames = episode_frames(rec.frames, rec.rewards, rec.notes, title=f"{env_cfg.short} | {label} | seed {seed}")
         paths.append(write_video(Path("videos") / env_cfg.short / f"{env_cfg.short}_{label}_seed{seed}.mp4", frames,
                                  fps=env.metadata.get("render_fps", 10)))

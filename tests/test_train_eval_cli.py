@@ -1,5 +1,6 @@
 """parapolicy-train / parapolicy-eval / parapolicy-record on a checkpoint, with tiny sizes, and their bad inputs."""
 import json
+import os
 
 import pytest
 
@@ -90,6 +91,21 @@ def test_eval_with_planners(trained):
                    "delay=2", "rtc_mode=frozen", "menu=[ddim3]", f"out={report}", cwd=root)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert json.loads(report.read_text())["planner"]["inferences"] > 0
+
+
+def test_eval_stops_the_wall_clock_worker(trained, monkeypatch):
+    """A worker thread still running torch at interpreter exit aborts the process (exit 134)."""
+    import threading
+
+    from parapolicy.scripts.eval import EvalConfig, evaluate_checkpoint
+
+    root, data, out = trained
+    monkeypatch.setenv("MUJOCO_GL", os.environ.get("MUJOCO_GL", "egl"))
+    report = root / "async_wall.json"
+    rep = evaluate_checkpoint(EvalConfig(checkpoint=str(out / "checkpoint"), episodes=1, num_envs=1,
+                                         planner="async", control_hz=50.0, menu=["ddim3"], out=str(report)))
+    assert rep["planner"]["timing"] == "wall" and rep["planner"]["inferences"] > 0
+    assert not [t for t in threading.enumerate() if t.name == "parapolicy-async-planner" and t.is_alive()]
 
 
 @pytest.mark.parametrize("args,fragment", [
