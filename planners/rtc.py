@@ -93,6 +93,7 @@ class InpaintingDenoiser:
         self.schedule = schedule
         self.target = target  # (B, H, Da)
         self.weights = w.unsqueeze(-1).contiguous()  # (B, H, 1)
+        self._fades = self.soft_power > 0 and bool(((w > 0) & (w < 1)).any())  # frozen-only needs no fade
         self.clip = float(getattr(schedule, "clip_range", 1.0)) if getattr(schedule, "clip_sample", False) else None
 
     def __call__(self, x_t: Tensor, t: Tensor, cond: Tensor) -> Tensor:
@@ -105,7 +106,7 @@ class InpaintingDenoiser:
         w = self.weights.to(out).repeat(reps, 1, 1)  # (R, H, 1)
         if not bool((w > 0).any()):
             return out
-        if self.soft_power > 0:  # soft weights fade as the sample sharpens; frozen ones stay 1
+        if self._fades:  # soft weights fade as the sample sharpens; frozen ones stay 1
             fade = noise_scale(self.schedule, t, x_t).to(out).clamp(0, 1) ** self.soft_power  # (R, 1, 1)
             w = torch.where(w >= 1, w, w * fade)  # (R, H, 1)
         x0_raw = x0_from_output(self.schedule, out, x_t, t)  # (R, H, Da)

@@ -99,9 +99,7 @@ class StatusPolicy:
 
     def close(self) -> None:
         """Stop the wrapped planner's background worker, if it has one."""
-        close = getattr(self.planner, "close", None)
-        if callable(close):
-            close()
+        _close(self.planner)
 
     @property
     def status(self) -> str:
@@ -172,6 +170,7 @@ def evaluate_checkpoint(cfg: EvalConfig) -> dict[str, Any]:
 
 
 def _close(runner: Any) -> None:
+    """Call ``runner.close()`` when it has one (an async executor's worker thread must stop)."""
     close = getattr(runner, "close", None)
     if callable(close):
         close()
