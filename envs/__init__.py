@@ -14,6 +14,15 @@ import gymnasium as gym
 OWN_TASKS: dict[str, tuple[str, int]] = {
     "parapolicy/Fork-v0": ("parapolicy.envs.fork:ForkEnv", 80),
     "parapolicy/PushT-v0": ("parapolicy.envs.pusht:PushTEnv", 300),
+    "parapolicy/PushTKeypoints-v0": ("parapolicy.envs.pusht:PushTEnv", 300),
+}
+#: Constructor arguments that distinguish ids sharing an entry point.
+TASK_KWARGS: dict[str, dict[str, Any]] = {"parapolicy/PushTKeypoints-v0": {"obs_mode": "keypoints"}}
+
+#: (id a dataset was collected on, id it is used for) -> "module:function" mapping observations
+#: ``(..., Do_from)`` to the target task's ``(..., Do_to)``; only exact, state-determined conversions.
+OBS_CONVERSIONS: dict[tuple[str, str], str] = {
+    ("parapolicy/PushT-v0", "parapolicy/PushTKeypoints-v0"): "parapolicy.envs.pusht:keypoint_observation",
 }
 
 #: gymnasium MuJoCo tasks every script accepts through the same ``env`` config group.
@@ -37,7 +46,8 @@ def register_envs() -> None:
     """Register our tasks with gymnasium (idempotent)."""
     for env_id, (entry, steps) in OWN_TASKS.items():
         if env_id not in gym.registry:
-            gym.register(id=env_id, entry_point=entry, max_episode_steps=steps)
+            gym.register(id=env_id, entry_point=entry, max_episode_steps=steps,
+                         kwargs=dict(TASK_KWARGS.get(env_id, {})))
 
 
 def known_env_ids() -> list[str]:
@@ -61,9 +71,33 @@ def make_env(env_id: str, **kwargs: Any) -> gym.Env:
     return gym.make(canonical_env_id(env_id), **kwargs)
 
 
+def demos_for_env(demos: Any, env_id: str, where: str = "dataset") -> Any:
+    """``demos`` (a ``DemoSet``) as observed by task ``env_id``.
+
+    Unchanged when it was collected there (or records no task); converted observation by observation
+    when :data:`OBS_CONVERSIONS` has an exact conversion (e.g. Push-T state → keypoints); otherwise
+    ``ValueError`` naming both tasks. ``where`` names the file in the message.
+    """
+    from dataclasses import replace
+    from importlib import import_module
+
+    source = demos.attrs.get("env_id")
+    if source in (None, env_id):
+        return demos
+    key = (source, env_id)
+    if key not in OBS_CONVERSIONS:
+        raise ValueError(f"{where} was collected on {source}, not {env_id}")
+    module, name = OBS_CONVERSIONS[key].split(":")
+    convert = getattr(import_module(module), name)
+    episodes = [replace(e, obs=convert(e.obs)) for e in demos.episodes]
+    return replace(demos, episodes=episodes, attrs={**demos.attrs, "env_id": env_id, "converted_from": source})
+
+
 register_envs()
 
 __all__ = [
+    "OBS_CONVERSIONS",
+    "demos_for_env",
     "EXTERNAL_TASKS",
     "OWN_TASKS",
     "UnknownEnvError",

@@ -18,6 +18,7 @@ import numpy as np
 SCRIPTED_EXPERTS: dict[str, str] = {
     "parapolicy/Fork-v0": "parapolicy.envs.fork_expert:ForkExpert",
     "parapolicy/PushT-v0": "parapolicy.envs.pusht_expert:PushTExpert",
+    "parapolicy/PushTKeypoints-v0": "parapolicy.envs.pusht_expert:PushTExpert",  # it reads the sim state
 }
 
 SB3_ALGOS = ("sac", "td3", "ppo", "tqc")

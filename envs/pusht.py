@@ -16,6 +16,13 @@ Spaces
   the wrap-around seam sits at the orientation farthest from the goal, so a policy rotating the block
   toward the goal by the short way never sees the angle jump (gym-pusht's ``[0, 2 pi)`` puts its seam
   only 45 degrees from the goal).
+* ``obs_mode="keypoints"`` (the ``parapolicy/PushTKeypoints-v0`` id) replaces the block pose by the
+  pixel positions of the T's 8 outline corners: ``float32 [agent_x, agent_y, k0_x, k0_y, …, k7_x,
+  k7_y]`` (18 values, :func:`keypoint_observation`). Every keypoint is a linear function of
+  ``(x, y, cos theta, sin theta)``, so a network conditioned on it needs no trigonometry and never sees
+  an angle seam (the Diffusion Policy low-dimensional Push-T task observes keypoints for that reason).
+  The keypoint observation is a pure function of the state observation, so state demonstrations
+  convert exactly.
 * Reward ``clip(coverage / 0.95, 0, 1)``; ``terminated`` when coverage > 0.95; ``info`` holds
   ``coverage`` (float) and ``is_success`` (bool).
 
@@ -49,6 +56,27 @@ CONTROL_HZ: int = 10
 STATE_SPEC: int = int(mujoco.mjtState.mjSTATE_FULLPHYSICS)
 #: The observation's angle is wrapped into [GOAL_THETA - pi, GOAL_THETA + pi).
 THETA_CENTER: float = geom.GOAL_POSE[2]
+#: Observation modes: the 5-value state or the agent plus the 8 T corners (18 values).
+OBS_MODES: tuple[str, ...] = ("state", "keypoints")
+#: Number of observation values per mode.
+OBS_DIMS: dict[str, int] = {"state": 5, "keypoints": 2 + 2 * len(geom.T_LOCAL_VERTICES)}
+
+
+def keypoint_observation(state_obs: np.ndarray) -> np.ndarray:
+    """Keypoint observations ``(..., 18)`` from state observations ``(..., 5)``.
+
+    ``[agent_x, agent_y, block_x, block_y, theta]`` → ``[agent_x, agent_y, k0_x, k0_y, …, k7_x, k7_y]``
+    where ``k_i`` is corner i of ``geom.T_LOCAL_VERTICES`` placed at the block pose (float32).
+    """
+    obs = np.asarray(state_obs, dtype=np.float64)
+    if obs.shape[-1:] != (OBS_DIMS["state"],):
+        raise ValueError(f"state observations must end in {OBS_DIMS['state']} values, got shape {obs.shape}")
+    c, s = np.cos(obs[..., 4:5]), np.sin(obs[..., 4:5])  # (..., 1)
+    lx, ly = geom.T_LOCAL_VERTICES[:, 0], geom.T_LOCAL_VERTICES[:, 1]  # (8,)
+    kx = obs[..., 2:3] + c * lx - s * ly  # (..., 8)
+    ky = obs[..., 3:4] + s * lx + c * ly  # (..., 8)
+    kp = np.stack([kx, ky], axis=-1).reshape(*obs.shape[:-1], -1)  # (..., 16)
+    return np.concatenate([obs[..., :2], kp], axis=-1).astype(np.float32)
 
 
 def block_qpos_from_pose(pose: np.ndarray) -> np.ndarray:
@@ -82,13 +110,17 @@ class PushTEnv(gym.Env):
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": CONTROL_HZ}
 
-    def __init__(self, render_mode: str | None = None, width: int = 256, height: int = 256) -> None:
+    def __init__(self, render_mode: str | None = None, width: int = 256, height: int = 256,
+                 obs_mode: str = "state") -> None:
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(
                 f"PushTEnv: render_mode must be one of {self.metadata['render_modes']} or None, "
                 f"got {render_mode!r}"
             )
+        if obs_mode not in OBS_MODES:
+            raise ValueError(f"PushTEnv: obs_mode must be one of {', '.join(OBS_MODES)}, got {obs_mode!r}")
         self.render_mode = render_mode
+        self.obs_mode = obs_mode
         self.width = _check_even_size("width", width)
         self.height = _check_even_size("height", height)
 
@@ -105,11 +137,16 @@ class PushTEnv(gym.Env):
 
         w = geom.WORKSPACE
         self.action_space = spaces.Box(0.0, w, shape=(2,), dtype=np.float32)
-        self.observation_space = spaces.Box(
+        self.state_space = spaces.Box(
             low=np.array([0, 0, 0, 0, THETA_CENTER - np.pi], dtype=np.float32),
             high=np.array([w, w, w, w, THETA_CENTER + np.pi], dtype=np.float32),
             dtype=np.float32,
         )
+        if obs_mode == "state":
+            self.observation_space = self.state_space
+        else:  # corners stay inside the walls; the box leaves room for contact penetration
+            n = OBS_DIMS["keypoints"]
+            self.observation_space = spaces.Box(-0.25 * w, 1.25 * w, shape=(n,), dtype=np.float32)
 
     # ----------------------------------------------------------------------------------------- state
     def agent_position(self) -> np.ndarray:
@@ -204,11 +241,18 @@ class PushTEnv(gym.Env):
         reward = float(np.clip(cov / geom.SUCCESS_COVERAGE, 0.0, 1.0))
         return self._observation(), reward, cov > geom.SUCCESS_COVERAGE, False, self._info(cov)
 
-    def _observation(self) -> np.ndarray:
+    def state_observation(self) -> np.ndarray:
+        """The 5-value state observation ``[agent_x, agent_y, block_x, block_y, theta]`` in any mode."""
         pose = self.block_pose()
         theta = geom.wrap_angle(pose[2], center=THETA_CENTER)
         obs = np.array([*self.agent_position(), pose[0], pose[1], theta], dtype=np.float32)
-        return np.clip(obs, self.observation_space.low, self.observation_space.high)
+        return np.clip(obs, self.state_space.low, self.state_space.high)
+
+    def _observation(self) -> np.ndarray:
+        obs = self.state_observation()
+        if self.obs_mode == "keypoints":
+            obs = np.clip(keypoint_observation(obs), self.observation_space.low, self.observation_space.high)
+        return obs
 
     @staticmethod
     def _info(cov: float) -> dict[str, Any]:

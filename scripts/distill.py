@@ -188,6 +188,7 @@ def _device(name: str) -> str:
 
 def distill_checkpoint(cfg: DistillConfig) -> dict[str, Any]:
     """Load the teacher and demos, distill, report, save the student; returns the summary."""
+    from parapolicy.envs import demos_for_env
     from parapolicy.envs.demos import load_demos
     from parapolicy.planners.student import distill
     from parapolicy.policies import load_policy, save_checkpoint
@@ -199,8 +200,11 @@ def distill_checkpoint(cfg: DistillConfig) -> dict[str, Any]:
     teacher = load_policy(cfg.checkpoint, device=_device(cfg.device))
     data_path = Path(cfg.dataset) if cfg.dataset else teacher_dataset(cfg.checkpoint, tcfg.env_id or "")
     demos = load_demos(data_path)
-    if tcfg.env_id and demos.attrs.get("env_id") not in (None, tcfg.env_id):
-        raise UserError(f"dataset {data_path} was collected on {demos.attrs['env_id']}, the teacher on {tcfg.env_id}")
+    if tcfg.env_id:
+        try:
+            demos = demos_for_env(demos, tcfg.env_id, where=f"dataset {data_path}")
+        except ValueError as exc:
+            raise UserError(f"{exc} (the teacher's task)") from None
     if demos.obs_dim != tcfg.obs_dim:
         raise UserError(f"dataset {data_path} has observations of dim {demos.obs_dim}, the teacher expects "
                         f"{tcfg.obs_dim}")

@@ -563,11 +563,14 @@ def calibration_observations(policy: Any, dataset: str | Path, n: int = 256, *, 
     """``n`` raw observation histories ``(n, To, Do)`` drawn (seeded) from a demonstration file, for
     calibrating a cascade's threshold. Use a file the teacher was not trained on for a true hold-out
     (e.g. a ``parapolicy-collect`` run with another seed); the training demos work as a fallback."""
+    from parapolicy.envs import demos_for_env
     from parapolicy.envs.demos import load_demos
     from parapolicy.policies import ChunkDataset
 
-    demos = load_demos(dataset)
     cfg = policy.config
+    demos = load_demos(dataset)
+    if cfg.env_id:
+        demos = demos_for_env(demos, cfg.env_id, where=f"dataset {dataset}")
     ds = ChunkDataset([e.obs for e in demos.episodes], [e.actions for e in demos.episodes],
                       obs_horizon=cfg.obs_horizon, pred_horizon=cfg.pred_horizon, action_horizon=cfg.action_horizon,
                       normalizer=policy.normalizer)

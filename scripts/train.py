@@ -54,7 +54,8 @@ class TrainScriptConfig:
 
 
 #: datasets shipped in ``envs/data`` (collecting them takes longer than a quick start should).
-PACKAGED_DATASETS = {"parapolicy/PushT-v0": "pusht_demos.hdf5"}
+#: The keypoint task converts the state demonstrations (``envs.OBS_CONVERSIONS``).
+PACKAGED_DATASETS = {"parapolicy/PushT-v0": "pusht_demos.hdf5", "parapolicy/PushTKeypoints-v0": "pusht_demos.hdf5"}
 
 
 def default_dataset(env: EnvConfig) -> Path:
@@ -85,13 +86,16 @@ def make_eval_fn(env: EnvConfig, episodes: int, num_envs: int, seed: int = 50_00
 
 def train_policy(cfg: TrainScriptConfig) -> dict[str, Any]:
     """Load demos, build the policy, train it (resumable), save the final checkpoint."""
+    from parapolicy.envs import demos_for_env
     from parapolicy.envs.demos import load_demos
     from parapolicy.policies import ChunkDataset, PolicyConfig, TrainConfig, make_policy, train
 
     data_path = Path(cfg.dataset) if cfg.dataset else default_dataset(cfg.env)
     demos = load_demos(data_path)
-    if demos.attrs.get("env_id") not in (None, cfg.env.id):
-        raise UserError(f"dataset {data_path} was collected on {demos.attrs['env_id']}, not {cfg.env.id}")
+    try:
+        demos = demos_for_env(demos, cfg.env.id, where=f"dataset {data_path}")
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
     obs = [e.obs for e in demos.episodes]
     actions = [e.actions for e in demos.episodes]
     pcfg = PolicyConfig.from_dict({**cfg.policy, "obs_dim": int(obs[0].shape[1]),

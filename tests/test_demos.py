@@ -190,3 +190,23 @@ def test_missing_and_foreign_files(tmp_path: Path) -> None:
         load_demos(text)
     assert issubclass(DemoFormatError, ValueError)
     assert os.fspath(text) in str(pytest.raises(DemoFormatError, load_demos, text).value)
+
+
+def test_state_demos_convert_to_keypoints_and_other_tasks_are_refused() -> None:
+    from importlib.resources import files
+
+    from parapolicy.envs import demos_for_env
+    from parapolicy.envs.pusht import keypoint_observation
+
+    demos = load_demos(Path(str(files("parapolicy.envs") / "data" / "pusht_demos.hdf5")))
+    assert demos_for_env(demos, "parapolicy/PushT-v0") is demos
+    kp = demos_for_env(demos, "parapolicy/PushTKeypoints-v0")
+    assert kp.attrs["env_id"] == "parapolicy/PushTKeypoints-v0" and kp.obs_dim == 18
+    assert demos.obs_dim == 5 and demos.attrs["env_id"] == "parapolicy/PushT-v0"  # the original is untouched
+    for a, b in zip(demos.episodes[:3], kp.episodes[:3]):
+        np.testing.assert_array_equal(b.obs, keypoint_observation(a.obs))
+        np.testing.assert_array_equal(b.actions, a.actions)
+    with pytest.raises(ValueError, match="collected on parapolicy/PushT-v0, not parapolicy/Fork-v0"):
+        demos_for_env(demos, "parapolicy/Fork-v0")
+    with pytest.raises(ValueError, match="not parapolicy/PushT-v0"):
+        demos_for_env(kp, "parapolicy/PushT-v0")  # no way back from keypoints

@@ -18,7 +18,8 @@ def test_unknown_id_lists_known_ids():
 def test_short_ids_resolve():
     assert canonical_env_id("Fork-v0") == "parapolicy/Fork-v0"
     assert canonical_env_id("PushT-v0") == "parapolicy/PushT-v0"
-    assert set(ALL_IDS[2:]) <= set(EXTERNAL_TASKS)
+    assert canonical_env_id("PushTKeypoints-v0") == "parapolicy/PushTKeypoints-v0"
+    assert set(ALL_IDS[len(OWN_TASKS):]) <= set(EXTERNAL_TASKS)
 
 
 @pytest.mark.parametrize("env_id", ALL_IDS)

@@ -10,7 +10,7 @@ from gymnasium.utils.env_checker import check_env
 
 import parapolicy.envs  # noqa: F401  (registers the tasks)
 from parapolicy.envs import pusht_geometry as geom
-from parapolicy.envs.pusht import PushTEnv
+from parapolicy.envs.pusht import PushTEnv, keypoint_observation
 from parapolicy.envs.pusht_expert import PushTExpert
 
 GOAL = np.array(geom.GOAL_POSE)
@@ -140,3 +140,34 @@ def test_expert_solves_seeded_episodes() -> None:
         successes += info["is_success"]
         assert expert.mode.split("-")[0] in {"cw", "ccw"} and expert.mode.split("-")[1] in {"left", "right"}
     assert successes >= 2
+
+
+def test_keypoint_observation_is_the_t_corners() -> None:
+    rng = np.random.default_rng(0)
+    states = np.column_stack([rng.uniform(0, 512, (6, 4)), rng.uniform(-2.3, 3.9, 6)])  # (6, 5)
+    kp = keypoint_observation(states)  # (6, 18)
+    assert kp.shape == (6, 18) and kp.dtype == np.float32
+    for s, k in zip(states, kp):
+        np.testing.assert_allclose(k[:2], s[:2])
+        np.testing.assert_allclose(k[2:].reshape(8, 2), geom.t_vertices(s[2:]), atol=1e-3)
+    with pytest.raises(ValueError, match="5 values"):
+        keypoint_observation(np.zeros((3, 4)))
+    with pytest.raises(ValueError, match="obs_mode"):
+        PushTEnv(obs_mode="pixels")
+
+
+def test_keypoint_task_observes_the_same_state() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        check_env(PushTEnv(obs_mode="keypoints"))
+    kp_env, st_env = gym.make("parapolicy/PushTKeypoints-v0"), gym.make("parapolicy/PushT-v0")
+    kp_obs, _ = kp_env.reset(seed=7)
+    st_obs, _ = st_env.reset(seed=7)
+    actions = np.random.default_rng(1).uniform(100, 400, size=(15, 2)).astype(np.float32)
+    for a in actions:
+        assert kp_env.observation_space.contains(kp_obs)
+        np.testing.assert_array_equal(st_obs, kp_env.unwrapped.state_observation())
+        np.testing.assert_allclose(kp_obs, keypoint_observation(st_obs), atol=1e-4)
+        kp_obs, r1, *_ = kp_env.step(a)
+        st_obs, r2, *_ = st_env.step(a)
+        assert r1 == r2

@@ -74,6 +74,16 @@ def test_bad_inputs_are_one_line(trained, tmp_path):
     assert_one_line_error(run_cli("parapolicy-train", f"dataset={data}", "policy.pred_horizon=160",
                                   "policy.down_dims=[16,32]", "policy.n_groups=4", cwd=tmp_path), "")
     assert_one_line_error(run_cli("parapolicy-train", "dataset=/no/such.hdf5", cwd=tmp_path), "such.hdf5")
+    assert_one_line_error(run_cli("parapolicy-train", "env=PushTKeypoints-v0", f"dataset={data}", cwd=tmp_path),
+                          "collected on parapolicy/Fork-v0, not parapolicy/PushTKeypoints-v0")
+
+
+def test_keypoint_task_trains_on_the_packaged_state_demos(tmp_path):
+    out = tmp_path / "kp"
+    proc = run_cli("parapolicy-train", "env=PushTKeypoints-v0", f"out={out}", *TINY_TRAIN, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    config = json.loads((out / "checkpoint" / "config.json").read_text())
+    assert config["obs_dim"] == 18 and config["env_id"] == "parapolicy/PushTKeypoints-v0"
 
 
 def test_eval_with_planners(trained):
