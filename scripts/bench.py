@@ -20,7 +20,8 @@ Sections (each writes ``<section>.json`` + ``<section>.md`` into ``out_dir``, de
   measured mean (a cascade's p50 is its student path, its mean includes the escalations). With
   ``cost_per_row`` (default) the denoiser timings are re-measured just before and just after each
   row's latency pass and averaged, so a CPU whose speed drifts (other jobs) is measured as it was.
-  Ratios are against the ``ddpm100`` row. Rows already in ``samplers.json`` from a run on the same
+  Ratios are against the teacher's full sequential chain, the *reference row*: ``ddpm100`` for a
+  DDPM-trained teacher, ``flow100`` (Euler, 100 steps) for a flow-matching one. Rows already in ``samplers.json`` from a run on the same
   checkpoint, env, seed and episode count are kept (``merge=true``) unless re-run, so
   expensive rows can be run once; each row carries its own provenance.
 * ``realtime`` — ``AsyncExecutor`` (wall-clock worker thread, real-time chunking) over the
@@ -28,9 +29,14 @@ Sections (each writes ``<section>.json`` + ``<section>.md`` into ``out_dir``, de
   ``realtime_steps`` control ticks over consecutive seeded episodes. Missed ticks = ticks where the old
   chunk had run dry (a held action); late ticks = ticks whose action came after its deadline. The first
   chunk of each episode is planned before the episode's clock starts (the robot waits at rest).
-  Success is compared with the ``realtime_reference`` row (default ``ddpm100``) on the same seeds.
+  Success is compared with the ``realtime_reference`` row (default: the reference row) on the same
+  seeds, and the budget is checked against the reference row's predicted latency.
 * ``delay`` — ``AsyncExecutor`` with a simulated delay d for each RTC mode (naive | frozen | guided),
   batch-1 episodes on the same seeds, sampler ``delay_sampler`` (default: the policy's own).
+
+The default ``rows`` and ``realtime_menu`` are written for a DDPM teacher; for a flow teacher they are
+translated (``ddpm100`` → ``flow100``, ``ddim10`` → ``flow10``, the same Picard/warm-start/student
+variants), so one command line serves both objectives. Rows given explicitly are used as written.
 
 ``readme=true`` splices ``bench.md`` between ``<!-- bench:<name> -->`` and ``<!-- /bench:<name> -->`` in
 ``readme_path`` (``name`` defaults to ``planners-<env>``) and copies the PNGs to ``readme_assets``.
@@ -58,7 +64,9 @@ DEFAULT_ROWS = ["ddpm100", "ddim10", "picard-ddpm100-p16", "picard-ddpm100-p16-l
                 "picard-ddpm100-p16-tau0.3-look-amortized-student", "student1", "student2", "warm-ddim10", "cascade"]
 DEFAULT_RT_MENU = ["ddpm100", "picard-ddpm100-p16-look-amortized-student", "ddim10", "warm-ddim10", "cascade",
                    "student2", "student1"]
-REFERENCE_ROW = "ddpm100"
+REFERENCE_ROW = "ddpm100"  # the DDPM default; ``reference_row`` gives the row for any teacher
+#: a DDPM-default spec's sampler tokens and what they are for a flow-matching teacher
+FLOW_TOKENS = {"ddpm100": "flow100", "ddim10": "flow10"}
 COST_STATS = ("mean", "median")
 
 
@@ -140,6 +148,19 @@ class BenchConfig:
                 raise FileNotFoundError(f"student checkpoint directory not found: {s}")
 
 
+def reference_row(objective: str) -> str:
+    """The teacher's full sequential chain, against which every ratio and budget is set."""
+    return "flow100" if objective == "flow" else REFERENCE_ROW
+
+
+def for_teacher(specs: Sequence[str], defaults: Sequence[str], objective: str) -> list[str]:
+    """``specs`` as the run will use them: the DDPM ``defaults`` translated for a flow teacher
+    (``FLOW_TOKENS`` in every dash-separated part); anything the user wrote is kept as written."""
+    if objective != "flow" or list(specs) != list(defaults):
+        return list(specs)
+    return ["-".join(FLOW_TOKENS.get(part, part) for part in spec.split("-")) for spec in specs]
+
+
 # ------------------------------------------------------------------------------------------ set-up
 @dataclass
 class Bench:
@@ -153,6 +174,7 @@ class Bench:
     cost_model: Any
     out_dir: Path
     name: str
+    reference: str = REFERENCE_ROW  # the teacher's full sequential chain (ratios, budget)
     plan_overhead_ms: float = 0.0  # per-call planner work outside the sampler (encode, noise, unnormalize)
     student_paths: dict[int, str] = field(default_factory=dict)  # steps -> checkpoint path
     notes: list[str] = field(default_factory=list)
@@ -179,6 +201,12 @@ def setup(cfg: BenchConfig) -> Bench:
                         "checkpoint=… and the student(s) as students=[…]")
     if pcfg.kind != "diffusion":
         raise UserError(f"{cfg.checkpoint} is a {pcfg.kind!r} policy; the planners benchmark needs a diffusion policy")
+    objective = pcfg.objective
+    cfg = copy.copy(cfg)
+    cfg.rows = for_teacher(cfg.rows, DEFAULT_ROWS, objective)
+    cfg.realtime_menu = for_teacher(cfg.realtime_menu, DEFAULT_RT_MENU, objective)
+    if cfg.realtime_reference == REFERENCE_ROW:
+        cfg.realtime_reference = reference_row(objective)
     env_cfg = cfg.env or EnvConfig(id=pcfg.env_id or "")
     probe = env_cfg.make()
     policy = load_for_env(cfg.checkpoint, probe, env_cfg.id)
@@ -196,7 +224,7 @@ def setup(cfg: BenchConfig) -> Bench:
     out = Path(cfg.out_dir) if cfg.out_dir else Path("runs/bench") / env_cfg.short
     name = cfg.name or f"planners-{env_cfg.short}"
     b = Bench(cfg=cfg, env_cfg=env_cfg, policy=policy, students=students, ctx=ctx, cost_model=cm, out_dir=out,
-              name=name, student_paths=student_paths)
+              name=name, student_paths=student_paths, reference=reference_row(objective))
     validate(b)
     b.plan_overhead_ms = measure_plan_overhead(b)
     b.say(f"bench {env_cfg.id}: teacher {cfg.checkpoint} ({policy.num_parameters() / 1e6:.2f} M params), students "
@@ -251,11 +279,7 @@ def validate(b: Bench) -> None:
         specs += [s for s in cfg.rows if s in usable(b, [s], "samplers", quiet=True)]
     if "realtime" in cfg.sections:
         specs += [s for s in cfg.realtime_menu if s in usable(b, [s], "realtime", quiet=True)]
-        try:  # its predicted latency is what the budget is set against
-            build_item(REFERENCE_ROW, b.ctx)
-        except ValueError as e:
-            raise UserError(f"the realtime section compares its budget with sequential {REFERENCE_ROW}, which this "
-                            f"checkpoint cannot run ({e}); run it on a DDPM-trained teacher") from None
+        specs.append(b.reference)  # its predicted latency is what the budget is set against
     if "delay" in cfg.sections:
         specs.append(cfg.delay_sampler or default_spec(b.policy))
         for d in cfg.delay_values:
@@ -449,9 +473,9 @@ def sampler_row(b: Bench, spec: str) -> dict[str, Any]:
     }
 
 
-def add_ratios(rows: list[dict[str, Any]]) -> None:
-    """Depth and p50-latency ratios against the ``ddpm100`` row (None without one)."""
-    ref = next((r for r in rows if r["name"] == REFERENCE_ROW), None)
+def add_ratios(rows: list[dict[str, Any]], reference: str = REFERENCE_ROW) -> None:
+    """Depth and p50-latency ratios against the ``reference`` row (None without one)."""
+    ref = next((r for r in rows if r["name"] == reference), None)
     for r in rows:
         ok = ref is not None and ref.get("depth") and ref.get("latency_p50_ms")
         r["depth_ratio"] = r["depth"] / ref["depth"] if ok else None
@@ -485,10 +509,11 @@ def run_samplers(b: Bench) -> dict[str, Any]:
 
 
 def _samplers_data(b: Bench, key: dict[str, Any], rows: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    order = {s: i for i, s in enumerate(DEFAULT_ROWS)}
+    order = {s: i for i, s in enumerate(for_teacher(DEFAULT_ROWS, DEFAULT_ROWS, b.policy.config.objective))}
     listed = sorted(rows.values(), key=lambda r: (order.get(r["name"], len(order)), r["name"]))
-    add_ratios(listed)
+    add_ratios(listed, b.reference)
     return {"section": "samplers", "key": key, "env_id": b.env_cfg.id, "checkpoint": b.cfg.checkpoint,
+            "reference": b.reference,
             "students": {f"student{k}": v for k, v in sorted(b.student_paths.items())},
             "cost_model": b.cost_model.to_dict(), "rows": listed, "notes": list(b.notes),
             "provenance": provenance({"episodes": [b.cfg.seed, b.cfg.seed + b.cfg.episodes - 1]})}
@@ -583,7 +608,7 @@ def run_realtime(b: Bench) -> dict[str, Any]:
     ex = build_planner(b.policy, planner="async", menu=menu, budget_ms=cfg.realtime_budget_ms,
                        control_hz=cfg.realtime_hz, rtc_mode=cfg.realtime_mode, student=b.students,
                        cost_model=b.cost_model, seed=cfg.seed, calibration_obs=b.ctx.calibration_obs)
-    seq = build_item(REFERENCE_ROW, b.ctx)
+    seq = build_item(b.reference, b.ctx)
     seq_pred = b.cost_model.predict(seq.sampler, batch=1) * 1e3
     env = b.env_cfg.make()
     eps: list[PacedEpisode] = []
@@ -621,8 +646,9 @@ def run_realtime(b: Bench) -> dict[str, Any]:
         "mean_return": float(np.mean([e.ret for e in done])) if done else None,
         "mean_max_coverage": float(np.mean([e.max_coverage for e in done if e.max_coverage is not None]))
         if any(e.max_coverage is not None for e in done) else None,
-        "reference": _reference_success(ref_row, seeds), "ddpm100_predicted_ms": seq_pred,
-        "ddpm100_fits_budget": seq_pred <= cfg.realtime_budget_ms, "executor": stats, "wall_s": wall,
+        "reference": _reference_success(ref_row, seeds), "sequential_row": b.reference,
+        "sequential_predicted_ms": seq_pred, "sequential_fits_budget": seq_pred <= cfg.realtime_budget_ms,
+        "executor": stats, "wall_s": wall,
         "seeds": [cfg.seed, cfg.seed + len(eps) - 1], "latencies_ms": [x * 1e3 for x in rec_lat],
         "notes": list(b.notes), "provenance": provenance({"episodes": [cfg.seed, cfg.seed + len(eps) - 1]}),
         "load_avg": list(os.getloadavg()),
@@ -698,6 +724,22 @@ def _success_cell(r: dict[str, Any]) -> str | None:
     return f"{rate:.3f} ({ci[0]:.2f}–{ci[1]:.2f})" if ci else f"{rate:.3f}"
 
 
+def row_label(name: str) -> str:
+    """How a reference row reads in a table header: ``ddpm100`` → ``DDPM-100``, ``flow100`` → ``flow-100``."""
+    for prefix, label in (("ddpm", "DDPM"), ("flow", "flow"), ("ddim", "DDIM")):
+        if name.startswith(prefix) and name[len(prefix):].isdigit():
+            return f"{label}-{name[len(prefix):]}"
+    return name
+
+
+def _sequential(rt: dict[str, Any]) -> tuple[str, float]:
+    """The real-time run's reference chain and its predicted ms (files before ``sequential_row``
+    existed name the DDPM-100 keys)."""
+    if "sequential_row" in rt:
+        return rt["sequential_row"], rt["sequential_predicted_ms"]
+    return REFERENCE_ROW, rt["ddpm100_predicted_ms"]
+
+
 def _pct(v: float | None) -> str | None:
     return None if v is None else f"{v * 100:+.0f}%"
 
@@ -717,13 +759,14 @@ def samplers_markdown(data: dict[str, Any]) -> str:
                      "nfe": round(r["nfe"], 1), "depth": round(r["depth"], 1),
                      "latency_p50_ms": round(r["latency_p50_ms"], 2), "latency_p99_ms": round(r["latency_p99_ms"], 2),
                      "latency_mean_ms": round(r["latency_mean_ms"], 2), "predicted_ms": round(r["predicted_ms"], 2)})
+    ref = row_label(data.get("reference", REFERENCE_ROW))
     cols = [("name", "sampler"), ("success", "success (95% CI)"), ("episodes", "n"), ("mean_return", "return")]
     if any(r.get("mean_max_coverage") is not None for r in rows):
         cols.append(("mean_max_coverage", "max coverage"))
     cols += [("nfe", "nfe/chunk"), ("depth", "depth/chunk"), ("latency_p50_ms", "p50 ms"), ("latency_p99_ms", "p99 ms"),
              ("latency_mean_ms", "mean ms"), ("predicted_ms", "predicted ms"),
              ("prediction_error", "pred. error vs mean"),
-             ("depth_ratio", "depth ÷ DDPM-100"), ("latency_ratio", "p50 ÷ DDPM-100")]
+             ("depth_ratio", f"depth ÷ {ref}"), ("latency_ratio", f"p50 ÷ {ref}")]
     if any(r.get("escalation_rate") is not None for r in rows):
         cols.append(("escalation_rate", "escalation"))
     k = data["key"]
@@ -743,9 +786,10 @@ def realtime_markdown(rt: dict[str, Any]) -> str:
 
     ref = rt.get("reference")
     lat = rt["replan_latency"]
+    seq_name, seq_ms = _sequential(rt)
     items = [
         ("control rate / budget per replan", f"{rt['control_hz']:g} Hz / {rt['budget_ms']:g} ms "
-         f"(DDPM-100 predicted {rt['ddpm100_predicted_ms']:.0f} ms)"),
+         f"({row_label(seq_name)} predicted {seq_ms:.0f} ms)"),
         ("control ticks (episodes finished)", f"{rt['ticks']} ({rt['finished_episodes']})"),
         ("missed ticks (no fresh action)", rt["missed_ticks"]),
         ("late ticks (action after deadline)", rt["late_ticks"]),
@@ -804,7 +848,8 @@ def build_markdown(out_dir: Path, env: str, image_dir: str = ".", prefix: str = 
     img = {k: f"{image_dir.rstrip('/')}/{prefix}{k}.png" for k in ("pareto", "realtime", "delay")}
     s = _load(out_dir, "samplers")
     if s:
-        parts.append(f"**{env}: samplers** (ratios against sequential DDPM-100 in the same run)\n\n"
+        ref = row_label(s.get("reference", REFERENCE_ROW))
+        parts.append(f"**{env}: samplers** (ratios against sequential {ref} in the same run)\n\n"
                      + samplers_markdown(s) + f"\n\n![success vs latency]({img['pareto']})")
     rt = _load(out_dir, "realtime")
     if rt:

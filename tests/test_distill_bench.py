@@ -107,16 +107,42 @@ def test_bench_bad_inputs_are_one_line(teacher, tmp_path):
                           "Picard window")
 
 
-def test_bench_realtime_on_a_flow_teacher_fails_before_running(teacher, tmp_path):
+def test_bench_on_a_flow_teacher_uses_its_own_chain_as_reference(teacher, tmp_path):
     root, _, _ = teacher
     proc = run_cli("parapolicy-train", "env=Fork-v0", f"dataset={root / 'fork.hdf5'}", f"out={tmp_path / 'flow'}",
                    "policy.objective=flow", *TINY, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = tmp_path / "bench"
-    assert_one_line_error(run_cli("parapolicy-bench", f"checkpoint={tmp_path / 'flow' / 'checkpoint'}",
-                                  "sections=[samplers,realtime]", "rows=[flow10]", "realtime_menu=[flow10]",
-                                  f"out_dir={out}", "progress=false", cwd=tmp_path), "DDPM-trained teacher")
-    assert not out.exists()  # validated before the samplers section wrote anything
+    proc = run_cli("parapolicy-bench", f"checkpoint={tmp_path / 'flow' / 'checkpoint'}", "sections=[samplers,realtime]",
+                   "rows=[flow100,flow10]", "episodes=2", "num_envs=2", "latency_chunks=3", "latency_warmup=1",
+                   "cost_repeats=3", "realtime_steps=30", f"out_dir={out}", "progress=false", cwd=tmp_path,
+                   timeout=240)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    s = json.loads((out / "samplers.json").read_text())
+    rows = {r["name"]: r for r in s["rows"]}
+    assert s["reference"] == "flow100" and rows["flow100"]["depth_ratio"] == 1.0
+    assert rows["flow10"]["depth_ratio"] == pytest.approx(0.1)
+    rt = json.loads((out / "realtime.json").read_text())
+    # the DDPM default menu, translated; the items needing a student are dropped (none was given)
+    assert rt["menu"] == ["flow100", "flow10", "warm-flow10"] and rt["sequential_row"] == "flow100"
+    assert rt["reference"]["name"] == "flow100"
+    text = (out / "bench.md").read_text()
+    assert "ratios against sequential flow-100" in text and "p50 ÷ flow-100" in text and "DDPM" not in text
+
+
+def test_default_specs_translate_for_a_flow_teacher():
+    from parapolicy.scripts.bench import DEFAULT_ROWS, DEFAULT_RT_MENU, for_teacher, reference_row, row_label
+    from parapolicy.scripts.planner_factory import parse_spec
+
+    rows = for_teacher(DEFAULT_ROWS, DEFAULT_ROWS, "flow")
+    assert rows[:3] == ["flow100", "flow10", "picard-flow100-p16"] and "warm-flow10" in rows
+    assert not any("ddpm" in r or "ddim" in r for r in rows)
+    for spec in [*rows, *for_teacher(DEFAULT_RT_MENU, DEFAULT_RT_MENU, "flow")]:
+        parse_spec(spec)  # every translated default is a valid spec
+    assert for_teacher(DEFAULT_ROWS, DEFAULT_ROWS, "ddpm") == DEFAULT_ROWS
+    assert for_teacher(["ddpm100"], DEFAULT_ROWS, "flow") == ["ddpm100"]  # what the user wrote stays
+    assert (reference_row("ddpm"), reference_row("flow")) == ("ddpm100", "flow100")
+    assert (row_label("ddpm100"), row_label("flow100"), row_label("student2")) == ("DDPM-100", "flow-100", "student2")
 
 
 # ------------------------------------------------------------------------------------------ planner factory
