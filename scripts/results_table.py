@@ -15,7 +15,7 @@ from parapolicy.scripts.report import markdown_table, splice_readme
 COLUMNS = [("env", "task"), ("policy", "policy"), ("sampler", "sampler"), ("episodes", "episodes"),
            ("success", "success (95% CI)"), ("routes", "routes of successes"), ("mean_return", "mean return"),
            ("coverage", "mean max coverage"), ("latency", "latency/chunk p50 / p99 ms (batch)"),
-           ("train", "training"), ("source", "file")]
+           ("demos", "demos"), ("train", "training"), ("source", "file")]
 
 
 def row_of(path: Path) -> dict[str, Any]:
@@ -37,7 +37,24 @@ def row_of(path: Path) -> dict[str, Any]:
     if "mean_max_coverage" in summ:
         row["coverage"] = round(summ["mean_max_coverage"], 3)
     row["train"] = training_note(Path(rep["checkpoint"]))
+    row["demos"] = demo_count(Path(rep["checkpoint"]))
     return row
+
+
+def demo_count(ckpt: Path) -> int | None:
+    """How many demonstrations the checkpoint's run trained on (its train summary, or the dataset
+    file it names when the summary predates the count); None when neither is at hand."""
+    train = ckpt.parent / "train_summary.json"
+    if not train.is_file():
+        return None
+    t = json.loads(train.read_text())
+    if t.get("demos") is not None:
+        return int(t["demos"])
+    if not t.get("dataset") or not Path(t["dataset"]).is_file():
+        return None
+    from parapolicy.envs.demos import load_demos
+
+    return len(load_demos(t["dataset"]).episodes)
 
 
 def training_note(ckpt: Path) -> str | None:

@@ -113,6 +113,7 @@ def train_policy(cfg: TrainScriptConfig) -> dict[str, Any]:
     summary = train(policy, dataset, tcfg, out, eval_fn=eval_fn, resume=cfg.resume, progress=cfg.progress)
     if main_rank:
         summary["dataset"] = str(data_path)
+        summary["demos"] = len(demos.episodes)
         summary["provenance"] = provenance(tcfg.seed)
         write_json_atomic(out / "train_summary.json", summary)
         ev = summary.get("eval") or {}

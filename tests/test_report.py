@@ -57,3 +57,24 @@ def test_training_note_matches_the_checkpoints_own_step(tmp_path):
     assert training_note(run / "checkpoint") == "300 steps, 2.0 min (2.5/s)"
     assert training_note(run / "step100") == "100 steps (of a 300-step run)"
     assert training_note(tmp_path / "nowhere") is None
+
+
+def test_demo_count_from_the_summary_or_its_dataset(tmp_path):
+    import json
+
+    import numpy as np
+
+    from parapolicy.envs.demos import Episode, write_demos
+    from parapolicy.scripts.results_table import demo_count
+
+    run = tmp_path / "run"
+    (run / "checkpoint").mkdir(parents=True)
+    assert demo_count(run / "checkpoint") is None  # no summary
+    eps = [Episode(np.zeros((5, 2)), np.zeros((5, 1)), np.zeros(5), np.zeros(5), True, i) for i in range(3)]
+    data = write_demos(tmp_path / "d.hdf5", eps, env_id="parapolicy/Fork-v0", env_kwargs={}, expert="x", seed=0)
+    (run / "train_summary.json").write_text(json.dumps({"step": 1, "dataset": str(data)}))
+    assert demo_count(run / "checkpoint") == 3  # counted in the file the summary names
+    (run / "train_summary.json").write_text(json.dumps({"step": 1, "dataset": str(data), "demos": 7}))
+    assert demo_count(run / "checkpoint") == 7  # recorded by parapolicy-train
+    (run / "train_summary.json").write_text(json.dumps({"step": 1, "dataset": str(tmp_path / "gone.hdf5")}))
+    assert demo_count(run / "checkpoint") is None
