@@ -96,12 +96,12 @@ def demos_for_env(demos: Any, env_id: str, where: str = "dataset") -> Any:
 register_envs()
 
 __all__ = [
-    "OBS_CONVERSIONS",
-    "demos_for_env",
     "EXTERNAL_TASKS",
+    "OBS_CONVERSIONS",
     "OWN_TASKS",
     "UnknownEnvError",
     "canonical_env_id",
+    "demos_for_env",
     "known_env_ids",
     "make_env",
     "register_envs",
