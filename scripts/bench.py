@@ -21,9 +21,10 @@ Sections (each writes ``<section>.json`` + ``<section>.md`` into ``out_dir``, de
   ``cost_per_row`` (default) the denoiser timings are re-measured just before and just after each
   row's latency pass and averaged, so a CPU whose speed drifts (other jobs) is measured as it was.
   Ratios are against the teacher's full sequential chain, the *reference row*: ``ddpm100`` for a
-  DDPM-trained teacher, ``flow100`` (Euler, 100 steps) for a flow-matching one. Rows already in ``samplers.json`` from a run on the same
-  checkpoint, env, seed and episode count are kept (``merge=true``) unless re-run, so
-  expensive rows can be run once; each row carries its own provenance.
+  DDPM-trained teacher, ``flow100`` (Euler, 100 steps) for a flow-matching one. Rows already in
+  ``samplers.json`` from a run on the same checkpoint, env, seed and episode count are kept
+  (``merge=true``) unless re-run, so expensive rows can be run once; each row carries its own
+  provenance.
 * ``realtime`` — ``AsyncExecutor`` (wall-clock worker thread, real-time chunking) over the
   ``realtime_menu`` with ``realtime_budget_ms`` per replan, paced at ``realtime_hz`` for
   ``realtime_steps`` control ticks over consecutive seeded episodes. Missed ticks = ticks where the old
