@@ -175,10 +175,14 @@ class Bench:
     cost_model: Any
     out_dir: Path
     name: str
-    reference: str = REFERENCE_ROW  # the teacher's full sequential chain (ratios, budget)
     plan_overhead_ms: float = 0.0  # per-call planner work outside the sampler (encode, noise, unnormalize)
     student_paths: dict[int, str] = field(default_factory=dict)  # steps -> checkpoint path
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def reference(self) -> str:
+        """The teacher's full sequential chain (ratios, budget): ``reference_row`` of its objective."""
+        return reference_row(self.policy.config.objective)
 
     def say(self, text: str) -> None:
         """Print a progress line (and flush)."""
@@ -225,7 +229,7 @@ def setup(cfg: BenchConfig) -> Bench:
     out = Path(cfg.out_dir) if cfg.out_dir else Path("runs/bench") / env_cfg.short
     name = cfg.name or f"planners-{env_cfg.short}"
     b = Bench(cfg=cfg, env_cfg=env_cfg, policy=policy, students=students, ctx=ctx, cost_model=cm, out_dir=out,
-              name=name, student_paths=student_paths, reference=reference_row(objective))
+              name=name, student_paths=student_paths)
     validate(b)
     b.plan_overhead_ms = measure_plan_overhead(b)
     b.say(f"bench {env_cfg.id}: teacher {cfg.checkpoint} ({policy.num_parameters() / 1e6:.2f} M params), students "

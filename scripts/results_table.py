@@ -44,10 +44,9 @@ def row_of(path: Path) -> dict[str, Any]:
 def demo_count(ckpt: Path) -> int | None:
     """How many demonstrations the checkpoint's run trained on (its train summary, or the dataset
     file it names when the summary predates the count); None when neither is at hand."""
-    train = ckpt.parent / "train_summary.json"
-    if not train.is_file():
+    t = _run_summary(ckpt)
+    if t is None:
         return None
-    t = json.loads(train.read_text())
     if t.get("demos") is not None:
         return int(t["demos"])
     if not t.get("dataset") or not Path(t["dataset"]).is_file():
@@ -64,13 +63,18 @@ def training_note(ckpt: Path) -> str | None:
     cfg = ckpt / "config.json"
     if cfg.is_file():
         step = (json.loads(cfg.read_text()).get("extra") or {}).get("step")
-    train = ckpt.parent / "train_summary.json"
-    t = json.loads(train.read_text()) if train.is_file() else None
+    t = _run_summary(ckpt)
     if t is not None and (step is None or int(step) == int(t["step"])):
         return f"{t['step']} steps, {t['wall_s'] / 60:.1f} min ({t['steps_per_s']:.1f}/s)"
     if step is None:
         return None
     return f"{step} steps" + (f" (of a {t['step']}-step run)" if t is not None else "")
+
+
+def _run_summary(ckpt: Path) -> dict[str, Any] | None:
+    """``train_summary.json`` of the run the checkpoint belongs to (None before the run finished)."""
+    train = ckpt.parent / "train_summary.json"
+    return json.loads(train.read_text()) if train.is_file() else None
 
 
 def main(argv: list[str] | None = None) -> int:
