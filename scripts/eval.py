@@ -30,6 +30,7 @@ class EvalConfig:
     num_envs: int = 4
     sampler: str | None = None
     steps: int | None = None
+    action_horizon: int | None = None
     seed: int = 100_000
     video: bool = False
     video_episodes: int = 2
@@ -49,6 +50,9 @@ class EvalConfig:
             raise ValueError(f"episodes and num_envs must be >= 1, got {self.episodes}, {self.num_envs}")
         if self.steps is not None and self.steps < 1:
             raise ValueError(f"steps must be >= 1, got {self.steps}")
+        if self.action_horizon is not None and self.planner != "chunked":
+            raise ValueError(f"action_horizon overrides Ta of planner=chunked only; planner={self.planner} "
+                             "replans on its own schedule")
         if not Path(self.checkpoint).is_dir():
             raise FileNotFoundError(f"checkpoint directory not found: {self.checkpoint}")
         from parapolicy.scripts.planner_factory import PLANNERS
@@ -116,7 +120,8 @@ def make_runner(cfg: EvalConfig, policy: Any, seed: int) -> Any:
     if cfg.planner == "chunked":
         from parapolicy.policies import ChunkedPolicy
 
-        return ChunkedPolicy(policy, sampler=cfg.sampler, steps=cfg.steps, seed=seed)
+        return ChunkedPolicy(policy, action_horizon=cfg.action_horizon, sampler=cfg.sampler, steps=cfg.steps,
+                             seed=seed)
     from parapolicy.scripts.planner_factory import build_planner, load_students
 
     students = load_students(cfg.students, policy) if cfg.students else None
@@ -152,6 +157,7 @@ def evaluate_checkpoint(cfg: EvalConfig) -> dict[str, Any]:
     report: dict[str, Any] = {
         "env_id": env_cfg.id, "checkpoint": str(cfg.checkpoint), "policy": pcfg.to_dict(),
         "sampler": sampler if pcfg.kind == "diffusion" else None, "steps": steps if pcfg.kind == "diffusion" else None,
+        "action_horizon": getattr(runner, "action_horizon", pcfg.action_horizon),
         "num_envs": cfg.num_envs, "summary": summary,
         "latency_per_chunk": {**latency_summary(_latencies(runner)), "batch": cfg.num_envs},
         "planner": {"kind": cfg.planner, **(runner.planner.summary() if cfg.planner != "chunked" else {})},

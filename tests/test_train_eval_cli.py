@@ -47,6 +47,28 @@ def test_eval_json_and_record(trained):
     assert len(list(vids.glob("*.mp4"))) == 1
 
 
+def test_eval_action_horizon_override(trained):
+    """``action_horizon=2`` executes 2 actions per chunk: about four times the chunks of the default Ta=8."""
+    root, data, out = trained
+    counts = {}
+    for ta in (None, 2):
+        report = root / f"eval_ta{ta}.json"
+        extra = [] if ta is None else [f"action_horizon={ta}"]
+        proc = run_cli("parapolicy-eval", f"checkpoint={out / 'checkpoint'}", "episodes=1", "num_envs=1",
+                       "sampler=ddim", "steps=2", f"out={report}", *extra, cwd=root)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        rep = json.loads(report.read_text())
+        assert rep["action_horizon"] == (8 if ta is None else 2)
+        steps = rep["episodes"][0]["steps"]
+        counts[ta] = (rep["latency_per_chunk"]["count"], steps)
+    (n8, s8), (n2, s2) = counts[None], counts[2]
+    assert n8 == -(-s8 // 8) and n2 == -(-s2 // 2)
+    assert_one_line_error(run_cli("parapolicy-eval", f"checkpoint={out / 'checkpoint'}", "action_horizon=16",
+                                  cwd=root), "action_horizon must be in [1, 15]")
+    assert_one_line_error(run_cli("parapolicy-eval", f"checkpoint={out / 'checkpoint'}", "action_horizon=4",
+                                  "planner=realtime", "budget_ms=50", cwd=root), "planner=chunked only")
+
+
 def test_resume_continues_from_latest(trained):
     root, data, out = trained
     proc = run_cli("parapolicy-train", "env=Fork-v0", f"dataset={data}", f"out={out}", *TINY_TRAIN,
