@@ -18,6 +18,12 @@ COLUMNS = [("env", "task"), ("policy", "policy"), ("sampler", "sampler"), ("epis
            ("demos", "demos"), ("train", "training"), ("source", "file")]
 
 
+def _ta_note(rep: dict[str, Any]) -> str:
+    """`` Ta=N`` when the evaluation executed N actions per chunk instead of the policy's own Ta."""
+    ta = rep.get("action_horizon")
+    return f" Ta={ta}" if ta is not None and ta != rep["policy"].get("action_horizon") else ""
+
+
 def row_of(path: Path) -> dict[str, Any]:
     """One table row from an eval JSON (and the train summary beside its checkpoint, if any)."""
     rep = json.loads(path.read_text())
@@ -25,7 +31,7 @@ def row_of(path: Path) -> dict[str, Any]:
     row: dict[str, Any] = {
         "env": rep["env_id"].split("/")[-1],
         "policy": f"{pol['kind']} {pol['denoiser']}" + (f" {pol['objective']}" if pol["kind"] == "diffusion" else ""),
-        "sampler": f"{rep['sampler']}-{rep['steps']}" if rep.get("sampler") else "–",
+        "sampler": (f"{rep['sampler']}-{rep['steps']}" if rep.get("sampler") else "–") + _ta_note(rep),
         "episodes": summ["episodes"], "mean_return": round(summ["mean_return"], 2),
         "latency": f"{lat['p50_ms']:.1f} / {lat['p99_ms']:.1f} ({lat['batch']})", "source": path.name,
     }

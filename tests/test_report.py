@@ -43,6 +43,15 @@ def test_results_table_from_eval_json(tmp_path):
     assert main([str(tmp_path / "missing.json")]) == 2
 
 
+def test_results_table_marks_an_action_horizon_override():
+    from parapolicy.scripts.results_table import _ta_note
+
+    rep = {"policy": {"action_horizon": 8}, "action_horizon": 4}
+    assert _ta_note(rep) == " Ta=4"
+    assert _ta_note({**rep, "action_horizon": 8}) == ""
+    assert _ta_note({"policy": {"action_horizon": 8}}) == ""  # JSON from before the override existed
+
+
 def test_training_note_matches_the_checkpoints_own_step(tmp_path):
     import json
 
