@@ -30,7 +30,9 @@ Sections (each writes ``<section>.json`` + ``<section>.md`` into ``out_dir``, de
   ``realtime_steps`` control ticks over consecutive seeded episodes. Missed ticks = ticks where the old
   chunk had run dry (a held action); late ticks = ticks whose action came after its deadline. The first
   chunk of each episode is planned before the episode's clock starts (the robot waits at rest).
-  Success is compared with the ``realtime_reference`` row (default: the reference row) on the same
+  ``realtime_execute_every`` (default: the policy's Ta) is RTC's execution horizon s, the actions run
+  from each chunk before the next one is requested; a shorter s keeps the delay d ≤ s within the chunk
+  and replans more often. Success is compared with the ``realtime_reference`` row (default: the reference row) on the same
   seeds, and the budget is checked against the reference row's predicted latency.
 * ``delay`` — ``AsyncExecutor`` with a simulated delay d for each RTC mode (naive | frozen | guided),
   batch-1 episodes on the same seeds, sampler ``delay_sampler`` (default: the policy's own).
@@ -99,6 +101,7 @@ class BenchConfig:
     realtime_menu: list[str] = field(default_factory=lambda: list(DEFAULT_RT_MENU))
     realtime_mode: str = "guided"
     realtime_reference: str = REFERENCE_ROW
+    realtime_execute_every: int | None = None
     delay_values: list[int] = field(default_factory=lambda: [0, 1, 2, 4])
     delay_modes: list[str] = field(default_factory=lambda: ["naive", "frozen", "guided"])
     delay_sampler: str | None = None
@@ -131,6 +134,9 @@ class BenchConfig:
         if self.realtime_mode not in RTC_MODES:
             raise ValueError(f"unknown realtime_mode {self.realtime_mode!r}; allowed: {', '.join(RTC_MODES)}")
         check_budget_ms(self.realtime_budget_ms)
+        s = self.realtime_execute_every
+        if s is not None and (isinstance(s, bool) or not isinstance(s, int) or s < 1):
+            raise ValueError(f"realtime_execute_every must be null or an integer >= 1, got {s!r}")
         check_control_hz(self.realtime_hz)
         if self.cost_stat not in COST_STATS:
             raise ValueError(f"unknown cost_stat {self.cost_stat!r}; allowed: {', '.join(COST_STATS)}")
@@ -612,7 +618,8 @@ def run_realtime(b: Bench) -> dict[str, Any]:
         raise UserError("realtime_menu has nothing that can run without a student; add a teacher sampler")
     ex = build_planner(b.policy, planner="async", menu=menu, budget_ms=cfg.realtime_budget_ms,
                        control_hz=cfg.realtime_hz, rtc_mode=cfg.realtime_mode, student=b.students,
-                       cost_model=b.cost_model, seed=cfg.seed, calibration_obs=b.ctx.calibration_obs)
+                       cost_model=b.cost_model, seed=cfg.seed, calibration_obs=b.ctx.calibration_obs,
+                       execute_every=cfg.realtime_execute_every)
     seq = build_item(b.reference, b.ctx)
     seq_pred = b.cost_model.predict(seq.sampler, batch=1) * 1e3
     env = b.env_cfg.make()
@@ -640,6 +647,7 @@ def run_realtime(b: Bench) -> dict[str, Any]:
     out = {
         "section": "realtime", "env_id": b.env_cfg.id, "checkpoint": cfg.checkpoint, "menu": menu,
         "control_hz": cfg.realtime_hz, "budget_ms": cfg.realtime_budget_ms, "rtc_mode": cfg.realtime_mode,
+        "execute_every": ex.s, "action_horizon": b.ctx.model.action_horizon,
         "ticks": total, "episodes": len(eps), "finished_episodes": len(done),
         "missed_ticks": int(ex.misses), "late_ticks": int(sum(e.late_ticks for e in eps)),
         "replans": len(ex.planner.records), "chosen": stats["planner"].get("chosen", {}),
@@ -795,6 +803,8 @@ def realtime_markdown(rt: dict[str, Any]) -> str:
     items = [
         ("control rate / budget per replan", f"{rt['control_hz']:g} Hz / {rt['budget_ms']:g} ms "
          f"({row_label(seq_name)} predicted {seq_ms:.0f} ms)"),
+        *([("actions executed per chunk s (policy's Ta)", f"{rt['execute_every']} ({rt['action_horizon']})")]
+          if rt.get("execute_every") is not None else []),
         ("control ticks (episodes finished)", f"{rt['ticks']} ({rt['finished_episodes']})"),
         ("missed ticks (no fresh action)", rt["missed_ticks"]),
         ("late ticks (action after deadline)", rt["late_ticks"]),

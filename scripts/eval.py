@@ -50,9 +50,9 @@ class EvalConfig:
             raise ValueError(f"episodes and num_envs must be >= 1, got {self.episodes}, {self.num_envs}")
         if self.steps is not None and self.steps < 1:
             raise ValueError(f"steps must be >= 1, got {self.steps}")
-        if self.action_horizon is not None and self.planner != "chunked":
-            raise ValueError(f"action_horizon overrides Ta of planner=chunked only; planner={self.planner} "
-                             "replans on its own schedule")
+        if self.action_horizon is not None and self.planner == "realtime":
+            raise ValueError("action_horizon applies to planner=chunked (Ta) and planner=async (RTC's execution "
+                             "horizon s); planner=realtime replans every Ta actions")
         if not Path(self.checkpoint).is_dir():
             raise FileNotFoundError(f"checkpoint directory not found: {self.checkpoint}")
         from parapolicy.scripts.planner_factory import PLANNERS
@@ -127,7 +127,8 @@ def make_runner(cfg: EvalConfig, policy: Any, seed: int) -> Any:
     students = load_students(cfg.students, policy) if cfg.students else None
     return StatusPolicy(build_planner(policy, planner=cfg.planner, menu=cfg.menu, budget_ms=cfg.budget_ms,
                                       control_hz=cfg.control_hz, delay=cfg.delay, rtc_mode=cfg.rtc_mode,
-                                      student=students, seed=seed, cost_cache_dir=cfg.cost_cache))
+                                      student=students, seed=seed, cost_cache_dir=cfg.cost_cache,
+                                      execute_every=cfg.action_horizon))
 
 
 def evaluate_checkpoint(cfg: EvalConfig) -> dict[str, Any]:
@@ -157,7 +158,7 @@ def evaluate_checkpoint(cfg: EvalConfig) -> dict[str, Any]:
     report: dict[str, Any] = {
         "env_id": env_cfg.id, "checkpoint": str(cfg.checkpoint), "policy": pcfg.to_dict(),
         "sampler": sampler if pcfg.kind == "diffusion" else None, "steps": steps if pcfg.kind == "diffusion" else None,
-        "action_horizon": getattr(runner, "action_horizon", pcfg.action_horizon),
+        "action_horizon": cfg.action_horizon or pcfg.action_horizon,
         "num_envs": cfg.num_envs, "summary": summary,
         "latency_per_chunk": {**latency_summary(_latencies(runner)), "batch": cfg.num_envs},
         "planner": {"kind": cfg.planner, **(runner.planner.summary() if cfg.planner != "chunked" else {})},

@@ -92,6 +92,7 @@ def test_bench_writes_json_markdown_plots_and_readme(teacher, tmp_path):
         assert r["provenance"]["git_commit"] and "parapolicy-bench" in r["provenance"]["command"]
     rt = json.loads((out / "realtime.json").read_text())
     assert rt["ticks"] == 50 and rt["replans"] >= 1 and sum(rt["chosen"].values()) == rt["replans"]
+    assert rt["execute_every"] == rt["action_horizon"] == 8  # s defaults to the policy's Ta
     assert rt["provenance"]["seeds"] and rt["missed_ticks"] >= 0
     dl = json.loads((out / "delay.json").read_text())
     assert set(dl["curves"]) == {"naive", "guided"} and [p["delay"] for p in dl["curves"]["guided"]] == [0, 2]
@@ -115,7 +116,8 @@ def test_bench_on_a_flow_teacher_uses_its_own_chain_as_reference(teacher, tmp_pa
     out = tmp_path / "bench"
     proc = run_cli("parapolicy-bench", f"checkpoint={tmp_path / 'flow' / 'checkpoint'}", "sections=[samplers,realtime]",
                    "rows=[flow100,flow10]", "episodes=2", "num_envs=2", "latency_chunks=3", "latency_warmup=1",
-                   "cost_repeats=3", "realtime_steps=90", f"out_dir={out}", "progress=false", cwd=tmp_path,
+                   "cost_repeats=3", "realtime_steps=90", "realtime_execute_every=4", f"out_dir={out}", "progress=false",
+                   cwd=tmp_path,
                    timeout=240)
     assert proc.returncode == 0, proc.stderr[-3000:]
     s = json.loads((out / "samplers.json").read_text())
@@ -126,8 +128,11 @@ def test_bench_on_a_flow_teacher_uses_its_own_chain_as_reference(teacher, tmp_pa
     # the DDPM default menu, translated; the items needing a student are dropped (none was given)
     assert rt["menu"] == ["flow100", "flow10", "warm-flow10"] and rt["sequential_row"] == "flow100"
     assert rt["finished_episodes"] >= 1 and rt["reference"]["name"] == "flow100"  # Fork ends by 80 ticks
+    # RTC's execution horizon s = 4 of Ta = 8: a replan every 4 ticks, so about 90 / 4 of them
+    assert rt["execute_every"] == 4 and rt["action_horizon"] == 8 and rt["replans"] >= 90 // 4 - 2
     text = (out / "bench.md").read_text()
     assert "ratios against sequential flow-100" in text and "p50 ÷ flow-100" in text and "DDPM" not in text
+    assert "| actions executed per chunk s (policy's Ta) | 4 (8) |" in text
 
 
 def test_default_specs_translate_for_a_flow_teacher():

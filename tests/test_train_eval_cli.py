@@ -66,7 +66,7 @@ def test_eval_action_horizon_override(trained):
     assert_one_line_error(run_cli("parapolicy-eval", f"checkpoint={out / 'checkpoint'}", "action_horizon=16",
                                   cwd=root), "action_horizon must be in [1, 15]")
     assert_one_line_error(run_cli("parapolicy-eval", f"checkpoint={out / 'checkpoint'}", "action_horizon=4",
-                                  "planner=realtime", "budget_ms=50", cwd=root), "planner=chunked only")
+                                  "planner=realtime", "budget_ms=50", cwd=root), "planner=realtime replans every Ta")
 
 
 def test_resume_continues_from_latest(trained):
