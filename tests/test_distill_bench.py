@@ -117,8 +117,7 @@ def test_bench_on_a_flow_teacher_uses_its_own_chain_as_reference(teacher, tmp_pa
     proc = run_cli("parapolicy-bench", f"checkpoint={tmp_path / 'flow' / 'checkpoint'}", "sections=[samplers,realtime]",
                    "rows=[flow100,flow10]", "episodes=2", "num_envs=2", "latency_chunks=3", "latency_warmup=1",
                    "cost_repeats=3", "realtime_steps=90", "realtime_execute_every=4", f"out_dir={out}", "progress=false",
-                   cwd=tmp_path,
-                   timeout=240)
+                   cwd=tmp_path, timeout=240)
     assert proc.returncode == 0, proc.stderr[-3000:]
     s = json.loads((out / "samplers.json").read_text())
     rows = {r["name"]: r for r in s["rows"]}

@@ -48,7 +48,7 @@ def test_eval_json_and_record(trained):
 
 
 def test_eval_action_horizon_override(trained):
-    """``action_horizon=2`` executes 2 actions per chunk: about four times the chunks of the default Ta=8."""
+    """``action_horizon=2`` predicts a chunk every 2 steps instead of every Ta=8; out of range is one line."""
     root, data, out = trained
     counts = {}
     for ta in (None, 2):
