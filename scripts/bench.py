@@ -32,8 +32,9 @@ Sections (each writes ``<section>.json`` + ``<section>.md`` into ``out_dir``, de
   chunk of each episode is planned before the episode's clock starts (the robot waits at rest).
   ``realtime_execute_every`` (default: the policy's Ta) is RTC's execution horizon s, the actions run
   from each chunk before the next one is requested; a shorter s replans more often, so executed actions
-  come from fresher observations (the delay must stay d ≤ s). Success is compared with the ``realtime_reference`` row (default: the
-  reference row) on the same seeds, and the budget is checked against the reference row's predicted latency.
+  come from fresher observations (the delay must stay d ≤ s). Success is compared with the
+  ``realtime_reference`` row (default: the reference row) on the same seeds, and the budget is checked
+  against the reference row's predicted latency.
 * ``delay`` — ``AsyncExecutor`` with a simulated delay d for each RTC mode (naive | frozen | guided),
   batch-1 episodes on the same seeds, sampler ``delay_sampler`` (default: the policy's own).
 
