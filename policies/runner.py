@@ -10,6 +10,7 @@ horizon as in Diffusion Policy). Rows of a vector env can be reset individually
 """
 from __future__ import annotations
 
+import inspect
 import time
 from typing import Any, Sequence
 
@@ -24,13 +25,21 @@ class ChunkedPolicy:
     ``obs_horizon``, ``pred_horizon`` and ``action_horizon`` (or pass the horizons here).
     ``action_horizon``: Ta override; ``sampler`` / ``steps``: passed to ``predict_chunk``;
     ``seed``: seeds the sampling noise generator (``reset(seed=...)`` reseeds it).
+    ``temperature``: scale of the initial noise, passed to ``predict_chunk`` when it is not 1 (so a
+    predictor without noise, such as ``MseBcPolicy``, is refused at construction instead).
     ``chunk_latencies``: seconds of each ``predict_chunk`` call, in order.
     """
 
     def __init__(self, predictor: Any, *, action_horizon: int | None = None, sampler: str | None = None,
-                 steps: int | None = None, seed: int | None = None) -> None:
+                 steps: int | None = None, seed: int | None = None, temperature: float = 1.0) -> None:
         if not callable(getattr(predictor, "predict_chunk", None)):
             raise ValueError(f"{type(predictor).__name__} has no predict_chunk method")
+        self._sample_kwargs: dict[str, Any] = {}
+        if temperature != 1.0:
+            if "temperature" not in inspect.signature(predictor.predict_chunk).parameters:
+                raise ValueError(f"temperature applies to sampling policies; {type(predictor).__name__} "
+                                 f"samples no noise (got temperature={temperature})")
+            self._sample_kwargs["temperature"] = temperature
         cfg = predictor.config
         self.predictor = predictor
         self.obs_dim, self.action_dim = int(cfg.obs_dim), int(cfg.action_dim)
@@ -110,7 +119,7 @@ class ChunkedPolicy:
     def _predict(self, rows: np.ndarray) -> None:
         t0 = time.perf_counter()
         chunk = self.predictor.predict_chunk(self._hist[rows].copy(), sampler=self.sampler, steps=self.steps,
-                                             generator=self.generator)  # (m, H, Da)
+                                             generator=self.generator, **self._sample_kwargs)  # (m, H, Da)
         self.chunk_latencies.append(time.perf_counter() - t0)
         self.num_chunks += 1
         chunk = np.asarray(chunk, dtype=np.float32)

@@ -10,6 +10,7 @@ per-episode records, and per-chunk inference latency p50/p99, with provenance.
 """
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,6 +45,7 @@ class EvalConfig:
     rtc_mode: str = "guided"
     students: list[str] = field(default_factory=list)
     cost_cache: str | None = None
+    temperature: float = 1.0
 
     def __post_init__(self) -> None:
         if self.episodes < 1 or self.num_envs < 1:
@@ -53,6 +55,12 @@ class EvalConfig:
         if self.action_horizon is not None and self.planner == "realtime":
             raise ValueError("action_horizon applies to planner=chunked (Ta) and planner=async (RTC's execution "
                              "horizon s); planner=realtime replans every Ta actions")
+        if isinstance(self.temperature, bool) or not (isinstance(self.temperature, (int, float))
+                                                      and math.isfinite(self.temperature) and self.temperature > 0):
+            raise ValueError(f"temperature must be a number > 0, got {self.temperature!r}")
+        if self.temperature != 1.0 and self.planner != "chunked":
+            raise ValueError("temperature applies to planner=chunked (the planners sample their menu items "
+                             "from the trained noise scale)")
         if not Path(self.checkpoint).is_dir():
             raise FileNotFoundError(f"checkpoint directory not found: {self.checkpoint}")
         from parapolicy.scripts.planner_factory import PLANNERS
@@ -121,7 +129,7 @@ def make_runner(cfg: EvalConfig, policy: Any, seed: int) -> Any:
         from parapolicy.policies import ChunkedPolicy
 
         return ChunkedPolicy(policy, action_horizon=cfg.action_horizon, sampler=cfg.sampler, steps=cfg.steps,
-                             seed=seed)
+                             seed=seed, temperature=cfg.temperature)
     from parapolicy.scripts.planner_factory import build_planner, load_students
 
     students = load_students(cfg.students, policy) if cfg.students else None
@@ -158,7 +166,7 @@ def evaluate_checkpoint(cfg: EvalConfig) -> dict[str, Any]:
     report: dict[str, Any] = {
         "env_id": env_cfg.id, "checkpoint": str(cfg.checkpoint), "policy": pcfg.to_dict(),
         "sampler": sampler if pcfg.kind == "diffusion" else None, "steps": steps if pcfg.kind == "diffusion" else None,
-        "action_horizon": cfg.action_horizon or pcfg.action_horizon,
+        "action_horizon": cfg.action_horizon or pcfg.action_horizon, "temperature": cfg.temperature,
         "num_envs": cfg.num_envs, "summary": summary,
         "latency_per_chunk": {**latency_summary(_latencies(runner)), "batch": cfg.num_envs},
         "planner": {"kind": cfg.planner, **(runner.planner.summary() if cfg.planner != "chunked" else {})},
@@ -197,6 +205,8 @@ def _videos(cfg: EvalConfig, env_cfg: EnvConfig, policy: Any, sampler: str, step
     env = env_cfg.make(render_mode="rgb_array", width=256, height=256)
     paths = []
     label = f"{sampler}{steps}" if policy.config.kind == "diffusion" else "mse"
+    if cfg.temperature != 1.0:
+        label += f"-T{cfg.temperature:g}"
     if cfg.planner != "chunked":
         label = f"{cfg.planner}-{cfg.budget_ms or 'auto'}ms"
     for i in range(min(cfg.video_episodes, cfg.episodes)):

@@ -19,9 +19,12 @@ COLUMNS = [("env", "task"), ("policy", "policy"), ("sampler", "sampler"), ("epis
 
 
 def _ta_note(rep: dict[str, Any]) -> str:
-    """`` Ta=N`` when the evaluation executed N actions per chunk instead of the policy's own Ta."""
+    """`` Ta=N`` when the evaluation executed N actions per chunk instead of the policy's own Ta, and
+    `` T=x`` when it sampled at a noise temperature other than 1."""
     ta = rep.get("action_horizon")
-    return f" Ta={ta}" if ta is not None and ta != rep["policy"].get("action_horizon") else ""
+    note = f" Ta={ta}" if ta is not None and ta != rep["policy"].get("action_horizon") else ""
+    temp = rep.get("temperature", 1.0)
+    return note + (f" T={temp:g}" if temp != 1.0 else "")
 
 
 def row_of(path: Path) -> dict[str, Any]:

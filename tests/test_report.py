@@ -50,6 +50,8 @@ def test_results_table_marks_an_action_horizon_override():
     assert _ta_note(rep) == " Ta=4"
     assert _ta_note({**rep, "action_horizon": 8}) == ""
     assert _ta_note({"policy": {"action_horizon": 8}}) == ""  # JSON from before the override existed
+    assert _ta_note({**rep, "temperature": 0.8}) == " Ta=4 T=0.8"
+    assert _ta_note({**rep, "action_horizon": 8, "temperature": 1.0}) == ""
 
 
 def test_training_note_matches_the_checkpoints_own_step(tmp_path):

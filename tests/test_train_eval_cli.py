@@ -69,6 +69,20 @@ def test_eval_action_horizon_override(trained):
                                   "planner=realtime", "budget_ms=50", cwd=root), "planner=realtime replans every Ta")
 
 
+def test_eval_temperature(trained):
+    """``temperature=0.5`` is recorded in the JSON; a bad value or a planner other than chunked is one line."""
+    root, data, out = trained
+    report = root / "eval_temp.json"
+    proc = run_cli("parapolicy-eval", f"checkpoint={out / 'checkpoint'}", "episodes=1", "num_envs=1",
+                   "sampler=ddim", "steps=2", "temperature=0.5", f"out={report}", cwd=root)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert json.loads(report.read_text())["temperature"] == 0.5
+    assert_one_line_error(run_cli("parapolicy-eval", f"checkpoint={out / 'checkpoint'}", "temperature=0",
+                                  cwd=root), "temperature must be a number > 0, got 0")
+    assert_one_line_error(run_cli("parapolicy-eval", f"checkpoint={out / 'checkpoint'}", "temperature=0.5",
+                                  "planner=realtime", "budget_ms=50", cwd=root), "temperature applies to planner=chunked")
+
+
 def test_resume_continues_from_latest(trained):
     root, data, out = trained
     proc = run_cli("parapolicy-train", "env=Fork-v0", f"dataset={data}", f"out={out}", *TINY_TRAIN,

@@ -12,6 +12,7 @@ which converts schedule time to network time and uses the EMA weights by default
 """
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -95,14 +96,20 @@ class DiffusionPolicy(ChunkPolicyBase):
     # -- inference ------------------------------------------------------------------------------------
     @torch.no_grad()
     def predict_chunk(self, obs_history: np.ndarray | Tensor, *, sampler: str | None = None,
-                      steps: int | None = None, generator: torch.Generator | None = None) -> np.ndarray:
+                      steps: int | None = None, generator: torch.Generator | None = None,
+                      temperature: float = 1.0) -> np.ndarray:
         """Sample action chunks in raw units from a raw observation history.
 
         ``obs_history``: ``(To, Do)`` → returns ``(H, Da)``; ``(B, To, Do)`` → ``(B, H, Da)`` (float32).
         ``sampler``: ddpm | ddim | flow (default ``config.sampler``); ``steps``: K (default: the
         policy's own ``timesteps`` for its default sampler, else ``config.inference_steps``).
         ``generator``: a CPU ``torch.Generator`` for the initial and per-step noise (None: global RNG).
+        ``temperature``: the initial noise is drawn from N(0, temperature²·I) (1: the distribution the
+        network was trained from; below 1 the chain starts nearer the middle of the noise and lands on
+        likelier chunks). Only the initial noise is scaled, never DDPM's per-step noise.
         """
+        if isinstance(temperature, bool) or not (isinstance(temperature, (int, float)) and math.isfinite(temperature) and temperature > 0):
+            raise ValueError(f"temperature must be a number > 0, got {temperature!r}")
         obs, single = self.prepare_obs_history(obs_history)
         name = sampler if sampler is not None else self.config.sampler
         schedule = self.get_schedule(name)
@@ -111,7 +118,7 @@ class DiffusionPolicy(ChunkPolicyBase):
         else:
             ts = schedule.timesteps(int(steps))
         B, H, Da = obs.shape[0], self.config.pred_horizon, self.config.action_dim
-        x_init = torch.randn((B, H, Da), generator=generator).to(self.device)  # (B, H, Da)
+        x_init = torch.randn((B, H, Da), generator=generator).mul_(float(temperature)).to(self.device)  # (B, H, Da)
         cond = self.encode_obs(obs)  # (B, Dc)
         out = denoise(self.denoiser, schedule, x_init, cond, ts, generator=generator)
         return self._finish(out.x0, single)

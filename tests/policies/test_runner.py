@@ -108,3 +108,41 @@ def test_builds_from_default_config(kind, denoiser):
     assert a.shape == (2,) and a.dtype == np.float32
     chunk = policy.predict_chunk(np.zeros((2, 2, 6)), generator=torch.Generator().manual_seed(0))
     assert chunk.shape == (2, 16, 2)
+
+
+def test_temperature_scales_only_the_initial_noise():
+    """``predict_chunk(temperature=s)`` is the same chain started from s·x_T (flow: deterministic)."""
+    from parapolicy.policies.sampling import denoise
+
+    torch.manual_seed(0)
+    policy = make_policy(tiny_config("diffusion", "unet", "flow")).eval()
+    hist = np.random.default_rng(1).normal(size=(3, 2, 3)).astype(np.float32)  # (B, To, Do)
+    got = policy.predict_chunk(hist, temperature=0.5, generator=torch.Generator().manual_seed(7))
+    obs, _ = policy.prepare_obs_history(hist)
+    x_T = torch.randn((3, 8, 2), generator=torch.Generator().manual_seed(7))  # (B, H, Da)
+    with torch.no_grad():
+        out = denoise(policy.denoiser, policy.get_schedule("flow"), 0.5 * x_T, policy.encode_obs(obs),
+                      policy.timesteps)
+    np.testing.assert_allclose(got, policy._finish(out.x0, False), atol=1e-5)
+    full = policy.predict_chunk(hist, generator=torch.Generator().manual_seed(7))
+    assert not np.allclose(got, full, atol=1e-3)  # the scale reaches the chain
+    np.testing.assert_array_equal(full, policy.predict_chunk(hist, temperature=1.0,
+                                                             generator=torch.Generator().manual_seed(7)))
+    for bad in (0.0, -1.0, float("nan"), True):
+        with pytest.raises(ValueError, match="temperature must be a number > 0"):
+            policy.predict_chunk(hist, temperature=bad)
+
+
+def test_chunked_policy_passes_temperature_and_refuses_it_without_noise():
+    class Tempered(FakePredictor):
+        def predict_chunk(self, obs_history, *, sampler=None, steps=None, generator=None, temperature=1.0):
+            self.temperatures = [*getattr(self, "temperatures", []), temperature]
+            return super().predict_chunk(obs_history, sampler=sampler, steps=steps, generator=generator)
+
+    fake = Tempered()
+    ChunkedPolicy(fake, temperature=0.7).act(np.zeros(3))
+    assert fake.temperatures == [0.7]
+    ChunkedPolicy(FakePredictor(), temperature=1.0).act(np.zeros(3))  # the default passes nothing
+    mse = make_policy(tiny_config("mse", "unet")).eval()
+    with pytest.raises(ValueError, match="temperature applies to sampling policies; MseBcPolicy"):
+        ChunkedPolicy(mse, temperature=0.5)
