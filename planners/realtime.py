@@ -110,17 +110,27 @@ def _unnormalizer(policy: Any) -> Callable[[Tensor], Tensor]:
 class MenuItem:
     """One way to produce a chunk: a sampler, optionally with its own network (a student), a warm
     start level (start from the previous chunk re-noised to ``timesteps[warm_start]``) and, for
-    Picard, amortized initialization toward the previous chunk."""
+    Picard, amortized initialization toward the previous chunk. ``temperature`` scales the initial
+    noise of a chunk sampled from scratch (N(0, temperature²·I); a warm start's re-noising keeps the
+    trained scale); a cascade, whose uncertainty compares student samples drawn at unit scale,
+    refuses it."""
 
     name: str
     sampler: Sampler
     denoiser: Denoiser | None = None  # None: the model's (teacher) network
     warm_start: int | None = None
     amortized: bool = False
+    temperature: float = 1.0
 
     def __post_init__(self) -> None:
         if not isinstance(self.sampler, Sampler):
             raise ValueError(f"menu item {self.name!r}: sampler must be a Sampler, got {type(self.sampler).__name__}")
+        t = self.temperature
+        if isinstance(t, bool) or not isinstance(t, numbers.Real) or not math.isfinite(t) or t <= 0:
+            raise ValueError(f"menu item {self.name!r}: temperature must be a number > 0, got {t!r}")
+        if t != 1.0 and isinstance(self.sampler, CascadeSampler):
+            raise ValueError(f"menu item {self.name!r}: a cascade samples at temperature 1 (its uncertainty "
+                             f"compares unit-noise student samples), got {t}")
         K = self.sampler.num_steps
         if self.warm_start is not None and not 0 <= self.warm_start < K:
             raise ValueError(f"menu item {self.name!r}: warm_start must be in [0, {K - 1}], got {self.warm_start}")
@@ -451,7 +461,7 @@ class RealtimePlanner:
             else:  # deterministic steps: consume no randomness (matches ``predict_chunk`` draw for draw)
                 noises = torch.zeros((sampler.num_steps, m, H, Da), device=dev)  # (K, m, H, Da)
             start, kwargs = 0, {}
-            x_init = noise
+            x_init = noise if item.temperature == 1.0 else noise * item.temperature  # (m, H, Da)
             if warm_from is not None and executed < H:
                 warm_from = warm_from.to(dev)
                 if item.warm_start is not None:

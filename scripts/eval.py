@@ -59,8 +59,8 @@ class EvalConfig:
                                                       and math.isfinite(self.temperature) and self.temperature > 0):
             raise ValueError(f"temperature must be a number > 0, got {self.temperature!r}")
         if self.temperature != 1.0 and self.planner != "chunked":
-            raise ValueError("temperature applies to planner=chunked (the planners sample their menu items "
-                             "from the trained noise scale)")
+            raise ValueError("temperature= applies to planner=chunked; for the planners give menu items a "
+                             "-t<temperature> suffix (e.g. menu=[flow10-t0.8])")
         if not Path(self.checkpoint).is_dir():
             raise FileNotFoundError(f"checkpoint directory not found: {self.checkpoint}")
         from parapolicy.scripts.planner_factory import PLANNERS

@@ -14,6 +14,8 @@ A *menu* is a list of sampler specs, best quality first. Each spec is one string
 ``student[<N>]``                                        a distilled N-step student (default: fewest steps)
 ``cascade[-student<N>][-<sched><K>]``                   student first, escalate uncertain rows to the
                                                         teacher sampler (default: the policy's own)
+``<any of the above but cascade>-t<T>``                 the same item with its initial noise drawn from
+                                                        N(0, T²·I) (``student2-t0.8``; default T = 1)
 =====================================================  =================================================
 
 ``build_planner(policy, planner=…, menu=…, budget_ms=…, control_hz=…, delay=…, rtc_mode=…, student=…)``
@@ -31,6 +33,7 @@ raises ``ValueError`` with one line that says what is allowed.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import numbers
 import re
@@ -55,10 +58,12 @@ from parapolicy.planners.sequential import SequentialSampler
 PLANNERS = ("chunked", "realtime", "async")
 SCHEDULE_NAMES = ("ddpm", "ddim", "flow")
 ALLOWED_FORMS = ("ddpm<K> | ddim<K> | flow<K> | warm-<sched><K>[-s<i>] | picard-<sched><K>-p<P>[-tau<t>][-look]"
-                 "[-amortized[-student[<N>]]] | student[<N>] | cascade[-student<N>][-<sched><K>]")
+                 "[-amortized[-student[<N>]]] | student[<N>] | cascade[-student<N>][-<sched><K>], "
+                 "each but cascade with an optional -t<temperature> suffix")
 
 _SEQ = re.compile(r"^(ddpm|ddim|flow)(\d+)$")
 _STUDENT = re.compile(r"^student(\d*)$")
+_TEMP = re.compile(r"^t(\d+(?:\.\d*)?|\.\d+)$")
 
 
 # ------------------------------------------------------------------------------------------ parsing
@@ -69,7 +74,7 @@ class MenuSpec:
     ``kind``: sequential | picard | student | cascade. ``schedule``/``steps``: the teacher sampler
     (sequential, picard, warm; cascade's teacher as ``teacher``). ``warm_start``: start level index
     (-1: the default K // 2). ``amortized``: None | "warm" | "student". ``student_steps``: which
-    student (None: the one with the fewest steps).
+    student (None: the one with the fewest steps). ``temperature``: scale of the initial noise.
     """
 
     text: str
@@ -83,6 +88,7 @@ class MenuSpec:
     amortized: str | None = None
     student_steps: int | None = None
     teacher: "MenuSpec | None" = None
+    temperature: float = 1.0
 
     @property
     def needs_student(self) -> bool:
@@ -122,6 +128,17 @@ def parse_spec(text: Any) -> MenuSpec:
         raise ValueError(f"a sampler spec must be a non-empty string, got {text!r}; allowed forms: {ALLOWED_FORMS}")
     text = text.strip()
     tokens = text.lower().split("-")
+    m = _TEMP.match(tokens[-1]) if len(tokens) > 1 else None
+    if m:
+        temperature = float(m.group(1))
+        if not math.isfinite(temperature) or temperature <= 0:
+            raise _bad(text, f"the temperature must be a number > 0, got {m.group(1)}")
+        spec = parse_spec("-".join(text.split("-")[:-1]))
+        if spec.temperature != 1.0:
+            raise _bad(text, "give at most one -t<temperature> suffix")
+        if spec.kind == "cascade":
+            raise _bad(text, "a cascade samples at temperature 1 (its uncertainty compares unit-noise samples)")
+        return dataclasses.replace(spec, text=text, temperature=temperature)
     head = tokens[0]
     if _SEQ.match(head):
         if len(tokens) > 1:
@@ -418,6 +435,11 @@ def _calibrated_threshold(cas: CascadeSampler, student: Any, ctx: MenuContext) -
 def build_item(spec: MenuSpec | str, ctx: MenuContext) -> MenuItem:
     """The menu item for one (parsed or textual) spec."""
     spec = parse_spec(spec) if isinstance(spec, str) else spec
+    item = _build_item(spec, ctx)
+    return item if spec.temperature == 1.0 else dataclasses.replace(item, temperature=spec.temperature)
+
+
+def _build_item(spec: MenuSpec, ctx: MenuContext) -> MenuItem:
     if spec.kind == "student":
         student = _pick_student(ctx.students, spec, spec.student_steps)
         return MenuItem(name=spec.text, sampler=_student_sampler(student, spec.text), denoiser=student.denoiser)

@@ -163,6 +163,10 @@ def test_spec_parsing():
     assert parse_spec("student").student_steps is None and parse_spec("student2").student_steps == 2
     c = parse_spec("cascade-student1-ddpm100")
     assert c.student_steps == 1 and (c.teacher.schedule, c.teacher.steps) == ("ddpm", 100)
+    t = parse_spec("student2-T0.8")
+    assert (t.kind, t.student_steps, t.temperature, t.text) == ("student", 2, 0.8, "student2-T0.8")
+    assert parse_spec("picard-ddpm100-p16-tau0.3-look-amortized-t.5").temperature == 0.5
+    assert parse_spec("flow10").temperature == 1.0
     assert parse_spec("flow10").kind == "sequential" and parse_spec("cascade").teacher is None
     assert parse_spec("student1").needs_student and not parse_spec("ddim10").needs_student
 
@@ -171,6 +175,8 @@ def test_spec_parsing():
     ("picard-ddpm100-p0", "Picard window must be an integer >= 1"), ("picard-ddpm100", "needs a sampler and a window"),
     ("dpm10", "unknown sampler name"), ("ddim10-x", "unexpected suffix"), ("warm-ddim10-s10", "warm start level"),
     ("picard-ddpm100-p8-tauX", "tau<number>"), ("", "non-empty"), ("student0", "at least 1 step"),
+    ("flow10-t0", "temperature must be a number > 0"), ("cascade-t0.8", "a cascade samples at temperature 1"),
+    ("flow10-t0.8-t0.5", "at most one -t<temperature>"),
 ])
 def test_bad_specs(spec, fragment):
     from parapolicy.scripts.planner_factory import ALLOWED_FORMS, parse_spec

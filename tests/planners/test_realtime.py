@@ -235,3 +235,34 @@ def test_first_replan_calibrates_by_itself() -> None:
     p.act(np.zeros(3, dtype=np.float32))
     assert p.menu[0].sampler.calibrated and len(p.records) == 1
     assert p.records[0].name == "picard-ddpm100-w16"
+
+
+def test_item_temperature_matches_chunked_policy_and_refuses_cascade() -> None:
+    """A menu item at temperature 0.6 acts exactly like ``ChunkedPolicy(temperature=0.6)``, unlike one at 1."""
+    import dataclasses
+
+    from parapolicy.planners.cascade import CascadeSampler
+    from parapolicy.planners.realtime import ChunkModel
+    from parapolicy.policies.config import PolicyConfig
+    from parapolicy.policies.factory import make_policy
+    from parapolicy.policies.runner import ChunkedPolicy
+
+    cfg = PolicyConfig(obs_dim=3, action_dim=2, pred_horizon=8, action_horizon=4, down_dims=(8, 16),
+                       objective="flow", step_embed_dim=8, kernel_size=3)
+    torch.manual_seed(0)
+    pol = make_policy(cfg).eval()
+    model = ChunkModel.from_policy(pol)
+    item = SamplerSpec(kind="sequential", steps=10).build(model)
+    cold = dataclasses.replace(item, temperature=0.6)
+    planner = RealtimePlanner(model, [cold], budget_ms=10_000, cost_model=CPU, seed=7)
+    plain = RealtimePlanner(model, [item], budget_ms=10_000, cost_model=CPU, seed=7)
+    ref = ChunkedPolicy(pol, seed=7, temperature=0.6)
+    obs = np.random.default_rng(0).normal(size=(2, 3)).astype(np.float32)
+    got = planner.act(obs)
+    np.testing.assert_allclose(got, ref.act(obs), atol=1e-5)
+    assert not np.allclose(got, plain.act(obs), atol=1e-4)
+    with pytest.raises(ValueError, match="temperature must be a number > 0"):
+        dataclasses.replace(item, temperature=0.0)
+    cas = CascadeSampler(SequentialSampler(model.schedule, steps=2), model.denoiser, item.sampler, threshold=0.1)
+    with pytest.raises(ValueError, match="a cascade samples at temperature 1"):
+        MenuItem("cascade", cas, temperature=0.8)
