@@ -80,7 +80,8 @@ def test_eval_temperature(trained):
     assert_one_line_error(run_cli("parapolicy-eval", f"checkpoint={out / 'checkpoint'}", "temperature=0",
                                   cwd=root), "temperature must be a number > 0, got 0")
     assert_one_line_error(run_cli("parapolicy-eval", f"checkpoint={out / 'checkpoint'}", "temperature=0.5",
-                                  "planner=realtime", "budget_ms=50", cwd=root), "temperature= applies to planner=chunked")
+                                  "planner=realtime", "budget_ms=50", cwd=root),
+                          "temperature= applies to planner=chunked")
 
 
 def test_resume_continues_from_latest(trained):

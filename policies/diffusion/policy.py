@@ -108,7 +108,8 @@ class DiffusionPolicy(ChunkPolicyBase):
         network was trained from; below 1 the chain starts nearer the middle of the noise and lands on
         likelier chunks). Only the initial noise is scaled, never DDPM's per-step noise.
         """
-        if isinstance(temperature, bool) or not (isinstance(temperature, (int, float)) and math.isfinite(temperature) and temperature > 0):
+        if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) \
+                or not math.isfinite(temperature) or temperature <= 0:
             raise ValueError(f"temperature must be a number > 0, got {temperature!r}")
         obs, single = self.prepare_obs_history(obs_history)
         name = sampler if sampler is not None else self.config.sampler
