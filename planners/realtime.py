@@ -28,7 +28,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from parapolicy.policies.sampling import needs_step_noise
+from parapolicy.policies.sampling import check_temperature, needs_step_noise
 from parapolicy.policies.schedules import DDIMSchedule, DDPMSchedule, FlowSchedule
 
 from .amortized_init import amortized_trajectory
@@ -125,9 +125,10 @@ class MenuItem:
     def __post_init__(self) -> None:
         if not isinstance(self.sampler, Sampler):
             raise ValueError(f"menu item {self.name!r}: sampler must be a Sampler, got {type(self.sampler).__name__}")
-        t = self.temperature
-        if isinstance(t, bool) or not isinstance(t, numbers.Real) or not math.isfinite(t) or t <= 0:
-            raise ValueError(f"menu item {self.name!r}: temperature must be a number > 0, got {t!r}")
+        try:
+            t = check_temperature(self.temperature)
+        except ValueError as e:
+            raise ValueError(f"menu item {self.name!r}: {e}") from None
         if t != 1.0 and isinstance(self.sampler, CascadeSampler):
             raise ValueError(f"menu item {self.name!r}: a cascade samples at temperature 1 (its uncertainty "
                              f"compares unit-noise student samples), got {t}")

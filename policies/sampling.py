@@ -7,6 +7,7 @@ a budget is a ``should_stop`` hook.
 """
 from __future__ import annotations
 
+import math
 from typing import Any, Callable, NamedTuple, Protocol
 
 import torch
@@ -31,6 +32,15 @@ class SampleOutcome(NamedTuple):
     x0: Tensor
     steps_done: int
     completed: bool
+
+
+def check_temperature(temperature: Any) -> float:
+    """``temperature`` as a float if it is a finite number > 0 (the scale of a chain's initial noise),
+    else ``ValueError`` with one line."""
+    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) \
+            or not math.isfinite(temperature) or temperature <= 0:
+        raise ValueError(f"temperature must be a number > 0, got {temperature!r}")
+    return float(temperature)
 
 
 def needs_step_noise(schedule: Any) -> bool:

@@ -10,7 +10,6 @@ per-episode records, and per-chunk inference latency p50/p99, with provenance.
 """
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,9 +54,9 @@ class EvalConfig:
         if self.action_horizon is not None and self.planner == "realtime":
             raise ValueError("action_horizon applies to planner=chunked (Ta) and planner=async (RTC's execution "
                              "horizon s); planner=realtime replans every Ta actions")
-        if isinstance(self.temperature, bool) or not (isinstance(self.temperature, (int, float))
-                                                      and math.isfinite(self.temperature) and self.temperature > 0):
-            raise ValueError(f"temperature must be a number > 0, got {self.temperature!r}")
+        from parapolicy.policies.sampling import check_temperature
+
+        check_temperature(self.temperature)
         if self.temperature != 1.0 and self.planner != "chunked":
             raise ValueError("temperature= applies to planner=chunked; for the planners give menu items a "
                              "-t<temperature> suffix (e.g. menu=[flow10-t0.8])")

@@ -12,7 +12,6 @@ which converts schedule time to network time and uses the EMA weights by default
 """
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -23,7 +22,7 @@ from torch import Tensor, nn
 from ..base import ChunkPolicyBase
 from ..config import SAMPLERS_FOR_OBJECTIVE, PolicyConfig
 from ..normalizer import Normalizer
-from ..sampling import denoise
+from ..sampling import check_temperature, denoise
 from ..schedules import SCHEDULES
 
 
@@ -108,9 +107,7 @@ class DiffusionPolicy(ChunkPolicyBase):
         network was trained from; below 1 the chain starts nearer the middle of the noise and lands on
         likelier chunks). Only the initial noise is scaled, never DDPM's per-step noise.
         """
-        if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) \
-                or not math.isfinite(temperature) or temperature <= 0:
-            raise ValueError(f"temperature must be a number > 0, got {temperature!r}")
+        temperature = check_temperature(temperature)
         obs, single = self.prepare_obs_history(obs_history)
         name = sampler if sampler is not None else self.config.sampler
         schedule = self.get_schedule(name)
@@ -119,7 +116,7 @@ class DiffusionPolicy(ChunkPolicyBase):
         else:
             ts = schedule.timesteps(int(steps))
         B, H, Da = obs.shape[0], self.config.pred_horizon, self.config.action_dim
-        x_init = torch.randn((B, H, Da), generator=generator).mul_(float(temperature)).to(self.device)  # (B, H, Da)
+        x_init = torch.randn((B, H, Da), generator=generator).mul_(temperature).to(self.device)  # (B, H, Da)
         cond = self.encode_obs(obs)  # (B, Dc)
         out = denoise(self.denoiser, schedule, x_init, cond, ts, generator=generator)
         return self._finish(out.x0, single)
