@@ -345,3 +345,42 @@ def demo_stats(demos: DemoSet) -> dict[str, Any]:
         "max_length": max(lengths, default=0),
         "modes": dict(sorted(Counter(ep.mode for ep in demos.episodes).items())),
     }
+
+
+# --------------------------------------------------------------------------------------------- merging
+#: file attributes that must agree for two demonstration files to be trained on together.
+_MERGE_KEYS = ("env_id", "env_kwargs")
+
+
+def concat_demos(sets: list[DemoSet]) -> DemoSet:
+    """One dataset holding the episodes of ``sets`` in order, e.g. two collections run in parallel.
+
+    The files must come from the same task with the same constructor kwargs and have the same
+    observation and action sizes; otherwise :class:`DemoFormatError` names the first file that differs
+    and how. Episode seeds are kept, and a seed that appears in two files is refused (the same initial
+    state twice would silently weight it double). The merged ``attrs`` are the first file's, with
+    ``total`` updated and ``sources`` listing every file.
+    """
+    if not sets:
+        raise DemoFormatError("no demonstration files given")
+    first = sets[0]
+    where0 = str(first.path or "dataset 1")
+    seen: dict[int, str] = {}
+    episodes: list[Episode] = []
+    for i, demos in enumerate(sets):
+        where = str(demos.path or f"dataset {i + 1}")
+        for key in _MERGE_KEYS:
+            if demos.attrs.get(key) != first.attrs.get(key):
+                raise DemoFormatError(f"{where}: {key} {demos.attrs.get(key)!r} differs from "
+                                      f"{first.attrs.get(key)!r} in {where0}")
+        if (demos.obs_dim, demos.action_dim) != (first.obs_dim, first.action_dim):
+            raise DemoFormatError(f"{where}: obs/action dims ({demos.obs_dim}, {demos.action_dim}) differ from "
+                                  f"({first.obs_dim}, {first.action_dim}) in {where0}")
+        for ep in demos.episodes:
+            if ep.seed in seen:
+                raise DemoFormatError(f"{where}: episode seed {ep.seed} is also in {seen[ep.seed]}")
+            seen[ep.seed] = where
+        episodes.extend(demos.episodes)
+    attrs = {**first.attrs, "total": len(episodes),
+             "sources": [str(d.path) if d.path else f"dataset {i + 1}" for i, d in enumerate(sets)]}
+    return DemoSet(episodes=episodes, attrs=attrs, path=first.path if len(sets) == 1 else None)

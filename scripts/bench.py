@@ -81,7 +81,7 @@ class BenchConfig:
     checkpoint: str = "???"
     students: list[str] = field(default_factory=list)
     env: EnvConfig | None = None
-    dataset: str | None = None  # held-out demos for the cascade threshold (null: the teacher's dataset)
+    dataset: Any = None  # held-out demos (path or list) for the cascade threshold (null: the teacher's dataset)
     sections: list[str] = field(default_factory=lambda: list(SECTIONS))
     rows: list[str] = field(default_factory=lambda: list(DEFAULT_ROWS))
     episodes: int = 100
@@ -205,6 +205,7 @@ def setup(cfg: BenchConfig) -> Bench:
     from parapolicy.scripts.planner_factory import (calibration_observations, load_students, make_context,
                                                     parse_spec)
     from parapolicy.scripts.policy_checkpoint import load_for_env
+    from parapolicy.scripts.train import dataset_paths
 
     torch.set_num_threads(cfg.threads)
     pcfg, _ = read_checkpoint_config(cfg.checkpoint)
@@ -228,7 +229,7 @@ def setup(cfg: BenchConfig) -> Bench:
     specs = [*cfg.rows, *cfg.realtime_menu]
     calib = None
     if any(parse_spec(s).kind == "cascade" for s in specs):
-        data = Path(cfg.dataset) if cfg.dataset else teacher_dataset(cfg.checkpoint, env_cfg.id)
+        data = dataset_paths(cfg.dataset, env_cfg) if cfg.dataset else teacher_dataset(cfg.checkpoint, env_cfg.id)
         calib = calibration_observations(policy, data, 256, seed=cfg.seed)
     ctx = make_context(policy, student=students, calibration_obs=calib, cascade_quantile=cfg.cascade_quantile,
                        seed=cfg.seed)

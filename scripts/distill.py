@@ -34,7 +34,7 @@ class DistillConfig:
     checkpoint: str = "???"  # the teacher checkpoint directory
     steps: int = 2000  # student training iterations
     student_steps: int = 1  # N sampling steps of the student (1..8)
-    dataset: str | None = None  # null: the teacher's training dataset (see the module docstring)
+    dataset: Any = None  # a path or list of paths; null: the teacher's training dataset (module docstring)
     out: str | None = None  # null: <teacher dir>/../student<N>
     overwrite: bool = False
     teacher_steps: int | None = None  # the teacher's deterministic sampler steps (null: its own)
@@ -84,9 +84,9 @@ def check_teacher(path: str | Path) -> Any:
     return cfg
 
 
-def teacher_dataset(checkpoint: str | Path, env_id: str) -> Path:
-    """The dataset the teacher was trained on (``train_summary.json`` of its run) when it still
-    exists, else ``runs/data/<env>.hdf5`` or the packaged dataset (``train.default_dataset``)."""
+def teacher_dataset(checkpoint: str | Path, env_id: str) -> list[Path]:
+    """The demonstration file(s) the teacher was trained on (``train_summary.json`` of its run) when
+    they all still exist, else ``runs/data/<env>.hdf5`` or the packaged dataset (``train.default_dataset``)."""
     from parapolicy.scripts.train import default_dataset
 
     summary = Path(checkpoint).resolve().parent / "train_summary.json"
@@ -95,9 +95,10 @@ def teacher_dataset(checkpoint: str | Path, env_id: str) -> Path:
             recorded = json.loads(summary.read_text()).get("dataset")
         except (OSError, json.JSONDecodeError):
             recorded = None
-        if recorded and Path(recorded).is_file():
-            return Path(recorded)
-    return default_dataset(EnvConfig(id=env_id))
+        files = [Path(p) for p in ([recorded] if isinstance(recorded, str) else recorded or [])]
+        if files and all(p.is_file() for p in files):
+            return files
+    return [default_dataset(EnvConfig(id=env_id))]
 
 
 class ObsBatches:
@@ -188,8 +189,6 @@ def _device(name: str) -> str:
 
 def distill_checkpoint(cfg: DistillConfig) -> dict[str, Any]:
     """Load the teacher and demos, distill, report, save the student; returns the summary."""
-    from parapolicy.envs import demos_for_env
-    from parapolicy.envs.demos import load_demos
     from parapolicy.planners.student import distill
     from parapolicy.policies import load_policy, save_checkpoint
 
@@ -198,13 +197,14 @@ def distill_checkpoint(cfg: DistillConfig) -> dict[str, Any]:
     if out.exists() and not cfg.overwrite:
         raise FileExistsError(f"{out} already exists; pass overwrite=true to replace it")
     teacher = load_policy(cfg.checkpoint, device=_device(cfg.device))
-    data_path = Path(cfg.dataset) if cfg.dataset else teacher_dataset(cfg.checkpoint, tcfg.env_id or "")
-    demos = load_demos(data_path)
-    if tcfg.env_id:
-        try:
-            demos = demos_for_env(demos, tcfg.env_id, where=f"dataset {data_path}")
-        except ValueError as exc:
-            raise UserError(f"{exc} (the teacher's task)") from None
+    from parapolicy.scripts.train import dataset_paths, load_training_demos
+
+    if cfg.dataset is None:
+        paths = teacher_dataset(cfg.checkpoint, tcfg.env_id or "")
+    else:
+        paths = dataset_paths(cfg.dataset, EnvConfig(id=tcfg.env_id or "parapolicy/Fork-v0"))
+    data_path = ", ".join(str(p) for p in paths)
+    demos = load_training_demos(paths, tcfg.env_id)  # converted to the teacher's task where needed
     if demos.obs_dim != tcfg.obs_dim:
         raise UserError(f"dataset {data_path} has observations of dim {demos.obs_dim}, the teacher expects "
                         f"{tcfg.obs_dim}")
@@ -225,7 +225,7 @@ def distill_checkpoint(cfg: DistillConfig) -> dict[str, Any]:
                         seed=cfg.seed)
     dl = student.distill_log
     losses = dl.losses
-    summary = {"teacher": str(Path(cfg.checkpoint).resolve()), "dataset": str(data_path),
+    summary = {"teacher": str(Path(cfg.checkpoint).resolve()), "dataset": str(paths[0]) if len(paths) == 1 else [str(p) for p in paths],
                "student_steps": cfg.student_steps, "timesteps": student.config.timesteps,
                "nfe_per_chunk": err["nfe"], "heldout": err, "bank_size": dl.bank_size,
                "teacher_nfe_per_sample": dl.teacher_nfe_per_sample, "seconds": dl.seconds,

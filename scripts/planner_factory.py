@@ -581,18 +581,17 @@ def planner_statistics(policy: Any) -> dict[str, Any]:
     return out
 
 
-def calibration_observations(policy: Any, dataset: str | Path, n: int = 256, *, seed: int = 0) -> np.ndarray:
-    """``n`` raw observation histories ``(n, To, Do)`` drawn (seeded) from a demonstration file, for
+def calibration_observations(policy: Any, dataset: str | Path | list[Path], n: int = 256, *,
+                             seed: int = 0) -> np.ndarray:
+    """``n`` raw observation histories ``(n, To, Do)`` drawn (seeded) from demonstration file(s), for
     calibrating a cascade's threshold. Use a file the teacher was not trained on for a true hold-out
     (e.g. a ``parapolicy-collect`` run with another seed); the training demos work as a fallback."""
-    from parapolicy.envs import demos_for_env
-    from parapolicy.envs.demos import load_demos
     from parapolicy.policies import ChunkDataset
+    from parapolicy.scripts.train import load_training_demos
 
     cfg = policy.config
-    demos = load_demos(dataset)
-    if cfg.env_id:
-        demos = demos_for_env(demos, cfg.env_id, where=f"dataset {dataset}")
+    paths = [Path(p) for p in dataset] if isinstance(dataset, list) else [Path(dataset)]
+    demos = load_training_demos(paths, cfg.env_id)
     ds = ChunkDataset([e.obs for e in demos.episodes], [e.actions for e in demos.episodes],
                       obs_horizon=cfg.obs_horizon, pred_horizon=cfg.pred_horizon, action_horizon=cfg.action_horizon,
                       normalizer=policy.normalizer)

@@ -4,6 +4,7 @@
     parapolicy-train env=Fork-v0 policy=mse
     parapolicy-train env=PushT-v0 policy.denoiser=transformer policy.objective=flow
     torchrun --nproc_per_node=2 -m parapolicy.scripts.train env=Fork-v0 out=runs/ddp   # DDP (gloo on CPU)
+    parapolicy-train env=PushT-v0 'dataset=[runs/data/a.hdf5,runs/data/b.hdf5]'       # several demo files
 """
 from __future__ import annotations
 
@@ -40,7 +41,7 @@ class TrainScriptConfig:
     env: EnvConfig = field(default_factory=EnvConfig)
     policy: dict[str, Any] = field(default_factory=_policy_defaults)
     train: dict[str, Any] = field(default_factory=_train_defaults)
-    dataset: str | None = None
+    dataset: Any = None  # a path, a list of paths (trained on together), or None for the default
     out: str | None = None
     resume: bool = True
     progress: bool = True
@@ -68,6 +69,39 @@ def default_dataset(env: EnvConfig) -> Path:
     return Path(str(files("parapolicy.envs") / "data" / PACKAGED_DATASETS[env.id]))
 
 
+def dataset_paths(dataset: Any, env: EnvConfig) -> list[Path]:
+    """The demonstration files named by ``dataset`` (one path or a list of them; ``None``: the default)."""
+    if dataset is None:
+        return [default_dataset(env)]
+    if isinstance(dataset, str):
+        return [Path(dataset)]
+    paths = [Path(str(p)) for p in dataset]
+    if not paths:
+        raise UserError("dataset is an empty list: name at least one demonstration file")
+    if len({p.resolve() for p in paths}) != len(paths):
+        raise UserError(f"dataset names a file twice: {[str(p) for p in paths]}")
+    return paths
+
+
+def load_training_demos(paths: list[Path], env_id: str | None) -> Any:
+    """Load, check and concatenate the demonstration files (a ``DemoSet``), as observed by task
+    ``env_id`` when one is given. Problems become one-line :class:`UserError` s."""
+    from parapolicy.envs import demos_for_env
+    from parapolicy.envs.demos import concat_demos, load_demos
+
+    sets = []
+    for path in paths:
+        try:
+            demos = load_demos(path)
+            sets.append(demos_for_env(demos, env_id, where=f"dataset {path}") if env_id else demos)
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
+    try:
+        return concat_demos(sets)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+
+
 def make_eval_fn(env: EnvConfig, episodes: int, num_envs: int, seed: int = 50_000):
     """``eval_fn(policy, step) -> metrics`` running seeded vector-env episodes of the policy."""
     from parapolicy.planners.vector_eval import evaluate_vector, summarize_results
@@ -86,16 +120,11 @@ def make_eval_fn(env: EnvConfig, episodes: int, num_envs: int, seed: int = 50_00
 
 def train_policy(cfg: TrainScriptConfig) -> dict[str, Any]:
     """Load demos, build the policy, train it (resumable), save the final checkpoint."""
-    from parapolicy.envs import demos_for_env
-    from parapolicy.envs.demos import load_demos
     from parapolicy.policies import ChunkDataset, PolicyConfig, TrainConfig, make_policy, train
 
-    data_path = Path(cfg.dataset) if cfg.dataset else default_dataset(cfg.env)
-    demos = load_demos(data_path)
-    try:
-        demos = demos_for_env(demos, cfg.env.id, where=f"dataset {data_path}")
-    except ValueError as exc:
-        raise UserError(str(exc)) from None
+    paths = dataset_paths(cfg.dataset, cfg.env)
+    data_path = ", ".join(str(p) for p in paths)
+    demos = load_training_demos(paths, cfg.env.id)
     obs = [e.obs for e in demos.episodes]
     actions = [e.actions for e in demos.episodes]
     pcfg = PolicyConfig.from_dict({**cfg.policy, "obs_dim": int(obs[0].shape[1]),
@@ -112,7 +141,7 @@ def train_policy(cfg: TrainScriptConfig) -> dict[str, Any]:
     eval_fn = make_eval_fn(cfg.env, cfg.eval_episodes, cfg.num_envs) if cfg.eval_episodes else None
     summary = train(policy, dataset, tcfg, out, eval_fn=eval_fn, resume=cfg.resume, progress=cfg.progress)
     if main_rank:
-        summary["dataset"] = str(data_path)
+        summary["dataset"] = str(paths[0]) if len(paths) == 1 else [str(p) for p in paths]
         summary["demos"] = len(demos.episodes)
         summary["provenance"] = provenance(tcfg.seed)
         write_json_atomic(out / "train_summary.json", summary)

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from parapolicy.envs import make_env
-from parapolicy.envs.demos import DemoFormatError, DemoSet, Episode, demo_stats, load_demos, write_demos
+from parapolicy.envs.demos import (DemoFormatError, DemoSet, Episode, concat_demos, demo_stats, load_demos,
+                                   write_demos)
 from parapolicy.envs.fork_expert import ForkExpert
 
 ENV_ID = "parapolicy/Fork-v0"
@@ -210,3 +211,24 @@ def test_state_demos_convert_to_keypoints_and_other_tasks_are_refused() -> None:
         demos_for_env(demos, "parapolicy/Fork-v0")
     with pytest.raises(ValueError, match="not parapolicy/PushT-v0"):
         demos_for_env(kp, "parapolicy/PushT-v0")  # no way back from keypoints
+
+
+def test_concat_keeps_order_and_refuses_mismatches(tmp_path: Path, episodes: list[Episode]) -> None:
+    a = load_demos(write(tmp_path / "a.hdf5", episodes[:3]))
+    b = load_demos(write(tmp_path / "b.hdf5", episodes[3:]))
+    both = concat_demos([a, b])
+    assert [e.seed for e in both.episodes] == [0, 1, 2, 3]
+    np.testing.assert_array_equal(both.episodes[3].actions, episodes[3].actions)
+    assert both.attrs["total"] == 4 and both.attrs["sources"] == [str(a.path), str(b.path)]
+    assert concat_demos([a]).path == a.path
+    with pytest.raises(DemoFormatError, match="episode seed 0 is also in .*a.hdf5"):
+        concat_demos([a, load_demos(write(tmp_path / "a2.hdf5", episodes[:1]))])
+    other_kwargs = write_demos(tmp_path / "k.hdf5", episodes[3:], env_id=ENV_ID, env_kwargs={"width": 32},
+                               expert="ForkExpert", seed=3)
+    with pytest.raises(DemoFormatError, match="k.hdf5: env_kwargs"):
+        concat_demos([a, load_demos(other_kwargs)])
+    shorter = [Episode(e.obs[:, :2], e.actions, e.rewards, e.dones, e.success, e.seed + 10) for e in episodes[:1]]
+    with pytest.raises(DemoFormatError, match="dims"):
+        concat_demos([a, load_demos(write(tmp_path / "s.hdf5", shorter))])
+    with pytest.raises(DemoFormatError, match="no demonstration files"):
+        concat_demos([])

@@ -115,6 +115,31 @@ def test_bad_inputs_are_one_line(trained, tmp_path):
                           "collected on parapolicy/Fork-v0, not parapolicy/PushTKeypoints-v0")
 
 
+def test_train_and_distill_on_two_demo_files(trained, tmp_path):
+    root, data, _ = trained
+    more = tmp_path / "more.hdf5"
+    proc = run_cli("parapolicy-collect", "env=Fork-v0", "episodes=2", "seed=3", f"out={more}", "progress=false",
+                   cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = tmp_path / "two"
+    proc = run_cli("parapolicy-train", "env=Fork-v0", f"dataset=[{data},{more}]", f"out={out}", *TINY_TRAIN,
+                   cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "on 5 demos" in proc.stdout
+    summary = json.loads((out / "train_summary.json").read_text())
+    assert summary["dataset"] == [str(data), str(more)] and summary["demos"] == 5
+    # the student is distilled on the teacher's two files, found through its train_summary.json
+    proc = run_cli("parapolicy-distill", f"checkpoint={out / 'checkpoint'}", "steps=2", "student_steps=1",
+                   "bank_size=16", "batch_size=8", "heldout_samples=4", "progress=false", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    meta = json.loads((out / "student1" / "config.json").read_text())
+    assert meta["extra"]["distill"]["dataset"] == [str(data), str(more)]
+    assert_one_line_error(run_cli("parapolicy-train", f"dataset=[{data},{data}]", cwd=tmp_path), "twice")
+    assert_one_line_error(run_cli("parapolicy-train", "dataset=[]", cwd=tmp_path), "empty list")
+    same = os.path.relpath(data, tmp_path)  # the same file, spelled another way
+    assert_one_line_error(run_cli("parapolicy-train", f"dataset=[{data},{same}]", cwd=tmp_path), "twice")
+
+
 def test_keypoint_task_trains_on_the_packaged_state_demos(tmp_path):
     out = tmp_path / "kp"
     proc = run_cli("parapolicy-train", "env=PushTKeypoints-v0", f"out={out}", *TINY_TRAIN, cwd=tmp_path)
