@@ -191,18 +191,14 @@ def distill_checkpoint(cfg: DistillConfig) -> dict[str, Any]:
     """Load the teacher and demos, distill, report, save the student; returns the summary."""
     from parapolicy.planners.student import distill
     from parapolicy.policies import load_policy, save_checkpoint
+    from parapolicy.scripts.train import dataset_paths, dataset_record, load_training_demos
 
     tcfg = check_teacher(cfg.checkpoint)
     out = cfg.out_path
     if out.exists() and not cfg.overwrite:
         raise FileExistsError(f"{out} already exists; pass overwrite=true to replace it")
     teacher = load_policy(cfg.checkpoint, device=_device(cfg.device))
-    from parapolicy.scripts.train import dataset_paths, load_training_demos
-
-    if cfg.dataset is None:
-        paths = teacher_dataset(cfg.checkpoint, tcfg.env_id or "")
-    else:
-        paths = dataset_paths(cfg.dataset, EnvConfig(id=tcfg.env_id or "parapolicy/Fork-v0"))
+    paths = teacher_dataset(cfg.checkpoint, tcfg.env_id or "") if cfg.dataset is None else dataset_paths(cfg.dataset)
     data_path = ", ".join(str(p) for p in paths)
     demos = load_training_demos(paths, tcfg.env_id)  # converted to the teacher's task where needed
     if demos.obs_dim != tcfg.obs_dim:
@@ -225,7 +221,7 @@ def distill_checkpoint(cfg: DistillConfig) -> dict[str, Any]:
                         seed=cfg.seed)
     dl = student.distill_log
     losses = dl.losses
-    summary = {"teacher": str(Path(cfg.checkpoint).resolve()), "dataset": str(paths[0]) if len(paths) == 1 else [str(p) for p in paths],
+    summary = {"teacher": str(Path(cfg.checkpoint).resolve()), "dataset": dataset_record(paths),
                "student_steps": cfg.student_steps, "timesteps": student.config.timesteps,
                "nfe_per_chunk": err["nfe"], "heldout": err, "bank_size": dl.bank_size,
                "teacher_nfe_per_sample": dl.teacher_nfe_per_sample, "seconds": dl.seconds,

@@ -69,9 +69,12 @@ def default_dataset(env: EnvConfig) -> Path:
     return Path(str(files("parapolicy.envs") / "data" / PACKAGED_DATASETS[env.id]))
 
 
-def dataset_paths(dataset: Any, env: EnvConfig) -> list[Path]:
-    """The demonstration files named by ``dataset`` (one path or a list of them; ``None``: the default)."""
+def dataset_paths(dataset: Any, env: EnvConfig | None = None) -> list[Path]:
+    """The demonstration files named by ``dataset`` (one path or a list of them; ``None``: ``env``'s
+    default dataset)."""
     if dataset is None:
+        if env is None:
+            raise UserError("no dataset given")
         return [default_dataset(env)]
     if isinstance(dataset, str):
         return [Path(dataset)]
@@ -100,6 +103,11 @@ def load_training_demos(paths: list[Path], env_id: str | None) -> Any:
         return concat_demos(sets)
     except ValueError as exc:
         raise UserError(str(exc)) from None
+
+
+def dataset_record(paths: list[Path]) -> str | list[str]:
+    """How a run's summary records its demonstration files: one path, or the list of them."""
+    return str(paths[0]) if len(paths) == 1 else [str(p) for p in paths]
 
 
 def make_eval_fn(env: EnvConfig, episodes: int, num_envs: int, seed: int = 50_000):
@@ -141,7 +149,7 @@ def train_policy(cfg: TrainScriptConfig) -> dict[str, Any]:
     eval_fn = make_eval_fn(cfg.env, cfg.eval_episodes, cfg.num_envs) if cfg.eval_episodes else None
     summary = train(policy, dataset, tcfg, out, eval_fn=eval_fn, resume=cfg.resume, progress=cfg.progress)
     if main_rank:
-        summary["dataset"] = str(paths[0]) if len(paths) == 1 else [str(p) for p in paths]
+        summary["dataset"] = dataset_record(paths)
         summary["demos"] = len(demos.episodes)
         summary["provenance"] = provenance(tcfg.seed)
         write_json_atomic(out / "train_summary.json", summary)
