@@ -229,7 +229,7 @@ def setup(cfg: BenchConfig) -> Bench:
     specs = [*cfg.rows, *cfg.realtime_menu]
     calib = None
     if any(parse_spec(s).kind == "cascade" for s in specs):
-        data = dataset_paths(cfg.dataset, env_cfg) if cfg.dataset else teacher_dataset(cfg.checkpoint, env_cfg.id)
+        data = dataset_paths(cfg.dataset) if cfg.dataset else teacher_dataset(cfg.checkpoint, env_cfg.id)
         calib = calibration_observations(policy, data, 256, seed=cfg.seed)
     ctx = make_context(policy, student=students, calibration_obs=calib, cascade_quantile=cfg.cascade_quantile,
                        seed=cfg.seed)

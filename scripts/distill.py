@@ -87,7 +87,7 @@ def check_teacher(path: str | Path) -> Any:
 def teacher_dataset(checkpoint: str | Path, env_id: str) -> list[Path]:
     """The demonstration file(s) the teacher was trained on (``train_summary.json`` of its run) when
     they all still exist, else ``runs/data/<env>.hdf5`` or the packaged dataset (``train.default_dataset``)."""
-    from parapolicy.scripts.train import default_dataset
+    from parapolicy.scripts.train import dataset_paths, default_dataset
 
     summary = Path(checkpoint).resolve().parent / "train_summary.json"
     if summary.is_file():
@@ -95,7 +95,10 @@ def teacher_dataset(checkpoint: str | Path, env_id: str) -> list[Path]:
             recorded = json.loads(summary.read_text()).get("dataset")
         except (OSError, json.JSONDecodeError):
             recorded = None
-        files = [Path(p) for p in ([recorded] if isinstance(recorded, str) else recorded or [])]
+        try:
+            files = dataset_paths(recorded) if recorded else []
+        except UserError:
+            files = []
         if files and all(p.is_file() for p in files):
             return files
     return [default_dataset(EnvConfig(id=env_id))]

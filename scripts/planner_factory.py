@@ -587,11 +587,10 @@ def calibration_observations(policy: Any, dataset: str | Path | list[Path], n: i
     calibrating a cascade's threshold. Use a file the teacher was not trained on for a true hold-out
     (e.g. a ``parapolicy-collect`` run with another seed); the training demos work as a fallback."""
     from parapolicy.policies import ChunkDataset
-    from parapolicy.scripts.train import load_training_demos
+    from parapolicy.scripts.train import dataset_paths, load_training_demos
 
     cfg = policy.config
-    paths = [Path(p) for p in dataset] if isinstance(dataset, list) else [Path(dataset)]
-    demos = load_training_demos(paths, cfg.env_id)
+    demos = load_training_demos(dataset_paths(dataset), cfg.env_id)
     ds = ChunkDataset([e.obs for e in demos.episodes], [e.actions for e in demos.episodes],
                       obs_horizon=cfg.obs_horizon, pred_horizon=cfg.pred_horizon, action_horizon=cfg.action_horizon,
                       normalizer=policy.normalizer)

@@ -76,7 +76,7 @@ def dataset_paths(dataset: Any, env: EnvConfig | None = None) -> list[Path]:
         if env is None:
             raise UserError("no dataset given")
         return [default_dataset(env)]
-    if isinstance(dataset, str):
+    if isinstance(dataset, (str, Path)):
         return [Path(dataset)]
     paths = [Path(str(p)) for p in dataset]
     if not paths:
