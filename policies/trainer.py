@@ -176,8 +176,10 @@ def _train(policy: ChunkPolicyBase, dataset: Dataset, cfg: TrainConfig, out: Pat
     ckpt_dir = out / "checkpoints"
     latest = ckpt_dir / "latest"
     step, epoch, batch_idx, resumed_from = 0, 0, 0, None
+    wall_before: float | None = 0.0  # training wall time of earlier invocations (None: not recorded)
+    changed: list[str] = []  # TrainConfig fields that differ from the run being resumed
     if resume and (latest / TRAINING_STATE_FILE).is_file():
-        step, epoch, batch_idx = _restore(policy, opt, sched, ema, latest, dd, device)
+        step, epoch, batch_idx, wall_before, changed = _restore(policy, opt, sched, ema, latest, dd, device, cfg)
         resumed_from = step
     net: torch.nn.Module = policy.model
     if dd.enabled and dd.world > 1:
@@ -207,7 +209,8 @@ def _train(policy: ChunkPolicyBase, dataset: Dataset, cfg: TrainConfig, out: Pat
             return
         state = {"step": step, "epoch": epoch, "batch_idx": batch_idx, "optimizer": opt.state_dict(),
                  "scheduler": sched.state_dict(), "ema": ema.state_dict(), "rng": states,
-                 "world_size": dd.world, "train_config": cfg.to_dict()}
+                 "world_size": dd.world, "train_config": cfg.to_dict(),
+                 "train_wall_s": None if wall_before is None else wall_before + time.perf_counter() - t_start}
         extra = {"step": step, "train": cfg.to_dict(), "eval": _numeric(last_eval), "final": final}
         save_checkpoint(policy, latest, extra=extra, overwrite=True, training_state=state)
         if cfg.keep_step_checkpoints:
@@ -276,6 +279,8 @@ def _train(policy: ChunkPolicyBase, dataset: Dataset, cfg: TrainConfig, out: Pat
     summary: dict[str, Any] = {"step": step, "steps": cfg.steps, "resumed_from": resumed_from,
                                "world_size": dd.world, "device": str(device), "params": policy.num_parameters(),
                                "wall_s": wall, "steps_per_s": (step - step0) / wall if wall > 0 else None,
+                               "total_wall_s": None if wall_before is None else wall_before + wall,
+                               "resumed_config_changes": changed,
                                "losses": losses, "final_loss": losses[-1][1] if losses else None,
                                "stopped_early": step < cfg.steps, "checkpoint": None, "eval": {}}
     if step >= cfg.steps:
@@ -299,8 +304,13 @@ def _train(policy: ChunkPolicyBase, dataset: Dataset, cfg: TrainConfig, out: Pat
 
 
 def _restore(policy: ChunkPolicyBase, opt: torch.optim.Optimizer, sched: Any, ema: EMA, latest: Path, dd: _Dist,
-             device: torch.device) -> tuple[int, int, int]:
-    """Load weights, EMA, optimizer, scheduler, RNG and data position from ``latest``."""
+             device: torch.device, train_cfg: TrainConfig) -> tuple[int, int, int, float | None, list[str]]:
+    """Load weights, EMA, optimizer, scheduler, RNG and data position from ``latest``.
+
+    Returns ``(step, epoch, batch_idx, wall_before, changed)``: the training wall time the run had
+    spent so far (None for a state written before it was recorded) and the ``TrainConfig`` fields the
+    resumed run changes (e.g. ``steps``, which reshapes the LR schedule from here on: such a run is
+    not equivalent to an uninterrupted one, and its summary says so)."""
     cfg, _ = read_checkpoint_config(latest)
     if cfg.to_dict() != policy.config.to_dict():
         diff = [k for k, v in cfg.to_dict().items() if policy.config.to_dict().get(k) != v]
@@ -321,4 +331,8 @@ def _restore(policy: ChunkPolicyBase, opt: torch.optim.Optimizer, sched: Any, em
         set_rng_state(rngs[dd.rank])
     else:  # a different number of ranks: the run continues, just not bit-identically
         _seed_everything(int(state["step"]) * 7919 + dd.rank)
-    return int(state["step"]), int(state["epoch"]), int(state["batch_idx"])
+    old, new = state.get("train_config") or {}, train_cfg.to_dict()
+    changed = sorted(k for k in new if k in old and old[k] != new[k])
+    wall = state.get("train_wall_s")
+    return (int(state["step"]), int(state["epoch"]), int(state["batch_idx"]),
+            None if wall is None else float(wall), changed)

@@ -144,6 +144,7 @@ def evaluate_checkpoint(cfg: EvalConfig) -> dict[str, Any]:
     from parapolicy.planners.vector_eval import evaluate_vector, results_to_dicts, summarize_results
     from parapolicy.policies import read_checkpoint_config
     from parapolicy.scripts.policy_checkpoint import load_for_env
+    from parapolicy.scripts.results_table import training_record
 
     pcfg, _ = read_checkpoint_config(cfg.checkpoint)
     env_cfg = cfg.env or EnvConfig(id=pcfg.env_id or "")
@@ -170,6 +171,7 @@ def evaluate_checkpoint(cfg: EvalConfig) -> dict[str, Any]:
         "latency_per_chunk": {**latency_summary(_latencies(runner)), "batch": cfg.num_envs},
         "planner": {"kind": cfg.planner, **(runner.planner.summary() if cfg.planner != "chunked" else {})},
         "wall_s": wall, "episodes": results_to_dicts(results), "provenance": provenance(cfg.seed),
+        "training": training_record(Path(cfg.checkpoint)),  # so the results table needs no runs/ later
     }
     if cfg.video:
         report["videos"] = [str(p) for p in _videos(cfg, env_cfg, policy, sampler, steps)]

@@ -45,9 +45,56 @@ def row_of(path: Path) -> dict[str, Any]:
         row["routes"] = ", ".join(f"{k} {v}" for k, v in summ["routes_of_successes"].items())
     if "mean_max_coverage" in summ:
         row["coverage"] = round(summ["mean_max_coverage"], 3)
-    row["train"] = training_note(Path(rep["checkpoint"]))
-    row["demos"] = demo_count(Path(rep["checkpoint"]))
+    rec = rep.get("training") or training_record(Path(rep["checkpoint"]))
+    row["train"] = note_from_record(rec)
+    row["demos"] = (rec or {}).get("demos")
     return row
+
+
+def training_record(ckpt: Path) -> dict[str, Any] | None:
+    """What is known about how a checkpoint was trained, for an eval JSON to carry (so its table row
+    needs no ``runs/`` folder later): the checkpoint's own step, its run's summary (steps, wall time of
+    this and earlier invocations, resume point and changed settings) and the demonstration count.
+    None when neither the checkpoint's config nor a run summary is at hand."""
+    step = None
+    cfg = ckpt / "config.json"
+    if cfg.is_file():
+        step = (json.loads(cfg.read_text()).get("extra") or {}).get("step")
+    t = _run_summary(ckpt)
+    if step is None and t is None:
+        return None
+    run = None if t is None else {k: t.get(k) for k in (
+        "step", "wall_s", "total_wall_s", "steps_per_s", "resumed_from", "resumed_config_changes")}
+    return {"step": None if step is None else int(step), "run": run, "demos": demo_count(ckpt)}
+
+
+def note_from_record(rec: dict[str, Any] | None) -> str | None:
+    """The table's training note: the run's steps and time when the checkpoint is the run's final
+    step, else only the checkpoint's step (an intermediate checkpoint of a longer run). A record
+    backfilled by hand carries its note as written."""
+    if rec is None:
+        return None
+    if rec.get("note"):
+        return str(rec["note"])
+    step, t = rec.get("step"), rec.get("run")
+    if t is not None and (step is None or int(step) == int(t["step"])):
+        resumed, changes = t.get("resumed_from"), t.get("resumed_config_changes") or []
+        total = t.get("total_wall_s")
+        if resumed is None or (total is not None and not changes):
+            minutes = (total if total is not None else t["wall_s"]) / 60
+            return f"{t['step']} steps, {minutes:.1f} min ({t['steps_per_s']:.1f}/s)"
+        how = f"resumed at {resumed}" + (f" with {', '.join(changes)} changed" if changes else "")
+        if total is not None:
+            return f"{t['step']} steps, {total / 60:.1f} min in all ({how})"
+        return f"{t['step']} steps ({how}; {t['wall_s'] / 60:.1f} min after it at {t['steps_per_s']:.1f}/s)"
+    if step is None:
+        return None
+    return f"{step} steps" + (f" (of a {t['step']}-step run)" if t is not None else "")
+
+
+def training_note(ckpt: Path) -> str | None:
+    """How the checkpoint was trained (``note_from_record`` of its ``training_record``)."""
+    return note_from_record(training_record(ckpt))
 
 
 def demo_count(ckpt: Path) -> int | None:
@@ -58,26 +105,13 @@ def demo_count(ckpt: Path) -> int | None:
         return None
     if t.get("demos") is not None:
         return int(t["demos"])
-    if not t.get("dataset") or not Path(t["dataset"]).is_file():
+    paths = t.get("dataset")
+    paths = [paths] if isinstance(paths, str) else list(paths or [])
+    if not paths or not all(Path(p).is_file() for p in paths):
         return None
     from parapolicy.envs.demos import load_demos
 
-    return len(load_demos(t["dataset"]).episodes)
-
-
-def training_note(ckpt: Path) -> str | None:
-    """How the checkpoint was trained: the run's summary beside it when the checkpoint is that run's
-    final step, else only the checkpoint's own step (an intermediate checkpoint of a longer run)."""
-    step = None
-    cfg = ckpt / "config.json"
-    if cfg.is_file():
-        step = (json.loads(cfg.read_text()).get("extra") or {}).get("step")
-    t = _run_summary(ckpt)
-    if t is not None and (step is None or int(step) == int(t["step"])):
-        return f"{t['step']} steps, {t['wall_s'] / 60:.1f} min ({t['steps_per_s']:.1f}/s)"
-    if step is None:
-        return None
-    return f"{step} steps" + (f" (of a {t['step']}-step run)" if t is not None else "")
+    return sum(len(load_demos(p).episodes) for p in paths)
 
 
 def _run_summary(ckpt: Path) -> dict[str, Any] | None:

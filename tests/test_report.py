@@ -70,6 +70,31 @@ def test_training_note_matches_the_checkpoints_own_step(tmp_path):
     assert training_note(tmp_path / "nowhere") is None
 
 
+def test_training_note_of_resumed_runs_and_embedded_records(tmp_path):
+    import json
+
+    from parapolicy.scripts.results_table import note_from_record, row_of
+
+    run = {"step": 200, "wall_s": 60.0, "steps_per_s": 2.0, "resumed_from": 100, "total_wall_s": 180.0,
+           "resumed_config_changes": []}
+    rec = {"step": 200, "run": run, "demos": 5}
+    assert note_from_record(rec) == "200 steps, 3.0 min (2.0/s)"  # killed and resumed: the whole run's time
+    run["resumed_config_changes"] = ["steps"]
+    assert note_from_record(rec) == "200 steps, 3.0 min in all (resumed at 100 with steps changed)"
+    run["total_wall_s"] = None  # the first part predates the recorded wall time
+    assert note_from_record(rec) == "200 steps (resumed at 100 with steps changed; 1.0 min after it at 2.0/s)"
+    assert note_from_record({"note": "as written", "demos": 3}) == "as written"
+    assert note_from_record(None) is None
+    # a report that carries its record needs no checkpoint on disk
+    rep = {"env_id": "parapolicy/Fork-v0", "checkpoint": str(tmp_path / "gone"), "sampler": None,
+           "policy": {"kind": "mse", "denoiser": "unet", "action_horizon": 8},
+           "summary": {"episodes": 2, "mean_return": 1.0, "success_rate": 0.5, "success_ci95": [0.1, 0.9]},
+           "latency_per_chunk": {"p50_ms": 1.0, "p99_ms": 2.0, "batch": 1}, "training": rec}
+    (tmp_path / "r.json").write_text(json.dumps(rep))
+    row = row_of(tmp_path / "r.json")
+    assert row["demos"] == 5 and row["train"].startswith("200 steps (resumed at 100")
+
+
 def test_demo_count_from_the_summary_or_its_dataset(tmp_path):
     import json
 
@@ -85,6 +110,8 @@ def test_demo_count_from_the_summary_or_its_dataset(tmp_path):
     data = write_demos(tmp_path / "d.hdf5", eps, env_id="parapolicy/Fork-v0", env_kwargs={}, expert="x", seed=0)
     (run / "train_summary.json").write_text(json.dumps({"step": 1, "dataset": str(data)}))
     assert demo_count(run / "checkpoint") == 3  # counted in the file the summary names
+    (run / "train_summary.json").write_text(json.dumps({"step": 1, "dataset": [str(data), str(data)]}))
+    assert demo_count(run / "checkpoint") == 6  # a list of files: summed
     (run / "train_summary.json").write_text(json.dumps({"step": 1, "dataset": str(data), "demos": 7}))
     assert demo_count(run / "checkpoint") == 7  # recorded by parapolicy-train
     (run / "train_summary.json").write_text(json.dumps({"step": 1, "dataset": str(tmp_path / "gone.hdf5")}))

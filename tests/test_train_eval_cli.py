@@ -40,6 +40,9 @@ def test_eval_json_and_record(trained):
     assert rep["summary"]["episodes"] == 3 and len(rep["episodes"]) == 3
     assert rep["latency_per_chunk"]["count"] > 0 and rep["latency_per_chunk"]["p99_ms"] >= rep["latency_per_chunk"]["p50_ms"]
     assert rep["provenance"]["git_commit"] and len(rep["summary"]["success_ci95"]) == 2
+    # the report carries how the checkpoint was trained, so the results table needs no runs/ later
+    assert rep["training"]["step"] == 4 and rep["training"]["demos"] == 3
+    assert rep["training"]["run"]["step"] == 4 and rep["training"]["run"]["total_wall_s"] > 0
     vids = root / "vids"
     proc = run_cli("parapolicy-record", "env=Fork-v0", f"checkpoint={out / 'checkpoint'}", "episodes=1",
                    f"out_dir={vids}", "width=64", "height=64", "max_steps=10", cwd=root)

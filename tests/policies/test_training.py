@@ -71,11 +71,30 @@ def test_resume_after_kill_is_bit_identical(tmp_path, denoiser, objective):
     resumed = fresh()  # a new process: fresh weights, the checkpoint supplies the rest
     s_resumed = train(resumed, ds, tc, tmp_path / "resumed", progress=False)
     assert s_resumed["resumed_from"] == 4
+    assert s_resumed["resumed_config_changes"] == ["eval_every"]  # the killed run evaluated every 6 steps
+    assert s_resumed["total_wall_s"] > s_resumed["wall_s"] > 0  # the killed run's time up to step 4 counts
+    assert s_straight["resumed_config_changes"] == [] and s_straight["total_wall_s"] == s_straight["wall_s"]
     assert state_equal(straight, resumed) == []
     assert [v for _, v in s_resumed["losses"]] == [v for _, v in s_straight["losses"]][4:]
     # a resumed finished run does nothing more
     again = train(fresh(), ds, tc, tmp_path / "resumed", progress=False)
     assert again["step"] == 12 and again["resumed_from"] == 12
+
+
+def test_resume_with_more_steps_says_the_schedule_changed(tmp_path):
+    """Extending a finished run continues from its weights under the longer LR schedule, and the
+    summary records that and the wall time of both invocations."""
+    cfg = tiny_config("mse", "unet")
+    ds = dataset_for(cfg)
+    tc = TrainConfig(steps=4, batch_size=16, lr=1e-3, warmup_steps=1, log_every=1, ckpt_every=0)
+    torch.manual_seed(0)
+    first = train(make_policy(cfg, ds.normalizer), ds, tc, tmp_path / "run", progress=False)
+    longer = TrainConfig(**{**tc.to_dict(), "steps": 8})
+    more = train(make_policy(cfg, ds.normalizer), ds, longer, tmp_path / "run", progress=False)
+    assert more["resumed_from"] == 4 and more["step"] == 8
+    assert more["resumed_config_changes"] == ["steps"]
+    # the first invocation's time up to its last saved state (it still wrote the final checkpoint after)
+    assert more["wall_s"] < more["total_wall_s"] <= first["wall_s"] + more["wall_s"]
 
 
 def test_stop_at_then_resume_and_eval_do_not_perturb_training(tmp_path):
