@@ -65,7 +65,7 @@ def training_record(ckpt: Path) -> dict[str, Any] | None:
         return None
     run = None if t is None else {k: t.get(k) for k in (
         "step", "wall_s", "total_wall_s", "steps_per_s", "resumed_from", "resumed_config_changes")}
-    return {"step": None if step is None else int(step), "run": run, "demos": demo_count(ckpt)}
+    return {"step": None if step is None else int(step), "run": run, "demos": _demos_of(t)}
 
 
 def note_from_record(rec: dict[str, Any] | None) -> str | None:
@@ -99,15 +99,23 @@ def training_note(ckpt: Path) -> str | None:
 
 def demo_count(ckpt: Path) -> int | None:
     """How many demonstrations the checkpoint's run trained on (its train summary, or the dataset
-    file it names when the summary predates the count); None when neither is at hand."""
-    t = _run_summary(ckpt)
-    if t is None:
+    file(s) it names when the summary predates the count); None when neither is at hand."""
+    return _demos_of(_run_summary(ckpt))
+
+
+def _demos_of(summary: dict[str, Any] | None) -> int | None:
+    if summary is None:
         return None
-    if t.get("demos") is not None:
-        return int(t["demos"])
-    paths = t.get("dataset")
-    paths = [paths] if isinstance(paths, str) else list(paths or [])
-    if not paths or not all(Path(p).is_file() for p in paths):
+    if summary.get("demos") is not None:
+        return int(summary["demos"])
+    from parapolicy.scripts.common import UserError
+    from parapolicy.scripts.train import dataset_paths
+
+    try:
+        paths = dataset_paths(summary.get("dataset")) if summary.get("dataset") else []
+    except UserError:
+        return None
+    if not paths or not all(p.is_file() for p in paths):
         return None
     from parapolicy.envs.demos import load_demos
 

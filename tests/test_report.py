@@ -110,8 +110,11 @@ def test_demo_count_from_the_summary_or_its_dataset(tmp_path):
     data = write_demos(tmp_path / "d.hdf5", eps, env_id="parapolicy/Fork-v0", env_kwargs={}, expert="x", seed=0)
     (run / "train_summary.json").write_text(json.dumps({"step": 1, "dataset": str(data)}))
     assert demo_count(run / "checkpoint") == 3  # counted in the file the summary names
+    more = write_demos(tmp_path / "e.hdf5", eps[:2], env_id="parapolicy/Fork-v0", env_kwargs={}, expert="x", seed=0)
+    (run / "train_summary.json").write_text(json.dumps({"step": 1, "dataset": [str(data), str(more)]}))
+    assert demo_count(run / "checkpoint") == 5  # a list of files: summed
     (run / "train_summary.json").write_text(json.dumps({"step": 1, "dataset": [str(data), str(data)]}))
-    assert demo_count(run / "checkpoint") == 6  # a list of files: summed
+    assert demo_count(run / "checkpoint") is None  # a list no run could have trained on
     (run / "train_summary.json").write_text(json.dumps({"step": 1, "dataset": str(data), "demos": 7}))
     assert demo_count(run / "checkpoint") == 7  # recorded by parapolicy-train
     (run / "train_summary.json").write_text(json.dumps({"step": 1, "dataset": str(tmp_path / "gone.hdf5")}))
