@@ -57,6 +57,7 @@ class InferenceRecord:
     late: bool  # delivered after the estimated delay
     committed_old: np.ndarray  # (d', Da) old-chunk actions executed while it was computed
     committed_new: np.ndarray  # (d', Da) the new chunk's actions at those ticks
+    episode: int = 0  # resets seen before it was requested (ticks restart at 0 each episode)
 
 
 @dataclass
@@ -277,7 +278,7 @@ class AsyncExecutor:
         self.records.append(InferenceRecord(
             request_tick=req.tick, ready_tick=n, delay_est=req.delay_est, delay_actual=d_act,
             latency_s=plan.latency_s, name=plan.item.name, frozen=req.frozen, late=d_act > req.delay_est,
-            committed_old=committed_old, committed_new=committed_new))
+            committed_old=committed_old, committed_new=committed_new, episode=req.generation))
         self.planner.tick = n
         self.planner.record(plan, rows=1)
         self._chunk = new

@@ -665,6 +665,8 @@ def run_realtime(b: Bench) -> dict[str, Any]:
         "sequential_predicted_ms": seq_pred, "sequential_fits_budget": seq_pred <= cfg.realtime_budget_ms,
         "executor": stats, "wall_s": wall,
         "seeds": [cfg.seed, cfg.seed + len(eps) - 1], "latencies_ms": [x * 1e3 for x in rec_lat],
+        # asynchronous chunks: episode, the tick it was requested at and the tick it was switched to
+        "requests": [[r.episode, r.request_tick, r.ready_tick] for r in ex.records],
         "notes": list(b.notes), "provenance": provenance({"episodes": [cfg.seed, cfg.seed + len(eps) - 1]}),
         "load_avg": list(os.getloadavg()),
     }
