@@ -56,7 +56,7 @@ def test_simulated_delay_from_cost_model() -> None:
 
 def test_wall_clock_slow_model_never_leaves_a_tick_without_action() -> None:
     sch = schedules()["ddim"]
-    net = SleepyDenoiser(MLPDenoiser(16, 2, 6), sleep_s=0.004)  # ≈ 40 ms for 10 steps
+    net = SleepyDenoiser(MLPDenoiser(16, 2, 6), sleep_s=0.01)  # ≈ 100 ms for 10 steps
     model = make_chunk_model(sch, denoiser=net)
     ex = AsyncExecutor(_planner(model), mode="guided", timing="wall", control_hz=50.0)  # 20 ms ticks
     try:
@@ -64,7 +64,8 @@ def test_wall_clock_slow_model_never_leaves_a_tick_without_action() -> None:
     finally:
         ex.close()
     assert run.actions.shape == (60, 2) and np.isfinite(run.actions).all()
-    assert max(run.tick_s[1:]) < 0.03  # act() never waited for a (≈40 ms) inference after the first chunk
+    # act() never waited for a (≈100 ms) inference after the first chunk; the margin absorbs a loaded machine
+    assert max(run.tick_s[1:]) < 0.06
     assert len(ex.records) >= 3
     for r in ex.records:
         d = min(r.delay_est, len(r.committed_old))
