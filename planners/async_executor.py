@@ -7,7 +7,8 @@ chunk (and the past positions before them) are already committed from the old ch
 chunk is sampled with those positions *frozen* to the old actions and — in ``guided`` mode — the
 rest of the overlap softly pulled toward the old chunk (``rtc.InpaintingDenoiser``, weights from
 ``rtc_weights``). Modes: ``naive`` (just switch chunks), ``frozen`` (freeze the committed prefix),
-``guided`` (freeze + soft guidance). When the new chunk arrives at tick ``request + d`` the executor
+``guided`` (freeze + a gradient-free soft pull), ``pigdm`` (freeze + RTC's own pseudo-inverse
+guidance through the network, ``rtc_pigdm.PinvGuidedDenoiser``: one backward pass per call). When the new chunk arrives at tick ``request + d`` the executor
 switches to its position ``offset + d``; the actions executed in between are exactly the frozen ones.
 
 Timing modes:
@@ -246,7 +247,7 @@ class AsyncExecutor:
     def _plan(self, req: _Request) -> PlanOutcome:
         inpaint = None if req.target is None else (req.target, req.weights)
         return self.planner.plan_chunk(req.obs_hist, warm_from=req.warm, executed=req.shift, inpaint=inpaint,
-                                       item=req.item)
+                                       item=req.item, guidance="pigdm" if self.mode == "pigdm" else "blend")
 
     def _collect(self, n: int) -> None:
         """Install a finished chunk, if any is due at tick ``n``."""

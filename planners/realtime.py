@@ -37,10 +37,12 @@ from .cascade import CascadeSampler
 from .cost_model import CostModel
 from .picard import PicardSampler
 from .rtc import InpaintingDenoiser
+from .rtc_pigdm import PinvGuidedDenoiser
 from .sequential import SequentialSampler
 from .warm_start import shift_chunk, warm_start
 
 SAMPLER_KINDS = ("sequential", "picard")
+INPAINT_GUIDANCE = {"blend": InpaintingDenoiser, "pigdm": PinvGuidedDenoiser}  # how ``plan_chunk`` inpaints
 
 
 @dataclass
@@ -430,13 +432,17 @@ class RealtimePlanner:
 
     def plan_chunk(self, obs_hist: np.ndarray, *, warm_from: Tensor | None = None, executed: int = 0,
                    inpaint: tuple[Tensor, Tensor] | None = None, item: MenuItem | None = None,
-                   budget_s: float | None = None) -> PlanOutcome:
+                   budget_s: float | None = None, guidance: str = "blend") -> PlanOutcome:
         """Plan one chunk for ``obs_hist (m, To, Do)``.
 
         ``warm_from (m, H, Da)``: previous normalized chunks, ``executed`` actions of which ran
         since they were planned (used by warm-start/amortized items). ``inpaint``: ``(target
-        (m, H, Da), weights (H,))`` for real-time chunking. ``item`` overrides the menu choice.
+        (m, H, Da), weights (H,))`` for real-time chunking, applied by ``guidance``: ``blend``
+        (``rtc.InpaintingDenoiser``) or ``pigdm`` (``rtc_pigdm.PinvGuidedDenoiser``). ``item``
+        overrides the menu choice.
         """
+        if guidance not in INPAINT_GUIDANCE:
+            raise ValueError(f"unknown inpainting guidance {guidance!r}; allowed: {', '.join(INPAINT_GUIDANCE)}")
         m = obs_hist.shape[0]
         dev = self.model.device
         with torch.no_grad():
@@ -477,7 +483,7 @@ class RealtimePlanner:
                 kwargs["reference"] = shift_chunk(warm_from.to(dev), executed)  # (m, H, Da) the old plan
             den = item.denoiser or self.model.denoiser
             if inpaint is not None:
-                den = InpaintingDenoiser(den, sampler.schedule, inpaint[0].to(dev), inpaint[1])
+                den = INPAINT_GUIDANCE[guidance](den, sampler.schedule, inpaint[0].to(dev), inpaint[1])
             wall = self.budget_s if budget_s is None else budget_s
             budget = Budget(wall_s=wall, clock=self.clock) if self.anytime else Budget(clock=self.clock)
             res = sampler.sample(den, cond, x_init=x_init, start_index=start, budget=budget, noises=noises,

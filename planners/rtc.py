@@ -41,15 +41,15 @@ from torch import Tensor
 from .base import Denoiser
 from .schedule_math import noise_scale, output_slope, x0_from_output
 
-RTC_MODES = ("naive", "frozen", "guided")
+RTC_MODES = ("naive", "frozen", "guided", "pigdm")  # pigdm: ``rtc_pigdm.PinvGuidedDenoiser``
 SOFT_POWER = 2.0  # soft weights act as w · b(t)^SOFT_POWER at noise level t
 
 
 def rtc_weights(horizon: int, frozen: int, overlap_end: int, mode: str) -> Tensor:
-    """Inpainting weights ``(H,)`` for ``mode`` in ``naive`` | ``frozen`` | ``guided``.
+    """Inpainting weights ``(H,)`` for ``mode`` in ``naive`` | ``frozen`` | ``guided`` | ``pigdm``.
 
     ``frozen``: committed positions (weight 1); ``overlap_end``: first position the old chunk does not
-    cover (weights decay to 0 before it in ``guided`` mode).
+    cover (weights decay to 0 before it in ``guided`` and ``pigdm`` modes, which share RTC's soft mask).
     """
     if mode not in RTC_MODES:
         raise ValueError(f"unknown RTC mode {mode!r}; allowed: {', '.join(RTC_MODES)}")
@@ -59,11 +59,27 @@ def rtc_weights(horizon: int, frozen: int, overlap_end: int, mode: str) -> Tenso
     if mode == "naive":
         return w
     w[:frozen] = 1.0
-    if mode == "guided" and overlap_end > frozen:
+    if mode in ("guided", "pigdm") and overlap_end > frozen:
         i = torch.arange(frozen, overlap_end, dtype=torch.float64)
         c = (overlap_end - i) / (overlap_end - frozen + 1)
         w[frozen:overlap_end] = (c * (torch.exp(c) - 1) / (math.e - 1)).float()
     return w
+
+
+def check_inpainting(target: Tensor, weights: Tensor) -> Tensor:
+    """Validate an inpainting ``target (B, H, Da)`` and ``weights (H,)`` or ``(B, H)`` in [0, 1];
+    returns the weights as ``(B, H, 1)`` in the target's dtype."""
+    if target.dim() != 3:
+        raise ValueError(f"target must be (B, H, Da), got shape {tuple(target.shape)}")
+    w = torch.as_tensor(weights, dtype=target.dtype)
+    if w.dim() == 1:
+        w = w.unsqueeze(0).expand(target.shape[0], -1)
+    if tuple(w.shape) != tuple(target.shape[:2]):
+        raise ValueError(f"weights must be (H,) or (B, H) matching target {tuple(target.shape)}, "
+                         f"got {tuple(torch.as_tensor(weights).shape)}")
+    if bool((w < 0).any()) or bool((w > 1).any()):
+        raise ValueError("inpainting weights must lie in [0, 1]")
+    return w.unsqueeze(-1).contiguous()
 
 
 class InpaintingDenoiser:
@@ -76,16 +92,7 @@ class InpaintingDenoiser:
 
     def __init__(self, denoiser: Denoiser, schedule: Any, target: Tensor, weights: Tensor, *,
                  soft_power: float = SOFT_POWER) -> None:
-        if target.dim() != 3:
-            raise ValueError(f"target must be (B, H, Da), got shape {tuple(target.shape)}")
-        w = torch.as_tensor(weights, dtype=target.dtype)
-        if w.dim() == 1:
-            w = w.unsqueeze(0).expand(target.shape[0], -1)
-        if tuple(w.shape) != tuple(target.shape[:2]):
-            raise ValueError(f"weights must be (H,) or (B, H) matching target {tuple(target.shape)}, "
-                             f"got {tuple(torch.as_tensor(weights).shape)}")
-        if bool((w < 0).any()) or bool((w > 1).any()):
-            raise ValueError("inpainting weights must lie in [0, 1]")
+        w = check_inpainting(target, weights)[..., 0]  # (B, H)
         if not math.isfinite(soft_power) or soft_power < 0:
             raise ValueError(f"soft_power must be a finite number >= 0, got {soft_power!r}")
         self.soft_power = float(soft_power)

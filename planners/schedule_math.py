@@ -42,6 +42,13 @@ def output_from_x0(schedule: Any, x0: Tensor, x_t: Tensor, t: Tensor) -> Tensor:
     return (cx * x0 + ce * eps).to(x_t.dtype)
 
 
+def affine_coefficients(schedule: Any, t: Tensor, like: Tensor) -> tuple[Tensor, Tensor]:
+    """The signal and noise coefficients (a(t), b(t)) of ``add_noise`` per row, each ``(B, 1, 1)``
+    (float64): ``x_t = a·x0 + b·ε``."""
+    a, b, _, _ = _coeffs(schedule, t, like)
+    return a, b
+
+
 def noise_scale(schedule: Any, t: Tensor, like: Tensor) -> Tensor:
     """The noise coefficient b(t) of ``add_noise`` per row, ``(B, 1, 1)``: 1 (or nearly) at pure noise,
     0 (or nearly) at clean data, for DDPM/DDIM (sqrt(1 − ᾱ_t)) and flow (t) alike."""

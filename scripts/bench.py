@@ -35,7 +35,7 @@ Sections (each writes ``<section>.json`` + ``<section>.md`` into ``out_dir``, de
   come from fresher observations (the delay must stay d ≤ s). Success is compared with the
   ``realtime_reference`` row (default: the reference row) on the same seeds, and the budget is checked
   against the reference row's predicted latency.
-* ``delay`` — ``AsyncExecutor`` with a simulated delay d for each RTC mode (naive | frozen | guided),
+* ``delay`` — ``AsyncExecutor`` with a simulated delay d for each RTC mode (naive | frozen | guided | pigdm),
   batch-1 episodes on the same seeds, sampler ``delay_sampler`` (default: the policy's own).
 
 The default ``rows`` and ``realtime_menu`` are written for a DDPM teacher; for a flow teacher they are

@@ -534,7 +534,7 @@ def build_planner(policy: Any, *, planner: str = "realtime", menu: Sequence[str]
     first (None: the policy's own sampler). ``budget_ms``: per replan (None: one control period,
     ``1000 / control_hz``; ``inf``: no deadline). ``delay``: async only — d control ticks simulated
     (None: wall-clock worker; ``timing`` overrides: simulated | wall). ``rtc_mode``: naive | frozen |
-    guided. ``student``: distilled student(s) for ``student*``/``cascade``/student-amortized items.
+    guided | pigdm. ``student``: distilled student(s) for ``student*``/``cascade``/student-amortized items.
     ``calibration_obs (N, To, Do)``: held-out observation histories for the cascade's threshold.
     """
     if planner not in PLANNERS:

@@ -24,7 +24,7 @@ def _obs(k: int) -> np.ndarray:
 
 
 @pytest.mark.parametrize("kind", ["ddpm", "ddim", "flow"])
-@pytest.mark.parametrize("mode", ["frozen", "guided"])
+@pytest.mark.parametrize("mode", ["frozen", "guided", "pigdm"])
 def test_simulated_delay_keeps_committed_prefix(kind: str, mode: str) -> None:
     model = make_chunk_model(schedules()[kind])  # H=16, Ta=8, To=2 → offset 1
     ex = AsyncExecutor(_planner(model), mode=mode, timing="simulated", delay=3)
