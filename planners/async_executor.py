@@ -59,6 +59,7 @@ class InferenceRecord:
     committed_old: np.ndarray  # (d', Da) old-chunk actions executed while it was computed
     committed_new: np.ndarray  # (d', Da) the new chunk's actions at those ticks
     episode: int = 0  # resets seen before it was requested (ticks restart at 0 each episode)
+    switch_jump: float | None = None  # ‖a_n − a_{n−1}‖ at the switch tick n (None: nothing executed before)
 
 
 @dataclass
@@ -120,6 +121,7 @@ class AsyncExecutor:
         self.records: list[InferenceRecord] = []
         self.misses = 0  # ticks without a fresh action (held the last one)
         self.ticks = 0
+        self._step_sum, self._step_n = 0.0, 0  # Σ‖a_n − a_{n−1}‖ over ticks that did not switch chunks
         self.delay_clamped = 0
         self._generation = 0
         self._requests: queue.Queue[_Request | None] = queue.Queue()
@@ -137,6 +139,7 @@ class AsyncExecutor:
         self._in_flight = None
         self._pending = None
         self.tick = 0
+        self._switched = False  # a new chunk was installed at this tick
         self._executed: dict[int, np.ndarray] = {}  # tick → action (recent ticks only)
 
     def reset(self, *, seed: int | None = None) -> None:
@@ -181,6 +184,14 @@ class AsyncExecutor:
             self._request(n)
             self._collect(n)  # a zero-delay simulated chunk applies at once
         action = self._action_at(n)
+        prev = self._executed.get(n - 1)
+        if prev is not None:
+            jump = float(np.linalg.norm(action - prev))
+            if self._switched:
+                self.records[-1].switch_jump = jump
+            else:
+                self._step_sum, self._step_n = self._step_sum + jump, self._step_n + 1
+        self._switched = False
         self._executed[n] = action
         self._executed.pop(n - 4 * self.planner.model.pred_horizon, None)
         self.tick += 1
@@ -283,6 +294,7 @@ class AsyncExecutor:
         self.planner.tick = n
         self.planner.record(plan, rows=1)
         self._chunk = new
+        self._switched = True
 
     def _ensure_worker(self) -> None:
         if self._worker is None or not self._worker.is_alive():
@@ -302,13 +314,20 @@ class AsyncExecutor:
 
     # -- reporting -------------------------------------------------------------------------------
     def summary(self) -> dict[str, Any]:
-        """Ticks, misses (held actions), inference delays and lateness."""
+        """Ticks, misses (held actions), inference delays, lateness, and continuity: the mean action
+        change ‖a_n − a_{n−1}‖ (raw action units) at ticks that switched to a new chunk against the mean
+        over all other ticks (``switch_jump_ratio`` ≫ 1: visible jerks at chunk boundaries)."""
         lat = [r.latency_s for r in self.records]
+        jumps = [r.switch_jump for r in self.records if r.switch_jump is not None]
+        step = self._step_sum / self._step_n if self._step_n else None
+        jump = float(np.mean(jumps)) if jumps else None
         return {"ticks": self.ticks, "misses": self.misses, "inferences": len(self.records),
                 "late": int(sum(r.late for r in self.records)), "delay_clamped": self.delay_clamped,
                 "delay_actual_mean": float(np.mean([r.delay_actual for r in self.records])) if lat else 0.0,
                 "latency_p50_ms": float(np.percentile(lat, 50) * 1e3) if lat else 0.0,
                 "latency_p99_ms": float(np.percentile(lat, 99) * 1e3) if lat else 0.0,
+                "switch_jump_mean": jump, "step_mean": step,
+                "switch_jump_ratio": jump / step if jump is not None and step else None,
                 "mode": self.mode, "timing": self.timing}
 
 

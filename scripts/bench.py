@@ -701,11 +701,15 @@ def run_delay(b: Bench) -> dict[str, Any]:
                                    calibration_obs=b.ctx.calibration_obs)
                 recs = [run_episode(env, ex, seed=cfg.seed + i) for i in range(n)]
                 s = summarize(recs)
+                cont = ex.summary()
                 s.update(delay=int(d), mode=mode, wall_s=time.perf_counter() - t1,
                          late_chunks=int(sum(r.late for r in ex.records)),
-                         episode_success=[r.success for r in recs])
+                         switch_jump_mean=cont["switch_jump_mean"], step_mean=cont["step_mean"],
+                         switch_jump_ratio=cont["switch_jump_ratio"], episode_success=[r.success for r in recs])
                 curves[mode].append(s)
-                b.say(f"delay {mode} d={d}: success {s.get('success_rate')} (n={n}); {s['wall_s']:.0f} s")
+                ratio = "n/a" if s["switch_jump_ratio"] is None else f"{s['switch_jump_ratio']:.2f}×"
+                b.say(f"delay {mode} d={d}: success {s.get('success_rate')} (n={n}), action change at a chunk "
+                      f"switch {ratio} that of other ticks; {s['wall_s']:.0f} s")
     finally:
         env.close()
     out = {"section": "delay", "env_id": b.env_cfg.id, "checkpoint": cfg.checkpoint, "sampler": sampler,
@@ -838,6 +842,18 @@ def delay_markdown(dl: dict[str, Any]) -> str:
     table = markdown_table(rows, [("d", "delay d"), *[(m, m) for m in modes]])
     what = (f"{dl['sampler']}, Ta={dl['action_horizon']}, {dl['episodes']} episodes per point on seeds "
             f"{dl['seeds'][0]}–{dl['seeds'][1]}; ")
+    jumps = []
+    for d in delays:
+        row = {"d": d}
+        for m in modes:
+            p = next((p for p in dl["curves"][m] if p["delay"] == d), None)
+            r = p.get("switch_jump_ratio") if p else None
+            row[m] = None if r is None else f"{r:.2f}×"
+        jumps.append(row)
+    if any(v is not None for row in jumps for k, v in row.items() if k != "d"):  # runs before the metric lack it
+        table += ("\n\nMean action change at the tick that switches to a new chunk, ÷ the mean change at "
+                  "every other tick (1× = as smooth as within a chunk):\n\n"
+                  + markdown_table(jumps, [("d", "delay d"), *[(m, m) for m in modes]]))
     return table + "\n\n" + _prov_line(dl["provenance"], what)
 
 

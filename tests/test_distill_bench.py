@@ -96,6 +96,8 @@ def test_bench_writes_json_markdown_plots_and_readme(teacher, tmp_path):
     assert rt["provenance"]["seeds"] and rt["missed_ticks"] >= 0
     dl = json.loads((out / "delay.json").read_text())
     assert set(dl["curves"]) == {"naive", "guided"} and [p["delay"] for p in dl["curves"]["guided"]] == [0, 2]
+    assert all(p["switch_jump_ratio"] > 0 and p["step_mean"] > 0 for c in dl["curves"].values() for p in c)
+    assert "Mean action change at the tick that switches" in (out / "bench.md").read_text()
     text = readme.read_text()
     assert "old" not in text and "| ddpm100 |" in text and "assets/fork-pareto.png" in text
     assert "commit `" in (out / "bench.md").read_text()

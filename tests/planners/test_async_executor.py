@@ -38,6 +38,25 @@ def test_simulated_delay_keeps_committed_prefix(kind: str, mode: str) -> None:
     assert [r.request_tick for r in ex.records] == [8, 16, 24, 32, 40, 48, 56]
 
 
+@pytest.mark.parametrize("mode", ["naive", "frozen"])
+def test_switch_jump_is_the_action_change_at_switch_ticks(mode: str) -> None:
+    model = make_chunk_model(schedules()["flow"])
+    ex = AsyncExecutor(_planner(model), mode=mode, timing="simulated", delay=3)
+    acts = np.stack([ex.act(_obs(k)) for k in range(60)])  # (60, Da)
+    change = np.linalg.norm(np.diff(acts, axis=0), axis=1)  # (59,) change at ticks 1..59
+    switches = [r.ready_tick for r in ex.records]
+    assert switches == [11, 19, 27, 35, 43, 51, 59]  # requested every 8 ticks from tick 8, 3 ticks late
+    np.testing.assert_allclose([r.switch_jump for r in ex.records], change[np.array(switches) - 1], rtol=1e-6)
+    others = np.delete(change, np.array(switches) - 1)
+    st = ex.summary()
+    np.testing.assert_allclose(st["step_mean"], others.mean(), rtol=1e-6)
+    np.testing.assert_allclose(st["switch_jump_ratio"], change[np.array(switches) - 1].mean() / others.mean(),
+                               rtol=1e-6)
+    ex.reset(seed=1)  # a new episode starts without a previous action: its first tick is no step
+    ex.act(_obs(0))
+    assert ex.summary()["step_mean"] == st["step_mean"]
+
+
 def test_naive_switch_does_not_keep_prefix() -> None:
     model = make_chunk_model(schedules()["ddim"])
     ex = AsyncExecutor(_planner(model), mode="naive", timing="simulated", delay=3)
