@@ -8,8 +8,10 @@ chunk is sampled with those positions *frozen* to the old actions and — in ``g
 rest of the overlap softly pulled toward the old chunk (``rtc.InpaintingDenoiser``, weights from
 ``rtc_weights``). Modes: ``naive`` (just switch chunks), ``frozen`` (freeze the committed prefix),
 ``guided`` (freeze + a gradient-free soft pull), ``pigdm`` (freeze + RTC's own pseudo-inverse
-guidance through the network, ``rtc_pigdm.PinvGuidedDenoiser``: one backward pass per call). When the new chunk arrives at tick ``request + d`` the executor
-switches to its position ``offset + d``; the actions executed in between are exactly the frozen ones.
+guidance through the network, ``rtc_pigdm.PinvGuidedDenoiser``: one backward pass per call). When
+the new chunk arrives at tick ``request + d`` the executor switches to its position ``offset + d``;
+the actions executed in between are exactly the frozen ones. ``summary`` reports how smooth the
+switches were: the action change at a switch tick against the change at every other tick.
 
 Timing modes:
 

@@ -827,33 +827,24 @@ def realtime_markdown(rt: dict[str, Any]) -> str:
 
 
 def delay_markdown(dl: dict[str, Any]) -> str:
-    """Success against delay, one column per mode."""
+    """Success against delay, one column per mode, and (when measured) the action change at chunk switches."""
     from parapolicy.scripts.report import markdown_table
 
     modes = list(dl["curves"])
     delays = sorted({p["delay"] for m in modes for p in dl["curves"][m]})
-    rows = []
-    for d in delays:
-        row: dict[str, Any] = {"d": d}
-        for m in modes:
-            p = next((p for p in dl["curves"][m] if p["delay"] == d), None)
-            row[m] = _success_cell(p) if p else None
-        rows.append(row)
-    table = markdown_table(rows, [("d", "delay d"), *[(m, m) for m in modes]])
+
+    def grid(cell: Any) -> list[dict[str, Any]]:  # one row per delay, one column per mode
+        points = {(m, p["delay"]): p for m in modes for p in dl["curves"][m]}
+        return [{"d": d, **{m: cell(points[m, d]) if (m, d) in points else None for m in modes}} for d in delays]
+
+    cols = [("d", "delay d"), *[(m, m) for m in modes]]
+    table = markdown_table(grid(_success_cell), cols)
     what = (f"{dl['sampler']}, Ta={dl['action_horizon']}, {dl['episodes']} episodes per point on seeds "
             f"{dl['seeds'][0]}–{dl['seeds'][1]}; ")
-    jumps = []
-    for d in delays:
-        row = {"d": d}
-        for m in modes:
-            p = next((p for p in dl["curves"][m] if p["delay"] == d), None)
-            r = p.get("switch_jump_ratio") if p else None
-            row[m] = None if r is None else f"{r:.2f}×"
-        jumps.append(row)
-    if any(v is not None for row in jumps for k, v in row.items() if k != "d"):  # runs before the metric lack it
+    jumps = grid(lambda p: None if p.get("switch_jump_ratio") is None else f"{p['switch_jump_ratio']:.2f}×")
+    if any(r[m] is not None for r in jumps for m in modes):  # runs from before the metric lack it
         table += ("\n\nMean action change at the tick that switches to a new chunk, ÷ the mean change at "
-                  "every other tick (1× = as smooth as within a chunk):\n\n"
-                  + markdown_table(jumps, [("d", "delay d"), *[(m, m) for m in modes]]))
+                  "every other tick (1× = as smooth as within a chunk):\n\n" + markdown_table(jumps, cols))
     return table + "\n\n" + _prov_line(dl["provenance"], what)
 
 
