@@ -3,7 +3,8 @@
 Layout (one file per dataset)::
 
     data/                         group; attrs: env_id, env_kwargs (JSON), env_args (robomimic-style
-                                  JSON), expert, seed, package_version, total, created, format
+                                  JSON), expert, seed, action_noise, package_version, total, created,
+                                  format
     data/demo_<i>/obs             (T, Do) float32   obs[t] is the observation action[t] was chosen from
     data/demo_<i>/actions         (T, Da) float32
     data/demo_<i>/rewards         (T,)    float32   reward received after actions[t]
@@ -158,7 +159,8 @@ def package_version() -> str:
 
 
 def _file_attrs(
-    episodes: list[Episode], env_id: str, env_kwargs: dict[str, Any], expert: str, seed: int
+    episodes: list[Episode], env_id: str, env_kwargs: dict[str, Any], expert: str, seed: int,
+    action_noise: float,
 ) -> dict[str, Any]:
     """The ``data`` group's attributes for a new file."""
     try:
@@ -172,6 +174,7 @@ def _file_attrs(
         "env_args": json.dumps(env_args, sort_keys=True),
         "expert": str(expert),
         "seed": int(seed),
+        "action_noise": float(action_noise),
         "package_version": package_version(),
         "total": int(sum(len(ep) for ep in episodes)),
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
@@ -207,12 +210,14 @@ def write_demos(
     env_kwargs: dict[str, Any],
     expert: str,
     seed: int,
+    action_noise: float = 0.0,
     overwrite: bool = False,
 ) -> Path:
     """Write ``episodes`` to an HDF5 file at ``path`` atomically and return the path.
 
     ``env_id``/``env_kwargs`` say how to rebuild the environment, ``expert`` names the demonstrator and
-    ``seed`` is the collection's base seed. Parent directories are created. An existing file is left
+    ``seed`` is the collection's base seed; ``action_noise`` is the DART noise scale the executed
+    actions carried (0: none; the recorded actions are always the expert's own). Parent directories are created. An existing file is left
     untouched unless ``overwrite=True`` (``FileExistsError`` otherwise). The data go to a temporary file
     in the same directory, renamed over the target only once complete; on any error the temporary file
     is removed. Invalid episodes raise ``ValueError`` before anything is written.
@@ -221,7 +226,7 @@ def write_demos(
     episodes = list(episodes)
     _refuse_existing(path, overwrite)
     _check_episodes(episodes)
-    attrs = _file_attrs(episodes, env_id, env_kwargs, expert, seed)
+    attrs = _file_attrs(episodes, env_id, env_kwargs, expert, seed, action_noise)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)

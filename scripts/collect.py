@@ -2,6 +2,7 @@
 
     parapolicy-collect env=Fork-v0 episodes=100
     parapolicy-collect env=Reacher-v5 expert=runs/experts/Reacher-v5-sac/model.zip episodes=50
+    parapolicy-collect env=PushT-v0 episodes=500 action_noise=0.02   # DART: perturbed execution
 """
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ class CollectConfig:
     algo: str | None = None
     seed: int = 0
     keep_failed: bool = False
+    action_noise: float = 0.0
     out: str | None = None
     overwrite: bool = False
     progress: bool = True
@@ -33,6 +35,9 @@ class CollectConfig:
     def __post_init__(self) -> None:
         if self.episodes < 1:
             raise ValueError(f"episodes must be >= 1, got {self.episodes}")
+        if not 0.0 <= self.action_noise <= 1.0:  # also refuses NaN
+            raise ValueError(f"action_noise must be in [0, 1] (a fraction of the action half-range), "
+                             f"got {self.action_noise}")
 
     @property
     def out_path(self) -> Path:
@@ -41,7 +46,12 @@ class CollectConfig:
 
 
 def collect(cfg: CollectConfig) -> dict[str, Any]:
-    """Roll out the expert for ``cfg.episodes`` seeded episodes and write the kept ones."""
+    """Roll out the expert for ``cfg.episodes`` seeded episodes and write the kept ones.
+
+    With ``action_noise > 0`` the env executes the expert's actions with DART noise
+    (:class:`~parapolicy.envs.action_noise.ActionNoise`) while the file records the expert's own.
+    """
+    from parapolicy.envs.action_noise import ActionNoise
     from parapolicy.envs.demos import Episode, write_demos
     from parapolicy.envs.experts import make_expert
     from parapolicy.planners.rollout import run_episode
@@ -51,6 +61,8 @@ def collect(cfg: CollectConfig) -> dict[str, Any]:
         raise FileExistsError(f"{out} exists; pass overwrite=true to replace it")
     env = cfg.env.make()
     expert = make_expert(env, cfg.expert, seed=cfg.seed, algo=cfg.algo)
+    if cfg.action_noise > 0:
+        env = ActionNoise(env, cfg.action_noise)
     kept: list[Episode] = []
     successes, modes, flagged = 0, Counter(), False
     t0 = time.perf_counter()
@@ -70,13 +82,13 @@ def collect(cfg: CollectConfig) -> dict[str, Any]:
         raise UserError(f"the expert succeeded in none of {cfg.episodes} episodes; nothing to write "
                         "(keep_failed=true keeps them)")
     write_demos(out, kept, env_id=cfg.env.id, env_kwargs=dict(cfg.env.kwargs), expert=cfg.expert,
-                seed=cfg.seed, overwrite=cfg.overwrite)
+                seed=cfg.seed, action_noise=cfg.action_noise, overwrite=cfg.overwrite)
     steps = int(sum(len(e.actions) for e in kept))
     returns = [float(e.rewards.sum()) for e in kept]
     summary = {"env_id": cfg.env.id, "episodes": cfg.episodes,
                "expert_successes": successes if flagged else None,
                "expert_success_rate": successes / cfg.episodes if flagged else None,
-               "mean_return_kept": sum(returns) / len(returns), "kept": len(kept), "steps": steps,
+               "action_noise": cfg.action_noise, "mean_return_kept": sum(returns) / len(returns), "kept": len(kept), "steps": steps,
                "modes": dict(modes), "seconds": elapsed, "file": str(out),
                "bytes": out.stat().st_size, "provenance": provenance(cfg.seed)}
     outcome = f"expert success {successes}/{cfg.episodes}" if flagged else "no success flag (all kept)"

@@ -2,6 +2,7 @@
 import json
 import re
 
+import numpy as np
 import pytest
 
 from cli_utils import assert_one_line_error, run_cli
@@ -29,12 +30,30 @@ def test_collect_then_record(tmp_path):
                   "width=64", "height=64", "gif=true", cwd=tmp_path)
     assert rec.returncode == 0, rec.stderr[-3000:]
     mp4s, gifs = list(vids.glob("*.mp4")), list(vids.glob("*.gif"))
+    assert demos.attrs["action_noise"] == 0.0
     assert len(mp4s) == 1 and len(gifs) == 1
 
     from parapolicy.scripts.video import count_frames
 
     steps = int(re.search(r"seed 0: (\d+) steps", rec.stdout).group(1))
     assert count_frames(mp4s[0]) == steps + 1  # the reset frame plus one per step
+
+
+def test_collect_with_dart_noise_records_the_scale(tmp_path):
+    out = tmp_path / "noisy.hdf5"
+    proc = run_cli("parapolicy-collect", "env=Fork-v0", "episodes=3", "action_noise=0.1", f"out={out}",
+                   "progress=false", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    from parapolicy.envs.demos import load_demos
+
+    noisy = load_demos(out)
+    assert noisy.attrs["action_noise"] == 0.1
+    clean_out = tmp_path / "clean.hdf5"
+    assert run_cli("parapolicy-collect", "env=Fork-v0", "episodes=3", f"out={clean_out}", "progress=false",
+                   cwd=tmp_path).returncode == 0
+    clean = load_demos(clean_out)
+    # same seeds, same expert: the perturbed execution visits other states
+    assert not np.allclose(noisy.episodes[0].obs[1:20], clean.episodes[0].obs[1:20])
 
 
 def test_expert_train_resume_and_collect(tmp_path):
@@ -65,6 +84,7 @@ def test_expert_train_resume_and_collect(tmp_path):
     [
         ("parapolicy-collect", ["env.id=Nope-v3"], "known ids"),
         ("parapolicy-collect", ["episodes=0"], "episodes"),
+        ("parapolicy-collect", ["action_noise=1.5"], "action_noise"),
         ("parapolicy-record", ["width=63"], "even"),
         ("parapolicy-record", ["checkpoint=/no/such/checkpoint"], "does not exist"),
         ("parapolicy-record", ["policy=diffusion"], "needs checkpoint"),
