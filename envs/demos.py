@@ -232,6 +232,9 @@ def write_demos(
     os.close(fd)
     try:
         _write_file(tmp, episodes, attrs)
+        mask = os.umask(0)  # mkstemp made it 0600: give it the bits a plain open() would
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)
         _refuse_existing(path, overwrite)  # another writer may have created it meanwhile
         os.replace(tmp, path)
     except BaseException:

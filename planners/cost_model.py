@@ -28,6 +28,8 @@ from typing import Any, Callable, Sequence
 import torch
 from torch import Tensor
 
+from parapolicy.policies.checkpoint import default_mode
+
 from .base import Budget, Denoiser, Sampler
 
 DEFAULT_BATCH_SIZES = (1, 2, 4, 8, 16, 32)
@@ -215,6 +217,7 @@ class CostModel:
         fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
         with os.fdopen(fd, "w") as f:
             json.dump(self.to_dict(), f, indent=2)
+        os.chmod(tmp, default_mode())
         os.replace(tmp, path)
 
     @classmethod

@@ -68,6 +68,17 @@ def _write_json(path: Path, data: Any) -> None:
     path.write_text(json.dumps(data, indent=2, sort_keys=False, default=_json_default) + "\n")
 
 
+def default_mode(directory: bool = False) -> int:
+    """The permission bits a plain ``open``/``mkdir`` would give under the current umask.
+
+    ``tempfile`` creates its files 0600 and directories 0700; whatever is published from one by a
+    rename gets these bits first, so a checkpoint is as readable as any other file the user writes.
+    """
+    mask = os.umask(0)
+    os.umask(mask)
+    return (0o777 if directory else 0o666) & ~mask
+
+
 def atomic_directory(target: str | os.PathLike, writer: Any, *, overwrite: bool = False) -> Path:
     """Create directory ``target`` atomically: ``writer(tmp_dir)`` fills a temporary sibling which is
     then renamed to ``target``. An existing ``target`` raises ``FileExistsError`` unless ``overwrite``."""
@@ -81,6 +92,7 @@ def atomic_directory(target: str | os.PathLike, writer: Any, *, overwrite: bool 
         for f in tmp.iterdir():  # make the files durable before the rename publishes them
             with open(f, "rb") as fh:
                 os.fsync(fh.fileno())
+        os.chmod(tmp, default_mode(directory=True))
         if target.exists():
             old = target.parent / f".{target.name}.old-{uuid.uuid4().hex[:8]}"
             os.rename(target, old)
@@ -252,6 +264,7 @@ def save_training_state(path: str | os.PathLike, state: dict[str, Any]) -> Path:
             torch.save(state, fh)
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, default_mode())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -112,6 +112,15 @@ def test_atomic_write_leaves_no_temp_files(tmp_path: Path, episodes: list[Episod
     assert (tmp_path / "a.hdf5").read_bytes() == before
 
 
+def test_written_file_follows_the_umask(tmp_path: Path, episodes: list[Episode]) -> None:
+    old = os.umask(0o022)
+    try:
+        path = write(tmp_path / "shared.hdf5", episodes)
+    finally:
+        os.umask(old)
+    assert path.stat().st_mode & 0o777 == 0o644  # not mkstemp's 0600
+
+
 def test_write_rejects_invalid_episodes(tmp_path: Path, episodes: list[Episode]) -> None:
     first = episodes[0]
     bad = Episode(first.obs.copy(), first.actions, first.rewards, first.dones, success=True, seed=0)

@@ -153,3 +153,22 @@ def test_training_state_roundtrip(tmp_path):
     path.write_bytes(path.read_bytes()[:20])
     with pytest.raises(CheckpointError, match="corrupt or truncated"):
         load_training_state(path)
+
+
+@pytest.fixture
+def umask_022():
+    old = os.umask(0o022)
+    yield
+    os.umask(old)
+
+
+def test_published_files_follow_the_umask_not_tempfiles_0600(tmp_path, umask_022):
+    p, _ = trained_like(tiny_config())
+    path = save_checkpoint(p, tmp_path / "ckpt")
+    assert path.stat().st_mode & 0o777 == 0o755  # mkdtemp alone would leave 0700
+    state = save_training_state(tmp_path / "s" / "training_state.pt", {"step": 1})
+    assert state.stat().st_mode & 0o777 == 0o644
+
+    os.umask(0o077)
+    private = save_checkpoint(p, tmp_path / "private")
+    assert private.stat().st_mode & 0o777 == 0o700
