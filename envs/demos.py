@@ -217,8 +217,9 @@ def write_demos(
 
     ``env_id``/``env_kwargs`` say how to rebuild the environment, ``expert`` names the demonstrator and
     ``seed`` is the collection's base seed; ``action_noise`` is the DART noise scale the executed
-    actions carried (0: none; the recorded actions are always the expert's own). Parent directories are created. An existing file is left
-    untouched unless ``overwrite=True`` (``FileExistsError`` otherwise). The data go to a temporary file
+    actions carried (0: none; the recorded actions are always the expert's own). Parent directories
+    are created. An existing file is left untouched unless ``overwrite=True`` (``FileExistsError``
+    otherwise). The data go to a temporary file
     in the same directory, renamed over the target only once complete; on any error the temporary file
     is removed. Invalid episodes raise ``ValueError`` before anything is written.
     """
@@ -232,7 +233,9 @@ def write_demos(
     os.close(fd)
     try:
         _write_file(tmp, episodes, attrs)
-        mask = os.umask(0)  # mkstemp made it 0600: give it the bits a plain open() would
+        # mkstemp made it 0600: give it the bits a plain open() would (the same rule as
+        # policies.checkpoint.default_mode, which envs may not import)
+        mask = os.umask(0)
         os.umask(mask)
         os.chmod(tmp, 0o666 & ~mask)
         _refuse_existing(path, overwrite)  # another writer may have created it meanwhile

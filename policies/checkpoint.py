@@ -73,6 +73,8 @@ def default_mode(directory: bool = False) -> int:
 
     ``tempfile`` creates its files 0600 and directories 0700; whatever is published from one by a
     rename gets these bits first, so a checkpoint is as readable as any other file the user writes.
+    Reading the umask means setting it for an instant; a file another thread creates in that instant
+    gets mode 0666/0777.
     """
     mask = os.umask(0)
     os.umask(mask)
