@@ -36,6 +36,7 @@ from typing import Any, Callable, Iterable, Iterator
 import torch
 from torch import Tensor
 
+from parapolicy.policies.sampling import check_temperature
 from parapolicy.policies.schedules import DDIMSchedule, FlowSchedule
 
 from .schedule_math import output_from_x0, x0_from_output
@@ -150,13 +151,15 @@ class DistillLog:
 def distill(teacher_policy: Any, data: Iterable[Any], steps: int, student_steps: int = 1, *,
             teacher_steps: int | None = None, teacher_path: str | None = None, bank_size: int = 2048,
             batch_size: int = 256, lr: float = 1e-4, weight_decay: float = 1e-6, grad_clip: float | None = 1.0,
-            min_alpha_bar: float = 0.02, seed: int = 0,
+            min_alpha_bar: float = 0.02, seed: int = 0, temperature: float = 1.0,
             log: Callable[[int, float], None] | None = None) -> Any:
     """Distill ``teacher_policy`` (a ``DiffusionPolicy``) into a ``student_steps``-step student.
 
     ``data``: observation histories — a ``ChunkDataset`` DataLoader (dict batches, normalized obs)
     or any re-iterable of raw ``(B, To, Do)`` tensors. ``bank_size`` histories are labelled by the
     teacher's deterministic sampler (``teacher_steps`` steps; default the teacher's own timesteps),
+    from initial noise drawn from N(0, ``temperature``²·I) — the distribution the student will be sampled
+    at, so a student meant for ``temperature=0.8`` learns the teacher's map where that noise lies —
     then the student trains ``steps`` AdamW iterations over the bank, with the policies package's EMA
     (Diffusion Policy warm-up schedule) on its inference weights. Returns a new ``DiffusionPolicy``
     (same network, initialised from the teacher's inference weights, on the teacher's device) whose
@@ -168,6 +171,7 @@ def distill(teacher_policy: Any, data: Iterable[Any], steps: int, student_steps:
 
     if steps < 1 or bank_size < 1 or batch_size < 1:
         raise ValueError(f"steps, bank_size and batch_size must be >= 1, got {steps}, {bank_size}, {batch_size}")
+    temperature = check_temperature(temperature)
     cfg = teacher_policy.config
     if getattr(cfg, "kind", "diffusion") != "diffusion":
         raise ValueError(f"distill needs a diffusion teacher, got kind {cfg.kind!r}")
@@ -190,7 +194,7 @@ def distill(teacher_policy: Any, data: Iterable[Any], steps: int, student_steps:
     n = 0
     for obs in _raw_obs_batches(data, teacher_policy.normalizer):
         obs = obs[: bank_size - n].to(device)  # (b, To, Do) raw
-        x_T = torch.randn((obs.shape[0], H, Da), generator=gen).to(device)  # (b, H, Da)
+        x_T = torch.randn((obs.shape[0], H, Da), generator=gen).mul_(temperature).to(device)  # (b, H, Da)
         states, _ = teacher_trajectories(teacher_policy, obs, x_T, teacher_ts.to(device), student_ts.to(device))
         obs_bank.append(obs)
         state_bank.append(states)

@@ -42,6 +42,7 @@ class DistillConfig:
     batch_size: int = 256
     lr: float = 1e-4
     heldout_samples: int = 256  # held-out histories for the x0-error report
+    temperature: float = 1.0  # initial noise N(0, T²·I) of the teacher's labels; sample the student at the same T
     seed: int = 0
     device: str = "auto"
     progress: bool = True
@@ -58,6 +59,9 @@ class DistillConfig:
             raise ValueError(f"teacher_steps must be null or an integer >= 1, got {self.teacher_steps}")
         if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
             raise ValueError(f"lr must be a number > 0, got {self.lr!r}")
+        from parapolicy.policies.sampling import check_temperature
+
+        check_temperature(self.temperature)
         if self.device not in DEVICES:
             raise ValueError(f"unknown device {self.device!r}; allowed: {', '.join(DEVICES)}")
         if not Path(self.checkpoint).is_dir():
@@ -146,10 +150,10 @@ def split_demos(demos: Any, policy: Any, seed: int) -> tuple[Any, Any]:
 
 
 def heldout_error(teacher: Any, student: Any, heldout: Any, *, teacher_steps: int | None, n: int,
-                  seed: int) -> dict[str, float]:
+                  seed: int, temperature: float = 1.0) -> dict[str, float]:
     """RMS x0 error (normalized action units) on held-out histories, same initial noise: the student
     vs the teacher's deterministic sampler, and — for scale — the teacher's own network run with the
-    student's few levels (where the student started)."""
+    student's few levels (where the student started). The initial noise is N(0, ``temperature``²·I)."""
     import torch
 
     from parapolicy.planners.base import Budget
@@ -160,7 +164,8 @@ def heldout_error(teacher: Any, student: Any, heldout: Any, *, teacher_steps: in
     idx = torch.randperm(len(heldout), generator=g)[:n]
     obs = teacher.normalizer.unnormalize("obs", heldout.get_batch(idx)["obs"]).to(teacher.device)  # (n, To, Do) raw
     cfg = teacher.config
-    x_T = torch.randn((obs.shape[0], cfg.pred_horizon, cfg.action_dim), generator=g).to(teacher.device)  # (n, H, Da)
+    x_T = torch.randn((obs.shape[0], cfg.pred_horizon, cfg.action_dim), generator=g).mul_(temperature)  # (n, H, Da)
+    x_T = x_T.to(teacher.device)
     det = deterministic_schedule(teacher.train_schedule)
     if teacher_steps is not None:
         teacher_ts = det.timesteps(int(teacher_steps))
@@ -216,16 +221,18 @@ def distill_checkpoint(cfg: DistillConfig) -> dict[str, Any]:
         student = distill(teacher, ObsBatches(train_ds, min(cfg.batch_size, cfg.bank_size), cfg.seed), cfg.steps,
                           cfg.student_steps, teacher_steps=cfg.teacher_steps,
                           teacher_path=str(Path(cfg.checkpoint).resolve()), bank_size=cfg.bank_size,
-                          batch_size=cfg.batch_size, lr=cfg.lr, seed=cfg.seed, log=log)
+                          batch_size=cfg.batch_size, lr=cfg.lr, seed=cfg.seed, temperature=cfg.temperature,
+                          log=log)
     finally:
         if bar is not None:
             bar.close()
     err = heldout_error(teacher, student, held_ds, teacher_steps=cfg.teacher_steps, n=cfg.heldout_samples,
-                        seed=cfg.seed)
+                        seed=cfg.seed, temperature=cfg.temperature)
     dl = student.distill_log
     losses = dl.losses
     summary = {"teacher": str(Path(cfg.checkpoint).resolve()), "dataset": dataset_record(paths),
                "student_steps": cfg.student_steps, "timesteps": student.config.timesteps,
+               "temperature": cfg.temperature,
                "nfe_per_chunk": err["nfe"], "heldout": err, "bank_size": dl.bank_size,
                "teacher_nfe_per_sample": dl.teacher_nfe_per_sample, "seconds": dl.seconds,
                "loss_first": losses[0], "loss_last": losses[-1],

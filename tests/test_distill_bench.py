@@ -43,6 +43,7 @@ def test_distilled_student_checkpoint(teacher):
     assert meta["teacher"] == str(ckpt.resolve()) and len(meta["timesteps"]) == 2
     assert meta["extra"]["distill"]["dataset"].endswith("fork.hdf5")  # the teacher's own training data
     assert meta["extra"]["distill"]["provenance"]["git_commit"]
+    assert meta["extra"]["distill"]["temperature"] == 1.0  # the noise the teacher labelled
     student = load_policy(student_dir)
     obs = torch.zeros(3, 2, 6)  # (B, To, Do)
     res = SequentialSampler(student.schedule, student.timesteps).sample(
@@ -57,6 +58,8 @@ def test_distill_bad_inputs_are_one_line(teacher, tmp_path):
                           "student_steps")
     assert_one_line_error(run_cli("parapolicy-distill", f"checkpoint={student_dir}", cwd=tmp_path),
                           "distilled student")
+    assert_one_line_error(run_cli("parapolicy-distill", f"checkpoint={ckpt}", "temperature=0", cwd=tmp_path),
+                          "temperature must be a number > 0")
     # an existing student is not overwritten
     before = (student_dir / "model.safetensors").read_bytes()
     assert_one_line_error(run_cli("parapolicy-distill", f"checkpoint={ckpt}", "steps=1", cwd=tmp_path),

@@ -96,3 +96,28 @@ def test_distill_rejects_bad_inputs() -> None:
         distill(teacher, [torch.zeros(4, 2, 3)], steps=0)
     with pytest.raises(ValueError, match="obs"):
         distill(teacher, [{"action": torch.zeros(4, 8, 2)}], steps=1, bank_size=4)
+
+
+def test_distill_labels_the_bank_at_its_temperature(monkeypatch) -> None:
+    """The teacher labels initial noise drawn at the student's sampling temperature, N(0, T²·I)."""
+    import parapolicy.planners.student as student_mod
+
+    seen: list[torch.Tensor] = []
+    real = student_mod.teacher_trajectories
+
+    def spy(teacher, obs, x_T, *args, **kwargs):
+        seen.append(x_T.clone())
+        return real(teacher, obs, x_T, *args, **kwargs)
+
+    monkeypatch.setattr(student_mod, "teacher_trajectories", spy)
+    teacher = _teacher("flow", iters=0)
+    data = [torch.randn(256, 2, 3, generator=torch.Generator().manual_seed(0))]
+    stds = {}
+    for temperature in (1.0, 0.5):
+        seen.clear()
+        distill(teacher, data, steps=1, student_steps=1, bank_size=256, batch_size=64, temperature=temperature)
+        stds[temperature] = torch.cat(seen).std().item()  # 256 × 8 × 2 draws
+    assert abs(stds[1.0] - 1.0) < 0.05 and abs(stds[0.5] - 0.5) < 0.025
+    for bad in (0.0, -1.0, float("nan")):
+        with pytest.raises(ValueError, match="temperature"):
+            distill(teacher, data, steps=1, temperature=bad)
