@@ -22,7 +22,7 @@ Sections (each writes ``<section>.json`` + ``<section>.md`` into ``out_dir``, de
   row's latency pass and averaged, so a CPU whose speed drifts (other jobs) is measured as it was.
   Ratios are against the teacher's full sequential chain, the *reference row*: ``ddpm100`` for a
   DDPM-trained teacher, ``flow100`` (Euler, 100 steps) for a flow-matching one. Rows already in
-  ``samplers.json`` from a run on the same checkpoint, env, seed and episode count are kept
+  ``samplers.json`` from a run on the same checkpoint, env, seed, episode count and Ta are kept
   (``merge=true``) unless re-run, so expensive rows can be run once; each row carries its own
   provenance.
 * ``realtime`` — ``AsyncExecutor`` (wall-clock worker thread, real-time chunking) over the
@@ -42,12 +42,18 @@ The default ``rows`` and ``realtime_menu`` are written for a DDPM teacher; for a
 translated (``ddpm100`` → ``flow100``, ``ddim10`` → ``flow10``, the same Picard/warm-start/student
 variants), so one command line serves both objectives. Rows given explicitly are used as written.
 
+``action_horizon`` (default: the policy's trained Ta) sets the actions executed per chunk in the
+``samplers`` section, e.g. a Push-T model trained with Ta = 8 and deployed at Ta = 3; it is part of the
+samplers table's run key, so rows at another Ta are not merged into it. (The real-time section has
+``realtime_execute_every`` for the same purpose; the delay section keeps the policy's Ta.)
+
 ``readme=true`` splices ``bench.md`` between ``<!-- bench:<name> -->`` and ``<!-- /bench:<name> -->`` in
 ``readme_path`` (``name`` defaults to ``planners-<env>``) and copies the PNGs to ``readme_assets``.
 """
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import math
 import os
@@ -88,6 +94,7 @@ class BenchConfig:
     num_envs: int = 8
     use_async: bool = False
     seed: int = 100_000
+    action_horizon: int | None = None  # actions executed per chunk in the samplers section (null: the policy's Ta)
     latency_chunks: int = 100
     latency_warmup: int = 3
     threads: int = 1
@@ -124,6 +131,9 @@ class BenchConfig:
                 raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
         if self.latency_warmup < 0:
             raise ValueError(f"latency_warmup must be >= 0, got {self.latency_warmup}")
+        ta = self.action_horizon
+        if ta is not None and (isinstance(ta, bool) or not isinstance(ta, int) or ta < 1):
+            raise ValueError(f"action_horizon must be null or an integer >= 1, got {ta!r}")
         if self.delay_episodes is not None and self.delay_episodes < 1:
             raise ValueError(f"delay_episodes must be null or >= 1, got {self.delay_episodes}")
         bad = [s for s in self.sections if s not in SECTIONS]
@@ -187,6 +197,12 @@ class Bench:
     notes: list[str] = field(default_factory=list)
 
     @property
+    def samplers_model(self) -> Any:
+        """The ``ChunkModel`` the samplers section runs: the policy's, at ``action_horizon`` if given."""
+        ta = self.cfg.action_horizon
+        return self.ctx.model if ta is None else with_action_horizon(self.ctx.model, ta)
+
+    @property
     def reference(self) -> str:
         """The teacher's full sequential chain (ratios, budget): ``reference_row`` of its objective."""
         return reference_row(self.policy.config.objective)
@@ -233,6 +249,8 @@ def setup(cfg: BenchConfig) -> Bench:
         calib = calibration_observations(policy, data, 256, seed=cfg.seed)
     ctx = make_context(policy, student=students, calibration_obs=calib, cascade_quantile=cfg.cascade_quantile,
                        seed=cfg.seed)
+    if cfg.action_horizon is not None:
+        with_action_horizon(ctx.model, cfg.action_horizon)  # fails here, before any row, if it does not fit
     cm = teacher_cost_model(policy, ctx.model, cfg)
     out = Path(cfg.out_dir) if cfg.out_dir else Path("runs/bench") / env_cfg.short
     name = cfg.name or f"planners-{env_cfg.short}"
@@ -245,6 +263,17 @@ def setup(cfg: BenchConfig) -> Bench:
           f"{cm.cost(16) * 1e3:.2f} ms, planner overhead {b.plan_overhead_ms:.2f} ms per call; torch threads "
           f"{torch.get_num_threads()} -> {out}")
     return b
+
+
+def with_action_horizon(model: Any, action_horizon: int) -> Any:
+    """``model`` (a ``ChunkModel``) executing ``action_horizon`` actions per chunk; ``UserError`` when
+    they do not fit in the predicted chunk after its offset."""
+    room = model.pred_horizon - model.action_offset
+    if not 1 <= action_horizon <= room:
+        raise UserError(f"action_horizon={action_horizon} does not fit the policy's chunk: H = "
+                        f"{model.pred_horizon} predicted actions from offset {model.action_offset} leave room for "
+                        f"1..{room}")
+    return dataclasses.replace(model, action_horizon=int(action_horizon))
 
 
 def measure_cost_model(denoiser: Any, x_shape: tuple[int, int], cond_dim: int, *, device: Any = "cpu",
@@ -346,7 +375,7 @@ def fixed_planner(b: Bench, item: Any) -> Any:
     """A synchronous planner that always runs ``item`` to completion (no deadline)."""
     from parapolicy.planners.realtime import RealtimePlanner
 
-    return RealtimePlanner(b.ctx.model, [item], budget_ms=math.inf, cost_model=b.cost_model, fixed=item.name,
+    return RealtimePlanner(b.samplers_model, [item], budget_ms=math.inf, cost_model=b.cost_model, fixed=item.name,
                            anytime=False, seed=b.cfg.seed)
 
 
@@ -373,7 +402,7 @@ def latency_pass(b: Bench, item: Any) -> list[Any]:
         i = 0
         while len(planner.records) < need:
             left = need - len(planner.records)
-            run_episode(env, planner, seed=cfg.seed + i, max_steps=left * b.ctx.model.action_horizon)
+            run_episode(env, planner, seed=cfg.seed + i, max_steps=left * planner.model.action_horizon)
             i += 1
     finally:
         env.close()
@@ -498,7 +527,7 @@ def add_ratios(rows: list[dict[str, Any]], reference: str = REFERENCE_ROW) -> No
 def _same_run_key(b: Bench) -> dict[str, Any]:
     c = b.cfg
     return {"checkpoint": str(Path(c.checkpoint).resolve()), "env_id": b.env_cfg.id, "seed": c.seed,
-            "episodes": c.episodes}
+            "episodes": c.episodes, "action_horizon": b.samplers_model.action_horizon}
 
 
 def run_samplers(b: Bench) -> dict[str, Any]:
@@ -511,7 +540,7 @@ def run_samplers(b: Bench) -> dict[str, Any]:
         if old.get("key") == key:
             rows = {r["name"]: r for r in old.get("rows", [])}
         else:
-            b.say(f"samplers: {path} is from another checkpoint/env/seed/episodes; replacing it")
+            b.say(f"samplers: {path} is from another checkpoint/env/seed/episodes/Ta; replacing it")
     for spec in usable(b, b.cfg.rows, "samplers"):
         row = sampler_row(b, spec)
         rows[spec] = row
@@ -794,7 +823,8 @@ def samplers_markdown(data: dict[str, Any]) -> str:
     cmds = sorted({r["provenance"]["command"] for r in data["rows"]})
     commits = sorted({str(r["provenance"]["git_commit"])[:10] for r in data["rows"]})
     prov = data["provenance"]
-    foot = (f"<sub>{k['episodes']} episodes per row on seeds {k['seed']}–{k['seed'] + k['episodes'] - 1}; latency "
+    ta = f"Ta = {k['action_horizon']}, " if k.get("action_horizon") is not None else ""
+    foot = (f"<sub>{ta}{k['episodes']} episodes per row on seeds {k['seed']}–{k['seed'] + k['episodes'] - 1}; latency "
             f"at batch 1 per chunk on {prov.get('cpu')} with {prov.get('torch_threads')} torch thread(s); "
             f"rows from commit(s) {', '.join(f'`{c}`' for c in commits)} by {'; '.join(f'`{c}`' for c in cmds)}</sub>")
     notes = "".join(f"\n\n<sub>{n}</sub>" for n in data.get("notes", []))

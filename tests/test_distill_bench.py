@@ -108,9 +108,37 @@ def test_bench_writes_json_markdown_plots_and_readme(teacher, tmp_path):
 
 def test_bench_bad_inputs_are_one_line(teacher, tmp_path):
     root, ckpt, student_dir = teacher
+    for bad, fragment in (("action_horizon=0", "action_horizon must be null or an integer >= 1"),
+                          ("action_horizon=16", "action_horizon=16 does not fit the policy's chunk")):
+        assert_one_line_error(run_cli("parapolicy-bench", f"checkpoint={ckpt}", "sections=[samplers]",
+                                      "rows=[student1]", f"students=[{student_dir}]", bad, cwd=tmp_path), fragment)
     assert_one_line_error(run_cli("parapolicy-bench", f"checkpoint={student_dir}", cwd=tmp_path), "distilled student")
     assert_one_line_error(run_cli("parapolicy-bench", f"checkpoint={ckpt}", "rows=[picard-ddpm100-p0]", cwd=tmp_path),
                           "Picard window")
+
+
+def test_bench_samplers_at_another_action_horizon(teacher, tmp_path):
+    """action_horizon=3 replans every 3 actions (the policy was trained with Ta = 8) and keys the table."""
+    root, ckpt, student_dir = teacher
+    out = tmp_path / "bench"
+    common = [f"checkpoint={ckpt}", f"students=[{student_dir}]", "sections=[samplers]", "episodes=1", "num_envs=1",
+              "latency_chunks=2", "latency_warmup=0", "cost_repeats=2", f"out_dir={out}", "progress=false"]
+    proc = run_cli("parapolicy-bench", *common, "rows=[student1]", "action_horizon=3", cwd=root, timeout=240)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    s = json.loads((out / "samplers.json").read_text())
+    row = s["rows"][0]
+    assert s["key"]["action_horizon"] == 3
+    steps = row["episode_results"][0]["steps"]
+    assert row["batched_eval"]["replans"] == math.ceil(steps / 3), (steps, row["batched_eval"])
+    assert "Ta = 3, 1 episodes per row" in (out / "samplers.md").read_text()
+    # a run at the policy's own Ta is another table: the Ta = 3 row is not merged into it
+    proc = run_cli("parapolicy-bench", *common, "rows=[student1]", cwd=root, timeout=240)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    s = json.loads((out / "samplers.json").read_text())
+    assert s["key"]["action_horizon"] == 8 and len(s["rows"]) == 1
+    steps8 = s["rows"][0]["episode_results"][0]["steps"]
+    assert s["rows"][0]["batched_eval"]["replans"] == math.ceil(steps8 / 8)
+    assert "another checkpoint/env/seed/episodes/Ta" in proc.stdout
 
 
 def test_bench_on_a_flow_teacher_uses_its_own_chain_as_reference(teacher, tmp_path):
