@@ -21,7 +21,9 @@ Sections (each writes ``<section>.json`` + ``<section>.md`` into ``out_dir``, de
   ``cost_per_row`` (default) the denoiser timings are re-measured just before and just after each
   row's latency pass and averaged, so a CPU whose speed drifts (other jobs) is measured as it was.
   Ratios are against the teacher's full sequential chain, the *reference row*: ``ddpm100`` for a
-  DDPM-trained teacher, ``flow100`` (Euler, 100 steps) for a flow-matching one. Rows already in
+  DDPM-trained teacher, ``flow100`` (Euler, 100 steps) for a flow-matching one; ``samplers_reference``
+  names another row of the table for them (e.g. ``flow100-t0.8``, the teacher at the temperature it is
+  deployed at, beside students sampled at the same one). Rows already in
   ``samplers.json`` from a run on the same checkpoint, env, seed, episode count and Ta are kept
   (``merge=true``) unless re-run, so expensive rows can be run once; each row carries its own
   provenance.
@@ -109,6 +111,7 @@ class BenchConfig:
     realtime_menu: list[str] = field(default_factory=lambda: list(DEFAULT_RT_MENU))
     realtime_mode: str = "guided"
     realtime_reference: str = REFERENCE_ROW
+    samplers_reference: str | None = None  # the samplers table's ratio row (null: the reference row); one of rows
     realtime_execute_every: int | None = None
     delay_values: list[int] = field(default_factory=lambda: [0, 1, 2, 4])
     delay_modes: list[str] = field(default_factory=lambda: ["naive", "frozen", "guided"])
@@ -157,6 +160,8 @@ class BenchConfig:
             raise ValueError("rows is empty: give at least one sampler spec")
         if len(set(self.rows)) != len(self.rows):
             raise ValueError(f"rows must be unique, got {self.rows}")
+        if self.samplers_reference is not None and self.samplers_reference not in self.rows:
+            raise ValueError(f"samplers_reference={self.samplers_reference} is not one of rows {self.rows}")
         for spec in [*self.rows, *self.realtime_menu, *([self.delay_sampler] if self.delay_sampler else [])]:
             parse_spec(spec)
         if not Path(self.checkpoint).is_dir():
@@ -553,9 +558,10 @@ def run_samplers(b: Bench) -> dict[str, Any]:
 def _samplers_data(b: Bench, key: dict[str, Any], rows: dict[str, dict[str, Any]]) -> dict[str, Any]:
     order = {s: i for i, s in enumerate(for_teacher(DEFAULT_ROWS, DEFAULT_ROWS, b.policy.config.objective))}
     listed = sorted(rows.values(), key=lambda r: (order.get(r["name"], len(order)), r["name"]))
-    add_ratios(listed, b.reference)
+    reference = b.cfg.samplers_reference or b.reference
+    add_ratios(listed, reference)
     return {"section": "samplers", "key": key, "env_id": b.env_cfg.id, "checkpoint": b.cfg.checkpoint,
-            "reference": b.reference,
+            "reference": reference,
             "students": {f"student{k}": v for k, v in sorted(b.student_paths.items())},
             "cost_model": b.cost_model.to_dict(), "rows": listed, "notes": list(b.notes),
             "provenance": provenance({"episodes": [b.cfg.seed, b.cfg.seed + b.cfg.episodes - 1]})}
@@ -775,10 +781,13 @@ def _success_cell(r: dict[str, Any]) -> str | None:
 
 
 def row_label(name: str) -> str:
-    """How a reference row reads in a table header: ``ddpm100`` → ``DDPM-100``, ``flow100`` → ``flow-100``."""
+    """How a reference row reads in a table header: ``ddpm100`` → ``DDPM-100``, ``flow100`` → ``flow-100``,
+    ``flow100-t0.8`` → ``flow-100 at T = 0.8``."""
+    head, _, temp = name.partition("-t")
     for prefix, label in (("ddpm", "DDPM"), ("flow", "flow"), ("ddim", "DDIM")):
-        if name.startswith(prefix) and name[len(prefix):].isdigit():
-            return f"{label}-{name[len(prefix):]}"
+        if head.startswith(prefix) and head[len(prefix):].isdigit():
+            at = f" at T = {temp}" if temp else ""
+            return f"{label}-{head[len(prefix):]}{at}"
     return name
 
 

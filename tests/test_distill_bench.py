@@ -109,7 +109,8 @@ def test_bench_writes_json_markdown_plots_and_readme(teacher, tmp_path):
 def test_bench_bad_inputs_are_one_line(teacher, tmp_path):
     root, ckpt, student_dir = teacher
     for bad, fragment in (("action_horizon=0", "action_horizon must be null or an integer >= 1"),
-                          ("action_horizon=16", "action_horizon=16 does not fit the policy's chunk")):
+                          ("action_horizon=16", "action_horizon=16 does not fit the policy's chunk"),
+                          ("samplers_reference=ddpm100", "samplers_reference=ddpm100 is not one of rows")):
         assert_one_line_error(run_cli("parapolicy-bench", f"checkpoint={ckpt}", "sections=[samplers]",
                                       "rows=[student1]", f"students=[{student_dir}]", bad, cwd=tmp_path), fragment)
     assert_one_line_error(run_cli("parapolicy-bench", f"checkpoint={student_dir}", cwd=tmp_path), "distilled student")
@@ -123,14 +124,17 @@ def test_bench_samplers_at_another_action_horizon(teacher, tmp_path):
     out = tmp_path / "bench"
     common = [f"checkpoint={ckpt}", f"students=[{student_dir}]", "sections=[samplers]", "episodes=1", "num_envs=1",
               "latency_chunks=2", "latency_warmup=0", "cost_repeats=2", f"out_dir={out}", "progress=false"]
-    proc = run_cli("parapolicy-bench", *common, "rows=[student1]", "action_horizon=3", cwd=root, timeout=240)
+    proc = run_cli("parapolicy-bench", *common, "rows=[student1,student1-t0.5]", "samplers_reference=student1-t0.5",
+                   "action_horizon=3", cwd=root, timeout=240)
     assert proc.returncode == 0, proc.stderr[-3000:]
     s = json.loads((out / "samplers.json").read_text())
-    row = s["rows"][0]
-    assert s["key"]["action_horizon"] == 3
+    row = next(r for r in s["rows"] if r["name"] == "student1")
+    assert s["key"]["action_horizon"] == 3 and s["reference"] == "student1-t0.5"
+    assert next(r for r in s["rows"] if r["name"] == "student1-t0.5")["latency_ratio"] == 1.0
     steps = row["episode_results"][0]["steps"]
     assert row["batched_eval"]["replans"] == math.ceil(steps / 3), (steps, row["batched_eval"])
-    assert "Ta = 3, 1 episodes per row" in (out / "samplers.md").read_text()
+    md = (out / "samplers.md").read_text()
+    assert "Ta = 3, 1 episodes per row" in md and "p50 ÷ student1-t0.5" in md
     # a run at the policy's own Ta is another table: the Ta = 3 row is not merged into it
     proc = run_cli("parapolicy-bench", *common, "rows=[student1]", cwd=root, timeout=240)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -190,6 +194,8 @@ def test_default_specs_translate_for_a_flow_teacher():
     assert for_teacher(["ddpm100"], DEFAULT_ROWS, "flow") == ["ddpm100"]  # what the user wrote stays
     assert (reference_row("ddpm"), reference_row("flow")) == ("ddpm100", "flow100")
     assert (row_label("ddpm100"), row_label("flow100"), row_label("student2")) == ("DDPM-100", "flow-100", "student2")
+    assert row_label("flow100-t0.8") == "flow-100 at T = 0.8" and row_label("picard-ddpm100-p16-tau0.3") == \
+        "picard-ddpm100-p16-tau0.3"
 
 
 # ------------------------------------------------------------------------------------------ planner factory
