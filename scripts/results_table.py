@@ -47,6 +47,10 @@ def row_of(path: Path) -> dict[str, Any]:
         row["coverage"] = round(summ["mean_max_coverage"], 3)
     rec = rep.get("training") or training_record(Path(rep["checkpoint"]))
     row["train"] = note_from_record(rec)
+    if pol.get("teacher"):  # a distilled student: its run folder, and so its training record, is the teacher's
+        row["policy"] += f", {pol['inference_steps']}-step student"
+        row["sampler"] = f"student-{pol['inference_steps']}" + _ta_note(rep)
+        row["train"] = f"teacher: {row['train']}" if row["train"] else "distilled"
     row["demos"] = (rec or {}).get("demos")
     return row
 

@@ -1,4 +1,6 @@
 """Benchmark report helpers: table formatting and README splicing."""
+import json
+
 from parapolicy.scripts.report import fmt, markdown_table, save_report, splice_readme
 
 
@@ -119,3 +121,25 @@ def test_demo_count_from_the_summary_or_its_dataset(tmp_path):
     assert demo_count(run / "checkpoint") == 7  # recorded by parapolicy-train
     (run / "train_summary.json").write_text(json.dumps({"step": 1, "dataset": str(tmp_path / "gone.hdf5")}))
     assert demo_count(run / "checkpoint") is None
+
+
+def test_results_table_labels_a_distilled_student(tmp_path):
+    from parapolicy.scripts.results_table import row_of
+
+    rep = {"env_id": "parapolicy/PushTKeypoints-v0", "checkpoint": str(tmp_path / "student2"),
+           "policy": {"kind": "diffusion", "denoiser": "unet", "objective": "flow", "action_horizon": 8,
+                      "inference_steps": 2, "teacher": "/runs/teacher/checkpoint"},
+           "sampler": "flow", "steps": 2, "action_horizon": 3, "temperature": 0.8,
+           "summary": {"episodes": 10, "mean_return": 1.0, "success_rate": 0.5, "success_ci95": [0.2, 0.8]},
+           "latency_per_chunk": {"p50_ms": 1.0, "p99_ms": 2.0, "batch": 8},
+           "training": {"note": "20000 steps, 48.0 min (6.9/s)"}}
+    f = tmp_path / "s.json"
+    f.write_text(json.dumps(rep))
+    row = row_of(f)
+    assert row["policy"] == "diffusion unet flow, 2-step student" and row["sampler"] == "student-2 Ta=3 T=0.8"
+    assert row["train"] == "teacher: 20000 steps, 48.0 min (6.9/s)"
+    teacher = {**rep, "policy": {**rep["policy"], "teacher": None, "inference_steps": 100}}
+    f.write_text(json.dumps(teacher))
+    row = row_of(f)
+    assert row["policy"] == "diffusion unet flow" and row["sampler"] == "flow-2 Ta=3 T=0.8"
+    assert not row["train"].startswith("teacher")
