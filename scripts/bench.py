@@ -23,7 +23,8 @@ Sections (each writes ``<section>.json`` + ``<section>.md`` into ``out_dir``, de
   Ratios are against the teacher's full sequential chain, the *reference row*: ``ddpm100`` for a
   DDPM-trained teacher, ``flow100`` (Euler, 100 steps) for a flow-matching one; ``samplers_reference``
   names another row of the table for them (e.g. ``flow100-t0.8``, the teacher at the temperature it is
-  deployed at, beside students sampled at the same one). Rows already in
+  deployed at, beside students sampled at the same one); it may be a row merged from an earlier run.
+  Rows already in
   ``samplers.json`` from a run on the same checkpoint, env, seed, episode count and Ta are kept
   (``merge=true``) unless re-run, so expensive rows can be run once; each row carries its own
   provenance.
@@ -111,7 +112,7 @@ class BenchConfig:
     realtime_menu: list[str] = field(default_factory=lambda: list(DEFAULT_RT_MENU))
     realtime_mode: str = "guided"
     realtime_reference: str = REFERENCE_ROW
-    samplers_reference: str | None = None  # the samplers table's ratio row (null: the reference row); one of rows
+    samplers_reference: str | None = None  # the samplers table's ratio row (null: the reference row), run or merged
     realtime_execute_every: int | None = None
     delay_values: list[int] = field(default_factory=lambda: [0, 1, 2, 4])
     delay_modes: list[str] = field(default_factory=lambda: ["naive", "frozen", "guided"])
@@ -160,8 +161,8 @@ class BenchConfig:
             raise ValueError("rows is empty: give at least one sampler spec")
         if len(set(self.rows)) != len(self.rows):
             raise ValueError(f"rows must be unique, got {self.rows}")
-        if self.samplers_reference is not None and self.samplers_reference not in self.rows:
-            raise ValueError(f"samplers_reference={self.samplers_reference} is not one of rows {self.rows}")
+        if self.samplers_reference is not None:
+            parse_spec(self.samplers_reference)
         for spec in [*self.rows, *self.realtime_menu, *([self.delay_sampler] if self.delay_sampler else [])]:
             parse_spec(spec)
         if not Path(self.checkpoint).is_dir():
@@ -546,6 +547,9 @@ def run_samplers(b: Bench) -> dict[str, Any]:
             rows = {r["name"]: r for r in old.get("rows", [])}
         else:
             b.say(f"samplers: {path} is from another checkpoint/env/seed/episodes/Ta; replacing it")
+    ref = b.cfg.samplers_reference
+    if ref is not None and ref not in b.cfg.rows and ref not in rows:
+        raise UserError(f"samplers_reference={ref} is neither one of rows {b.cfg.rows} nor a row of {path}")
     for spec in usable(b, b.cfg.rows, "samplers"):
         row = sampler_row(b, spec)
         rows[spec] = row

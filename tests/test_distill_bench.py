@@ -110,7 +110,7 @@ def test_bench_bad_inputs_are_one_line(teacher, tmp_path):
     root, ckpt, student_dir = teacher
     for bad, fragment in (("action_horizon=0", "action_horizon must be null or an integer >= 1"),
                           ("action_horizon=16", "action_horizon=16 does not fit the policy's chunk"),
-                          ("samplers_reference=ddpm100", "samplers_reference=ddpm100 is not one of rows")):
+                          ("samplers_reference=ddpm100", "samplers_reference=ddpm100 is neither one of rows")):
         assert_one_line_error(run_cli("parapolicy-bench", f"checkpoint={ckpt}", "sections=[samplers]",
                                       "rows=[student1]", f"students=[{student_dir}]", bad, cwd=tmp_path), fragment)
     assert_one_line_error(run_cli("parapolicy-bench", f"checkpoint={student_dir}", cwd=tmp_path), "distilled student")
@@ -135,6 +135,12 @@ def test_bench_samplers_at_another_action_horizon(teacher, tmp_path):
     assert row["batched_eval"]["replans"] == math.ceil(steps / 3), (steps, row["batched_eval"])
     md = (out / "samplers.md").read_text()
     assert "Ta = 3, 1 episodes per row" in md and "p50 ÷ student1-t0.5" in md
+    # a later run at the same Ta keeps the reference row it merges from the first one
+    proc = run_cli("parapolicy-bench", *common, "rows=[student1]", "samplers_reference=student1-t0.5",
+                   "action_horizon=3", cwd=root, timeout=240)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    s = json.loads((out / "samplers.json").read_text())
+    assert {r["name"]: r["latency_ratio"] is not None for r in s["rows"]} == {"student1": True, "student1-t0.5": True}
     # a run at the policy's own Ta is another table: the Ta = 3 row is not merged into it
     proc = run_cli("parapolicy-bench", *common, "rows=[student1]", cwd=root, timeout=240)
     assert proc.returncode == 0, proc.stderr[-3000:]
