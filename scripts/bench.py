@@ -24,9 +24,8 @@ Sections (each writes ``<section>.json`` + ``<section>.md`` into ``out_dir``, de
   DDPM-trained teacher, ``flow100`` (Euler, 100 steps) for a flow-matching one; ``samplers_reference``
   names another row of the table for them (e.g. ``flow100-t0.8``, the teacher at the temperature it is
   deployed at, beside students sampled at the same one); it may be a row merged from an earlier run.
-  Rows already in
-  ``samplers.json`` from a run on the same checkpoint, env, seed, episode count and Ta are kept
-  (``merge=true``) unless re-run, so expensive rows can be run once; each row carries its own
+  Rows already in ``samplers.json`` from a run on the same checkpoint, env, seed, episode count and Ta
+  are kept (``merge=true``) unless re-run, so expensive rows can be run once; each row carries its own
   provenance.
 * ``realtime`` — ``AsyncExecutor`` (wall-clock worker thread, real-time chunking) over the
   ``realtime_menu`` with ``realtime_budget_ms`` per replan, paced at ``realtime_hz`` for
