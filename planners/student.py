@@ -148,10 +148,178 @@ class DistillLog:
     seconds: float
 
 
+def teacher_levels(teacher_policy: Any, det: Any, teacher_steps: int | None) -> Tensor:
+    """The teacher's deterministic-sampler levels: ``teacher_steps`` of them, else its own."""
+    if teacher_steps is not None:
+        return det.timesteps(int(teacher_steps))
+    if teacher_policy.config.sampler in ("ddim", "flow"):
+        return teacher_policy.timesteps
+    return det.timesteps(teacher_policy.config.num_inference_steps)  # a DDPM teacher: its ODE (DDIM)
+
+
+class StudentFit:
+    """A student under distillation: the teacher-labelled bank, the student network, its optimizer
+    and EMA. The bank can grow between training rounds (``label`` more observation histories), which
+    is what on-policy distillation (``planners.onpolicy_distill``) does; ``distill`` is one fill and
+    one round.
+
+    ``init``: a student of this teacher to continue from (its levels must be the ones
+    ``student_steps`` gives); default: the teacher's own inference weights.
+    """
+
+    def __init__(self, teacher_policy: Any, student_steps: int = 1, *, teacher_steps: int | None = None,
+                 teacher_path: str | None = None, init: Any = None, batch_size: int = 256, lr: float = 1e-4,
+                 weight_decay: float = 1e-6, grad_clip: float | None = 1.0, min_alpha_bar: float = 0.02,
+                 seed: int = 0, temperature: float = 1.0) -> None:
+        from parapolicy.policies.ema import EMA
+        from parapolicy.policies.factory import make_policy
+
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        self.temperature = check_temperature(temperature)
+        cfg = teacher_policy.config
+        if getattr(cfg, "kind", "diffusion") != "diffusion":
+            raise ValueError(f"distill needs a diffusion teacher, got kind {cfg.kind!r}")
+        self.teacher = teacher_policy
+        self.gen = torch.Generator().manual_seed(seed)
+        self.seed = seed
+        self.device = teacher_policy.device
+        self.det = deterministic_schedule(teacher_policy.train_schedule)
+        self.teacher_ts = teacher_levels(teacher_policy, self.det, teacher_steps)
+        self.K = int(self.teacher_ts.numel()) - 1
+        self.student_ts = student_timesteps(self.det, student_steps, min_alpha_bar=min_alpha_bar)
+        self.N = self.student_ts.numel() - 1
+        self.H, self.Da = int(cfg.pred_horizon), int(cfg.action_dim)
+        self.batch_size, self.grad_clip = int(batch_size), grad_clip
+        self.clip = self.det.clip_range if getattr(self.det, "clip_sample", False) else None
+        self.obs = torch.zeros((0, int(cfg.obs_horizon), int(cfg.obs_dim)), device=self.device)  # (M, To, Do) raw
+        self.states = torch.zeros((self.N + 1, 0, self.H, self.Da), device=self.device)  # (N+1, M, H, Da)
+        self.targets = torch.zeros((self.N, 0, self.H, self.Da), device=self.device)  # (N, M, H, Da)
+        self.losses: list[float] = []
+        self.seconds = 0.0
+        self._rounds = 0
+
+        # the student: the teacher's network and normalizer with its own timesteps
+        flow = isinstance(self.det, FlowSchedule)
+        levels = [float(t) for t in self.student_ts] if flow else [int(t) for t in self.student_ts]
+        scfg = dataclasses.replace(cfg, sampler="flow" if flow else "ddim", inference_steps=self.N,
+                                   timesteps=levels,
+                                   teacher=teacher_path or f"in-memory teacher ({cfg.sampler}, {self.K} steps)")
+        self.student = make_policy(scfg, teacher_policy.normalizer).to(self.device)
+        start = teacher_policy.inference_net
+        if init is not None:
+            if [float(t) for t in init.config.timesteps or []] != [float(t) for t in levels]:
+                raise ValueError(f"the initial student's levels {init.config.timesteps} differ from the "
+                                 f"{self.N}-step student's {levels}")
+            start = init.inference_net
+        self.student.model.load_state_dict(start.state_dict())
+        self.student.ema.load_state_dict(start.state_dict())
+        self.params = [p for p in self.student.model.parameters() if p.requires_grad]
+        self.opt = torch.optim.AdamW(self.params, lr=lr, weight_decay=weight_decay)
+        self.ema = EMA()
+        self.student.use_ema = True
+        self.student.eval()
+
+    @property
+    def bank_size(self) -> int:
+        """Labelled observation histories in the bank."""
+        return int(self.obs.shape[0])
+
+    @torch.no_grad()
+    def label(self, obs: Tensor, *, chunk: int = 1024) -> int:
+        """Label raw observation histories ``obs (b, To, Do)`` with the teacher's deterministic
+        sampler from N(0, T²·I) noise and append them to the bank; returns the new bank size."""
+        t0 = time.perf_counter()
+        H, Da, N = self.H, self.Da, self.N
+        s_ts = self.student_ts.to(self.device)
+        for i in range(0, obs.shape[0], chunk):
+            o = obs[i:i + chunk].to(self.device, torch.float32)  # (b, To, Do)
+            x_T = torch.randn((o.shape[0], H, Da), generator=self.gen).mul_(self.temperature).to(self.device)
+            states, _ = teacher_trajectories(self.teacher, o, x_T, self.teacher_ts.to(self.device), s_ts)
+            b = o.shape[0]
+            # step n from states[n] must land on states[n+1]: its x0-equivalent target
+            t_rows = s_ts[:N].repeat_interleave(b)  # (N·b,)
+            tp_rows = s_ts[1:].repeat_interleave(b)  # (N·b,)
+            A, c = step_affine(self.det, states[:N].reshape(N * b, H, Da), t_rows, tp_rows)  # (N·b, H, Da) each
+            targets = (states[1:].reshape(N * b, H, Da) - c) / A  # A > 0: x0 ↦ landing is monotone
+            if self.clip is not None:  # the closest landing a clipped step can reach
+                targets = targets.clamp(-self.clip, self.clip)
+            self.obs = torch.cat([self.obs, o])
+            self.states = torch.cat([self.states, states], dim=1)
+            self.targets = torch.cat([self.targets, targets.reshape(N, b, H, Da)], dim=1)
+        self.seconds += time.perf_counter() - t0
+        return self.bank_size
+
+    def fill(self, data: Iterable[Any], bank_size: int) -> int:
+        """Label ``bank_size`` histories drawn from ``data`` (see ``distill``); returns the bank size."""
+        if bank_size < 1:
+            raise ValueError(f"bank_size must be >= 1, got {bank_size}")
+        n = 0
+        for obs in _raw_obs_batches(data, self.teacher.normalizer):
+            obs = obs[: bank_size - n]  # (b, To, Do) raw
+            self.label(obs, chunk=max(1, obs.shape[0]))
+            n += obs.shape[0]
+            if n >= bank_size:
+                break
+        return self.bank_size
+
+    def train(self, steps: int, log: Callable[[int, float], None] | None = None) -> list[float]:
+        """``steps`` AdamW iterations on uniform minibatches of the whole bank (EMA on the inference
+        weights); returns this round's losses. The student is left in eval mode on its EMA weights."""
+        if steps < 1:
+            raise ValueError(f"steps must be >= 1, got {steps}")
+        M = self.bank_size
+        if M == 0:
+            raise ValueError("the distillation bank is empty; label observation histories first")
+        t0 = time.perf_counter()
+        H, Da, N, st = self.H, self.Da, self.N, self.student
+        s_ts = self.student_ts.to(self.device)
+        st.train()
+        st.use_ema = False  # ``denoiser`` runs the live network while training
+        losses: list[float] = []
+        torch_state = torch.random.get_rng_state()
+        torch.manual_seed(self.seed + self._rounds)  # dropout in the live network
+        self._rounds += 1
+        try:
+            for _ in range(steps):
+                idx = torch.randint(0, M, (min(self.batch_size, M),), generator=self.gen).to(self.device)
+                b = idx.numel()
+                x_n = self.states[:N, idx].reshape(N * b, H, Da)  # (N·b, H, Da), row n·b+i
+                t_n = s_ts[:N].repeat_interleave(b)  # (N·b,)
+                target = self.targets[:, idx].reshape(N * b, H, Da)  # (N·b, H, Da)
+                cond = st.encode_obs(self.obs[idx]).repeat(N, 1)  # (N·b, Dc)
+                x0_hat = x0_from_output(self.det, st.denoiser(x_n, t_n, cond), x_n, t_n)  # (N·b, H, Da)
+                if self.clip is not None:  # the value sampling uses (clipped), with a straight-through gradient
+                    x0_hat = x0_hat + (x0_hat.clamp(-self.clip, self.clip) - x0_hat).detach()
+                loss = torch.nn.functional.mse_loss(x0_hat, target)
+                self.opt.zero_grad(set_to_none=True)
+                loss.backward()
+                if self.grad_clip is not None:
+                    torch.nn.utils.clip_grad_norm_(self.params, self.grad_clip)
+                self.opt.step()
+                self.ema.update(st.model, st.ema)
+                losses.append(loss.item())
+                if log is not None:
+                    log(len(self.losses) + len(losses) - 1, losses[-1])
+        finally:
+            torch.random.set_rng_state(torch_state)
+            st.use_ema = True
+            st.eval()
+            self.losses += losses
+            self.seconds += time.perf_counter() - t0
+        return losses
+
+    def result(self) -> Any:
+        """The student policy (EMA weights, eval mode) with its ``distill_log``."""
+        self.student.distill_log = DistillLog(losses=list(self.losses), bank_size=self.bank_size,
+                                              teacher_nfe_per_sample=self.K, seconds=self.seconds)
+        return self.student
+
+
 def distill(teacher_policy: Any, data: Iterable[Any], steps: int, student_steps: int = 1, *,
             teacher_steps: int | None = None, teacher_path: str | None = None, bank_size: int = 2048,
             batch_size: int = 256, lr: float = 1e-4, weight_decay: float = 1e-6, grad_clip: float | None = 1.0,
-            min_alpha_bar: float = 0.02, seed: int = 0, temperature: float = 1.0,
+            min_alpha_bar: float = 0.02, seed: int = 0, temperature: float = 1.0, init: Any = None,
             log: Callable[[int, float], None] | None = None) -> Any:
     """Distill ``teacher_policy`` (a ``DiffusionPolicy``) into a ``student_steps``-step student.
 
@@ -162,103 +330,16 @@ def distill(teacher_policy: Any, data: Iterable[Any], steps: int, student_steps:
     at, so a student meant for ``temperature=0.8`` learns the teacher's map where that noise lies —
     then the student trains ``steps`` AdamW iterations over the bank, with the policies package's EMA
     (Diffusion Policy warm-up schedule) on its inference weights. Returns a new ``DiffusionPolicy``
-    (same network, initialised from the teacher's inference weights, on the teacher's device) whose
-    config holds its own ``timesteps``, ``inference_steps``, deterministic ``sampler`` and
-    ``teacher`` (``teacher_path``, or a description of the in-memory teacher).
+    (same network, initialised from the teacher's inference weights — or from ``init``, an earlier
+    student of this teacher — on the teacher's device) whose config holds its own ``timesteps``,
+    ``inference_steps``, deterministic ``sampler`` and ``teacher`` (``teacher_path``, or a
+    description of the in-memory teacher).
     """
-    from parapolicy.policies.ema import EMA
-    from parapolicy.policies.factory import make_policy
-
     if steps < 1 or bank_size < 1 or batch_size < 1:
         raise ValueError(f"steps, bank_size and batch_size must be >= 1, got {steps}, {bank_size}, {batch_size}")
-    temperature = check_temperature(temperature)
-    cfg = teacher_policy.config
-    if getattr(cfg, "kind", "diffusion") != "diffusion":
-        raise ValueError(f"distill needs a diffusion teacher, got kind {cfg.kind!r}")
-    gen = torch.Generator().manual_seed(seed)
-    device = teacher_policy.device
-    det = deterministic_schedule(teacher_policy.train_schedule)
-    if teacher_steps is not None:
-        teacher_ts = det.timesteps(int(teacher_steps))
-    elif cfg.sampler in ("ddim", "flow"):
-        teacher_ts = teacher_policy.timesteps
-    else:  # a DDPM teacher: its ODE (DDIM) over the same levels
-        teacher_ts = det.timesteps(cfg.num_inference_steps)
-    K = int(teacher_ts.numel()) - 1
-    student_ts = student_timesteps(det, student_steps, min_alpha_bar=min_alpha_bar)
-    H, Da = int(cfg.pred_horizon), int(cfg.action_dim)
-    t0 = time.perf_counter()
-
-    # 1) the teacher labels a bank of (obs, trajectory states)
-    obs_bank, state_bank = [], []
-    n = 0
-    for obs in _raw_obs_batches(data, teacher_policy.normalizer):
-        obs = obs[: bank_size - n].to(device)  # (b, To, Do) raw
-        x_T = torch.randn((obs.shape[0], H, Da), generator=gen).mul_(temperature).to(device)  # (b, H, Da)
-        states, _ = teacher_trajectories(teacher_policy, obs, x_T, teacher_ts.to(device), student_ts.to(device))
-        obs_bank.append(obs)
-        state_bank.append(states)
-        n += obs.shape[0]
-        if n >= bank_size:
-            break
-    obs_all = torch.cat(obs_bank)  # (M, To, Do)
-    states_all = torch.cat(state_bank, dim=1)  # (N+1, M, H, Da)
-    N = student_ts.numel() - 1
-    M = obs_all.shape[0]
-    s_ts = student_ts.to(device)
-    clip = det.clip_range if getattr(det, "clip_sample", False) else None
-    with torch.no_grad():  # step n from states[n] must land on states[n+1]: its x0-equivalent target
-        t_rows = s_ts[:N].repeat_interleave(M)  # (N·M,)
-        tp_rows = s_ts[1:].repeat_interleave(M)  # (N·M,)
-        A, c = step_affine(det, states_all[:N].reshape(N * M, H, Da), t_rows, tp_rows)  # (N·M, H, Da) each
-        targets_all = (states_all[1:].reshape(N * M, H, Da) - c) / A  # A > 0: x0 ↦ landing is monotone
-        if clip is not None:  # the closest landing a clipped step can reach
-            targets_all = targets_all.clamp(-clip, clip)
-        targets_all = targets_all.reshape(N, M, H, Da)
-
-    # 2) the student: the teacher's network and normalizer with its own timesteps
-    levels = [float(t) for t in student_ts] if isinstance(det, FlowSchedule) else [int(t) for t in student_ts]
-    sampler = "flow" if isinstance(det, FlowSchedule) else "ddim"
-    scfg = dataclasses.replace(cfg, sampler=sampler, inference_steps=N, timesteps=levels,
-                               teacher=teacher_path or f"in-memory teacher ({cfg.sampler}, {K} steps)")
-    student = make_policy(scfg, teacher_policy.normalizer).to(device)
-    student.model.load_state_dict(teacher_policy.inference_net.state_dict())
-    student.ema.load_state_dict(teacher_policy.inference_net.state_dict())
-    student.train()
-    student.use_ema = False  # ``denoiser`` runs the live network while training
-    params = [p for p in student.model.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
-    ema = EMA()
-    losses: list[float] = []
-    torch_state = torch.random.get_rng_state()
-    torch.manual_seed(seed)  # dropout in the live network
-    try:
-        for it in range(steps):
-            idx = torch.randint(0, M, (min(batch_size, M),), generator=gen).to(device)
-            b = idx.numel()
-            x_n = states_all[:N, idx].reshape(N * b, H, Da)  # (N·b, H, Da), row n·b+i
-            t_n = s_ts[:N].repeat_interleave(b)  # (N·b,)
-            target = targets_all[:, idx].reshape(N * b, H, Da)  # (N·b, H, Da)
-            cond = student.encode_obs(obs_all[idx])  # (b, Dc)
-            cond = cond.repeat(N, 1)  # (N·b, Dc)
-            out = student.denoiser(x_n, t_n, cond)  # (N·b, H, Da)
-            x0_hat = x0_from_output(det, out, x_n, t_n)  # (N·b, H, Da)
-            if clip is not None:  # the value sampling uses (clipped), with a straight-through gradient
-                x0_hat = x0_hat + (x0_hat.clamp(-clip, clip) - x0_hat).detach()
-            loss = torch.nn.functional.mse_loss(x0_hat, target)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            if grad_clip is not None:
-                torch.nn.utils.clip_grad_norm_(params, grad_clip)
-            opt.step()
-            ema.update(student.model, student.ema)
-            losses.append(loss.item())
-            if log is not None:
-                log(it, losses[-1])
-    finally:
-        torch.random.set_rng_state(torch_state)
-    student.use_ema = True
-    student.eval()
-    student.distill_log = DistillLog(losses=losses, bank_size=M, teacher_nfe_per_sample=K,
-                                     seconds=time.perf_counter() - t0)
-    return student
+    fit = StudentFit(teacher_policy, student_steps, teacher_steps=teacher_steps, teacher_path=teacher_path,
+                     init=init, batch_size=batch_size, lr=lr, weight_decay=weight_decay, grad_clip=grad_clip,
+                     min_alpha_bar=min_alpha_bar, seed=seed, temperature=temperature)
+    fit.fill(data, bank_size)
+    fit.train(steps, log=log)
+    return fit.result()

@@ -2,12 +2,20 @@
 
     parapolicy-distill checkpoint=runs/train/<time>/checkpoint steps=2000 student_steps=1
     parapolicy-distill checkpoint=… steps=3000 student_steps=2 dataset=runs/data/Fork-v0.hdf5 out=runs/fork_s2
+    parapolicy-distill checkpoint=… init_student=runs/…/student2 steps=0 onpolicy_rounds=3 onpolicy_episodes=100 \
+        onpolicy_steps=1500 out=runs/…/student2_onpolicy
 
 Method: ``parapolicy.planners.student.distill`` (one-stage step distillation of the teacher's
 deterministic sampler; see that module for why). The observations come from demonstrations — by
 default the dataset the teacher was trained on (recorded in its run's ``train_summary.json``), else
 ``runs/data/<env>.hdf5``, else the dataset shipped with the package. A tenth of the episodes (at least
 one) is held out of the distillation bank to report the student's x0 error against the teacher.
+
+``onpolicy_rounds=R`` adds R rounds of on-policy distillation (``planners.onpolicy_distill``): the
+student is rolled out in the teacher's task, the histories it replanned at are labelled by the teacher
+and added to the bank, and it trains ``onpolicy_steps`` more iterations on the whole bank.
+``init_student=`` continues an earlier student of the same teacher instead of starting from the
+teacher's weights (``steps=0`` then skips the demonstrations-only round).
 
 The student is saved with ``save_checkpoint`` (atomic; an existing ``out`` is refused unless
 ``overwrite=true``) beside the teacher by default (``<teacher dir>/../student<N>``); its config records
@@ -32,7 +40,7 @@ class DistillConfig:
     """Config of ``parapolicy-distill``."""
 
     checkpoint: str = "???"  # the teacher checkpoint directory
-    steps: int = 2000  # student training iterations
+    steps: int = 2000  # student training iterations on the demonstration bank (0: none; needs init_student)
     student_steps: int = 1  # N sampling steps of the student (1..8)
     dataset: Any = None  # a path or list of paths; null: the teacher's training dataset (module docstring)
     out: str | None = None  # null: <teacher dir>/../student<N>
@@ -43,15 +51,36 @@ class DistillConfig:
     lr: float = 1e-4
     heldout_samples: int = 256  # held-out histories for the x0-error report
     temperature: float = 1.0  # initial noise N(0, T²·I) of the teacher's labels; sample the student at the same T
+    init_student: str | None = None  # an earlier student of this teacher to continue (null: teacher's weights)
+    onpolicy_rounds: int = 0  # rounds of on-policy distillation after the demonstration round
+    onpolicy_episodes: int = 50  # student rollouts per round
+    onpolicy_steps: int = 1000  # training iterations per round, on the whole bank
+    onpolicy_num_envs: int = 8
+    onpolicy_seed: int = 200_000  # round r rolls out from seeds onpolicy_seed + r·onpolicy_episodes …
+    action_horizon: int | None = None  # Ta of the rollouts (null: the teacher's)
     seed: int = 0
     device: str = "auto"
     progress: bool = True
 
     def __post_init__(self) -> None:
-        for name in ("steps", "bank_size", "batch_size", "heldout_samples"):
+        for name in ("bank_size", "batch_size", "heldout_samples", "onpolicy_episodes", "onpolicy_steps",
+                     "onpolicy_num_envs"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
+        for name in ("steps", "onpolicy_rounds", "onpolicy_seed"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+                raise ValueError(f"{name} must be an integer >= 0, got {v!r}")
+        if self.steps == 0 and self.init_student is None:
+            raise ValueError("steps=0 trains nothing on the demonstrations; it needs init_student= (a student to "
+                             "continue)")
+        if self.steps == 0 and self.onpolicy_rounds == 0:
+            raise ValueError("steps=0 with onpolicy_rounds=0 trains nothing; give steps >= 1 or onpolicy_rounds >= 1")
+        if self.action_horizon is not None and (isinstance(self.action_horizon, bool) or self.action_horizon < 1):
+            raise ValueError(f"action_horizon must be null or an integer >= 1, got {self.action_horizon!r}")
+        if self.init_student is not None and not Path(self.init_student).is_dir():
+            raise FileNotFoundError(f"init_student checkpoint directory not found: {self.init_student}")
         if isinstance(self.student_steps, bool) or not 1 <= self.student_steps <= 8:
             raise ValueError(f"student_steps must be an integer in [1, 8] (a few-step student), "
                              f"got {self.student_steps}")
@@ -86,6 +115,20 @@ def check_teacher(path: str | Path) -> Any:
     if cfg.kind != "diffusion":
         raise UserError(f"{path} is a {cfg.kind!r} policy; distillation needs a diffusion teacher")
     return cfg
+
+
+def check_init_student(path: str | Path, teacher: str | Path, student_steps: int) -> None:
+    """``UserError`` unless ``path`` is a ``student_steps``-step student distilled from ``teacher``."""
+    from parapolicy.policies import read_checkpoint_config
+
+    cfg, _ = read_checkpoint_config(path)
+    if cfg.teacher is None:
+        raise UserError(f"init_student={path} is not a distilled student (its config names no teacher)")
+    if Path(cfg.teacher).resolve() != Path(teacher).resolve():
+        raise UserError(f"init_student={path} was distilled from {cfg.teacher}, not from {Path(teacher).resolve()}")
+    if cfg.num_inference_steps != student_steps:
+        raise UserError(f"init_student={path} is a {cfg.num_inference_steps}-step student; student_steps="
+                        f"{student_steps}")
 
 
 def teacher_dataset(checkpoint: str | Path, env_id: str) -> list[Path]:
@@ -158,7 +201,7 @@ def heldout_error(teacher: Any, student: Any, heldout: Any, *, teacher_steps: in
 
     from parapolicy.planners.base import Budget
     from parapolicy.planners.sequential import SequentialSampler
-    from parapolicy.planners.student import deterministic_schedule, teacher_trajectories
+    from parapolicy.planners.student import deterministic_schedule, teacher_levels, teacher_trajectories
 
     g = torch.Generator().manual_seed(seed + 7)
     idx = torch.randperm(len(heldout), generator=g)[:n]
@@ -166,13 +209,7 @@ def heldout_error(teacher: Any, student: Any, heldout: Any, *, teacher_steps: in
     cfg = teacher.config
     x_T = torch.randn((obs.shape[0], cfg.pred_horizon, cfg.action_dim), generator=g).mul_(temperature)  # (n, H, Da)
     x_T = x_T.to(teacher.device)
-    det = deterministic_schedule(teacher.train_schedule)
-    if teacher_steps is not None:
-        teacher_ts = det.timesteps(int(teacher_steps))
-    elif cfg.sampler in ("ddim", "flow"):
-        teacher_ts = teacher.timesteps
-    else:
-        teacher_ts = det.timesteps(cfg.num_inference_steps)
+    teacher_ts = teacher_levels(teacher, deterministic_schedule(teacher.train_schedule), teacher_steps)
     s_ts = student.timesteps
     with torch.no_grad():
         _, x_teacher = teacher_trajectories(teacher, obs, x_T, teacher_ts.to(teacher.device), s_ts.to(teacher.device))
@@ -197,7 +234,8 @@ def _device(name: str) -> str:
 
 def distill_checkpoint(cfg: DistillConfig) -> dict[str, Any]:
     """Load the teacher and demos, distill, report, save the student; returns the summary."""
-    from parapolicy.planners.student import distill
+    from parapolicy.planners.onpolicy_distill import distill_on_policy
+    from parapolicy.planners.student import StudentFit
     from parapolicy.policies import load_policy, save_checkpoint
     from parapolicy.scripts.train import dataset_paths, dataset_record, load_training_demos
 
@@ -205,7 +243,17 @@ def distill_checkpoint(cfg: DistillConfig) -> dict[str, Any]:
     out = cfg.out_path
     if out.exists() and not cfg.overwrite:
         raise FileExistsError(f"{out} already exists; pass overwrite=true to replace it")
+    if cfg.init_student is not None:
+        check_init_student(cfg.init_student, cfg.checkpoint, cfg.student_steps)
     teacher = load_policy(cfg.checkpoint, device=_device(cfg.device))
+    init = load_policy(cfg.init_student, device=teacher.device) if cfg.init_student is not None else None
+    env_fn = None
+    if cfg.onpolicy_rounds:
+        env_fn = EnvConfig(id=tcfg.env_id or "").make
+        horizon = cfg.action_horizon or tcfg.action_horizon
+        if horizon > tcfg.pred_horizon - tcfg.obs_horizon + 1:
+            raise UserError(f"action_horizon={horizon} does not fit the chunk: at most "
+                            f"{tcfg.pred_horizon - tcfg.obs_horizon + 1} (H - To + 1)")
     paths = teacher_dataset(cfg.checkpoint, tcfg.env_id or "") if cfg.dataset is None else dataset_paths(cfg.dataset)
     data_path = ", ".join(str(p) for p in paths)
     demos = load_training_demos(paths, tcfg.env_id)  # converted to the teacher's task where needed
@@ -215,14 +263,31 @@ def distill_checkpoint(cfg: DistillConfig) -> dict[str, Any]:
     train_ds, held_ds = split_demos(demos, teacher, cfg.seed)
     print(f"distilling a {cfg.student_steps}-step student from {cfg.checkpoint} ({tcfg.sampler}"
           f"{cfg.teacher_steps or tcfg.num_inference_steps} teacher) on {len(train_ds)} windows of {data_path}: "
-          f"{cfg.steps} steps, bank {cfg.bank_size}", flush=True)
+          f"{cfg.steps} steps, bank {cfg.bank_size}"
+          + (f", then {cfg.onpolicy_rounds} on-policy round(s) of {cfg.onpolicy_episodes} episodes and "
+             f"{cfg.onpolicy_steps} steps" if cfg.onpolicy_rounds else ""), flush=True)
     bar, log = _progress(cfg)
+    rounds: list[dict[str, Any]] = []
     try:
-        student = distill(teacher, ObsBatches(train_ds, min(cfg.batch_size, cfg.bank_size), cfg.seed), cfg.steps,
-                          cfg.student_steps, teacher_steps=cfg.teacher_steps,
-                          teacher_path=str(Path(cfg.checkpoint).resolve()), bank_size=cfg.bank_size,
-                          batch_size=cfg.batch_size, lr=cfg.lr, seed=cfg.seed, temperature=cfg.temperature,
-                          log=log)
+        fit = StudentFit(teacher, cfg.student_steps, teacher_steps=cfg.teacher_steps,
+                         teacher_path=str(Path(cfg.checkpoint).resolve()), init=init, batch_size=cfg.batch_size,
+                         lr=cfg.lr, seed=cfg.seed, temperature=cfg.temperature)
+        fit.fill(ObsBatches(train_ds, min(cfg.batch_size, cfg.bank_size), cfg.seed), cfg.bank_size)
+        if cfg.steps:
+            fit.train(cfg.steps, log=log)
+        if cfg.onpolicy_rounds:
+            def report(rec: Any) -> None:
+                rounds.append(asdict(rec))
+                ok = "" if rec.success_rate is None else f"success {rec.success_rate:.2f}, "
+                msg = (f"on-policy round {rec.round}: the student's {rec.episodes} rollouts {ok}mean return "
+                       f"{rec.mean_return:.3g}; +{rec.new_histories} histories -> bank {rec.bank_size}; "
+                       f"loss {rec.loss_last_mean:.3g}; {rec.seconds:.0f} s")
+                (bar.write if bar is not None else print)(msg)
+
+            distill_on_policy(fit, env_fn, rounds=cfg.onpolicy_rounds, episodes=cfg.onpolicy_episodes,
+                              steps=cfg.onpolicy_steps, num_envs=cfg.onpolicy_num_envs, seed=cfg.onpolicy_seed,
+                              action_horizon=cfg.action_horizon, log=log, on_round=report)
+        student = fit.result()
     finally:
         if bar is not None:
             bar.close()
@@ -232,7 +297,7 @@ def distill_checkpoint(cfg: DistillConfig) -> dict[str, Any]:
     losses = dl.losses
     summary = {"teacher": str(Path(cfg.checkpoint).resolve()), "dataset": dataset_record(paths),
                "student_steps": cfg.student_steps, "timesteps": student.config.timesteps,
-               "temperature": cfg.temperature,
+               "temperature": cfg.temperature, "init_student": cfg.init_student, "onpolicy": rounds,
                "nfe_per_chunk": err["nfe"], "heldout": err, "bank_size": dl.bank_size,
                "teacher_nfe_per_sample": dl.teacher_nfe_per_sample, "seconds": dl.seconds,
                "loss_first": losses[0], "loss_last": losses[-1],
@@ -252,7 +317,8 @@ def _progress(cfg: DistillConfig) -> tuple[Any, Any]:
         return None, None
     from tqdm import tqdm
 
-    bar = tqdm(total=cfg.steps, desc="distill", unit="step", dynamic_ncols=True)
+    bar = tqdm(total=cfg.steps + cfg.onpolicy_rounds * cfg.onpolicy_steps, desc="distill", unit="step",
+               dynamic_ncols=True)
 
     def log(_it: int, loss: float) -> None:
         bar.update(1)

@@ -67,6 +67,37 @@ def test_distill_bad_inputs_are_one_line(teacher, tmp_path):
     assert (student_dir / "model.safetensors").read_bytes() == before
 
 
+def test_distill_continues_a_student_on_policy(teacher, tmp_path):
+    root, ckpt, student_dir = teacher
+    out = tmp_path / "student1_op"
+    proc = run_cli("parapolicy-distill", f"checkpoint={ckpt}", f"init_student={student_dir}", "steps=0",
+                   "student_steps=1", "bank_size=32", "batch_size=16", "heldout_samples=8", "onpolicy_rounds=1",
+                   "onpolicy_episodes=2", "onpolicy_steps=3", "onpolicy_num_envs=2", "onpolicy_seed=77",
+                   f"out={out}", "progress=false", cwd=root)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "on-policy round 1: the student's 2 rollouts" in proc.stdout, proc.stdout
+    summary = json.loads((out / "config.json").read_text())["extra"]["distill"]
+    (rnd,) = summary["onpolicy"]
+    assert rnd["seed"] == 77 and rnd["episodes"] == 2 and rnd["new_histories"] >= 2
+    assert summary["bank_size"] == rnd["bank_size"] == 32 + rnd["new_histories"]
+    assert summary["init_student"] == str(student_dir) and summary["config"]["steps"] == 0
+
+
+def test_distill_on_policy_bad_inputs_are_one_line(teacher, tmp_path):
+    root, ckpt, student_dir = teacher
+    assert_one_line_error(run_cli("parapolicy-distill", f"checkpoint={ckpt}", "steps=0", "onpolicy_rounds=1",
+                                  cwd=tmp_path), "needs init_student")
+    assert_one_line_error(run_cli("parapolicy-distill", f"checkpoint={ckpt}", f"init_student={ckpt}",
+                                  f"out={tmp_path / 's'}", cwd=tmp_path), "not a distilled student")
+    assert_one_line_error(run_cli("parapolicy-distill", f"checkpoint={ckpt}", f"init_student={student_dir}",
+                                  "student_steps=2", f"out={tmp_path / 's'}", cwd=tmp_path), "1-step student")
+    assert_one_line_error(run_cli("parapolicy-distill", f"checkpoint={ckpt}", "onpolicy_rounds=-1", cwd=tmp_path),
+                          "onpolicy_rounds must be an integer >= 0")
+    assert_one_line_error(run_cli("parapolicy-distill", f"checkpoint={ckpt}", "onpolicy_rounds=1",
+                                  "action_horizon=99", f"out={tmp_path / 's'}", cwd=tmp_path), "does not fit")
+    assert not (tmp_path / "s").exists()
+
+
 def test_bench_writes_json_markdown_plots_and_readme(teacher, tmp_path):
     root, ckpt, student_dir = teacher
     out = tmp_path / "bench"
