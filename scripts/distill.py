@@ -249,7 +249,9 @@ def distill_checkpoint(cfg: DistillConfig) -> dict[str, Any]:
     init = load_policy(cfg.init_student, device=teacher.device) if cfg.init_student is not None else None
     env_fn = None
     if cfg.onpolicy_rounds:
-        env_fn = EnvConfig(id=tcfg.env_id or "").make
+        if not tcfg.env_id:
+            raise UserError(f"onpolicy_rounds needs the teacher's task, and {cfg.checkpoint} records no env_id")
+        env_fn = EnvConfig(id=tcfg.env_id).make
         horizon = cfg.action_horizon or tcfg.action_horizon
         if horizon > tcfg.pred_horizon - tcfg.obs_horizon + 1:
             raise UserError(f"action_horizon={horizon} does not fit the chunk: at most "
