@@ -51,6 +51,9 @@ def row_of(path: Path) -> dict[str, Any]:
         row["policy"] += f", {pol['inference_steps']}-step student"
         row["sampler"] = f"student-{pol['inference_steps']}" + _ta_note(rep)
         row["train"] = f"teacher: {row['train']}" if row["train"] else "distilled"
+        note = distill_note((rec or {}).get("distill"))
+        if note:
+            row["policy"] += f" ({note})"
     row["demos"] = (rec or {}).get("demos")
     return row
 
@@ -60,16 +63,41 @@ def training_record(ckpt: Path) -> dict[str, Any] | None:
     needs no ``runs/`` folder later): the checkpoint's own step, its run's summary (steps, wall time of
     this and earlier invocations, resume point and changed settings) and the demonstration count.
     None when neither the checkpoint's config nor a run summary is at hand."""
-    step = None
+    step, distilled = None, None
     cfg = ckpt / "config.json"
     if cfg.is_file():
-        step = (json.loads(cfg.read_text()).get("extra") or {}).get("step")
+        extra = json.loads(cfg.read_text()).get("extra") or {}
+        step, distilled = extra.get("step"), distill_record(extra.get("distill"))
     t = _run_summary(ckpt)
-    if step is None and t is None:
+    if step is None and t is None and distilled is None:
         return None
     run = None if t is None else {k: t.get(k) for k in (
         "step", "wall_s", "total_wall_s", "steps_per_s", "resumed_from", "resumed_config_changes")}
-    return {"step": None if step is None else int(step), "run": run, "demos": _demos_of(t)}
+    rec = {"step": None if step is None else int(step), "run": run, "demos": _demos_of(t)}
+    if distilled is not None:
+        rec["distill"] = distilled
+    return rec
+
+
+def distill_record(summary: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The few facts of a student's ``parapolicy-distill`` summary a results row names: its
+    demonstration-bank steps, bank size, on-policy rounds and the student it continued (if any)."""
+    if not summary:
+        return None
+    cfg = summary.get("config") or {}
+    rounds = summary.get("onpolicy") or []
+    return {"steps": cfg.get("steps"), "bank_size": summary.get("bank_size"), "onpolicy_rounds": len(rounds),
+            "onpolicy_episodes": cfg.get("onpolicy_episodes") if rounds else None,
+            "init_student": summary.get("init_student"), "seconds": summary.get("seconds")}
+
+
+def distill_note(rec: dict[str, Any] | None) -> str | None:
+    """``"on-policy: 4 rounds × 100 rollouts, from student2_t0.8"``-style note for a student's row;
+    None without a record or on-policy rounds."""
+    if not rec or not rec.get("onpolicy_rounds"):
+        return None
+    note = f"on-policy: {rec['onpolicy_rounds']} rounds × {rec['onpolicy_episodes']} rollouts"
+    return note + (f", from {Path(rec['init_student']).name}" if rec.get("init_student") else "")
 
 
 def note_from_record(rec: dict[str, Any] | None) -> str | None:

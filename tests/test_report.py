@@ -123,6 +123,21 @@ def test_demo_count_from_the_summary_or_its_dataset(tmp_path):
     assert demo_count(run / "checkpoint") is None
 
 
+def test_training_record_carries_a_students_distillation(tmp_path):
+    from parapolicy.scripts.results_table import training_record
+
+    ckpt = tmp_path / "student2_op"
+    ckpt.mkdir()
+    summary = {"bank_size": 300, "init_student": "runs/x/student2", "seconds": 12.5,
+               "onpolicy": [{"round": 1}, {"round": 2}], "config": {"steps": 0, "onpolicy_episodes": 50}}
+    (ckpt / "config.json").write_text(json.dumps({"extra": {"distill": summary}}))
+    rec = training_record(ckpt)["distill"]
+    assert rec == {"steps": 0, "bank_size": 300, "onpolicy_rounds": 2, "onpolicy_episodes": 50,
+                   "init_student": "runs/x/student2", "seconds": 12.5}
+    (ckpt / "config.json").write_text(json.dumps({"extra": {}}))
+    assert training_record(ckpt) is None  # nothing known: no step, no run, no distillation
+
+
 def test_results_table_labels_a_distilled_student(tmp_path):
     from parapolicy.scripts.results_table import row_of
 
@@ -138,6 +153,13 @@ def test_results_table_labels_a_distilled_student(tmp_path):
     row = row_of(f)
     assert row["policy"] == "diffusion unet flow, 2-step student" and row["sampler"] == "student-2 Ta=3 T=0.8"
     assert row["train"] == "teacher: 20000 steps, 48.0 min (6.9/s)"
+    onpolicy = {**rep, "training": {**rep["training"], "distill": {
+        "steps": 0, "bank_size": 44390, "onpolicy_rounds": 4, "onpolicy_episodes": 100,
+        "init_student": "runs/pusht_kp_dart/student2_t0.8", "seconds": 1945.0}}}
+    f.write_text(json.dumps(onpolicy))
+    row = row_of(f)
+    assert row["policy"] == ("diffusion unet flow, 2-step student (on-policy: 4 rounds × 100 rollouts, "
+                             "from student2_t0.8)")
     teacher = {**rep, "policy": {**rep["policy"], "teacher": None, "inference_steps": 100}}
     f.write_text(json.dumps(teacher))
     row = row_of(f)
