@@ -309,6 +309,38 @@ class StudentFit:
             self.seconds += time.perf_counter() - t0
         return losses
 
+    def bank_tensors(self) -> tuple[dict[str, Tensor], dict[str, str]]:
+        """The bank as safetensors-ready ``(tensors, metadata)``: ``obs (M, To, Do)``, ``states
+        (N+1, M, H, Da)``, ``targets (N, M, H, Da)``, ``student_ts (N+1,)``, and what labelled it."""
+        tensors = {"obs": self.obs, "states": self.states, "targets": self.targets,
+                   "student_ts": self.student_ts.to(torch.float32)}
+        meta = {"temperature": repr(self.temperature), "teacher_nfe": str(self.K)}
+        return tensors, meta
+
+    def load_bank(self, tensors: dict[str, Tensor], meta: dict[str, str]) -> int:
+        """Append a bank saved by ``bank_tensors`` (labelled by this teacher with the same levels,
+        teacher steps and temperature; ``ValueError`` otherwise); returns the new bank size."""
+        need = {"obs", "states", "targets", "student_ts"}
+        if not need <= set(tensors):
+            raise ValueError(f"a distillation bank needs tensors {sorted(need)}, got {sorted(tensors)}")
+        if not torch.equal(tensors["student_ts"].to(torch.float32), self.student_ts.to(torch.float32)):
+            raise ValueError(f"the bank was labelled for student levels {tensors['student_ts'].tolist()}, "
+                             f"not {self.student_ts.tolist()}")
+        if meta.get("teacher_nfe") != str(self.K) or meta.get("temperature") != repr(self.temperature):
+            raise ValueError(f"the bank was labelled with {meta.get('teacher_nfe')} teacher steps at temperature "
+                             f"{meta.get('temperature')}, not {self.K} at {self.temperature!r}")
+        obs, states, targets = tensors["obs"], tensors["states"], tensors["targets"]
+        M = obs.shape[0]
+        if (tuple(obs.shape[1:]) != tuple(self.obs.shape[1:])
+                or tuple(states.shape) != (self.N + 1, M, self.H, self.Da)
+                or tuple(targets.shape) != (self.N, M, self.H, self.Da)):
+            raise ValueError(f"bank shapes obs {tuple(obs.shape)}, states {tuple(states.shape)}, targets "
+                             f"{tuple(targets.shape)} do not fit this student")
+        self.obs = torch.cat([self.obs, obs.to(self.device)])
+        self.states = torch.cat([self.states, states.to(self.device)], dim=1)
+        self.targets = torch.cat([self.targets, targets.to(self.device)], dim=1)
+        return self.bank_size
+
     def result(self) -> Any:
         """The student policy (EMA weights, eval mode) with its ``distill_log``."""
         self.student.distill_log = DistillLog(losses=list(self.losses), bank_size=self.bank_size,

@@ -137,17 +137,26 @@ def _write_policy_files(policy: ChunkPolicyBase, d: Path, extra: dict[str, Any] 
 
 
 def save_checkpoint(policy: ChunkPolicyBase, path: str | os.PathLike, *, extra: dict[str, Any] | None = None,
-                    overwrite: bool = False, training_state: dict[str, Any] | None = None) -> Path:
+                    overwrite: bool = False, training_state: dict[str, Any] | None = None,
+                    extra_tensors: dict[str, tuple[dict[str, torch.Tensor], dict[str, str]]] | None = None) -> Path:
     """Write ``policy`` to directory ``path`` atomically and return it.
 
     ``extra``: JSON-able metadata stored under ``"extra"`` in ``config.json`` (e.g. training
     config, dataset, distillation settings). ``training_state``: also write ``training_state.pt``
-    (see ``save_training_state``) inside the same atomic swap.
+    (see ``save_training_state``) inside the same atomic swap. ``extra_tensors``: more safetensors
+    files in the same swap, ``{file name: (tensors, string metadata)}`` (e.g. a distillation bank).
     """
+    for name in extra_tensors or {}:
+        if name in (CONFIG_FILE, WEIGHTS_FILE, NORMALIZER_FILE, TRAINING_STATE_FILE) or Path(name).name != name:
+            raise ValueError(f"extra_tensors file name {name!r} must be a plain name other than the checkpoint's own")
+
     def writer(d: Path) -> None:
         _write_policy_files(policy, d, extra)
         if training_state is not None:
             torch.save(training_state, d / TRAINING_STATE_FILE)
+        for name, (tensors, meta) in (extra_tensors or {}).items():
+            save_file({k: v.detach().to("cpu").contiguous() for k, v in tensors.items()}, str(d / name),
+                      metadata=dict(meta))
 
     return atomic_directory(path, writer, overwrite=overwrite)
 

@@ -15,7 +15,10 @@ one) is held out of the distillation bank to report the student's x0 error again
 student is rolled out in the teacher's task, the histories it replanned at are labelled by the teacher
 and added to the bank, and it trains ``onpolicy_steps`` more iterations on the whole bank.
 ``init_student=`` continues an earlier student of the same teacher instead of starting from the
-teacher's weights (``steps=0`` then skips the demonstrations-only round).
+teacher's weights (``steps=0`` then skips the demonstrations-only round). ``save_bank=true`` keeps the
+teacher-labelled bank in the student's checkpoint (``distill_bank.safetensors``, ~0.8 KB per history
+for Push-T); a later ``init_student=`` of that student starts from that bank — demonstration and
+on-policy histories alike — instead of relabelling ``bank_size`` demonstration histories.
 
 The student is saved with ``save_checkpoint`` (atomic; an existing ``out`` is refused unless
 ``overwrite=true``) beside the teacher by default (``<teacher dir>/../student<N>``); its config records
@@ -58,6 +61,7 @@ class DistillConfig:
     onpolicy_num_envs: int = 8
     onpolicy_seed: int = 200_000  # round r rolls out from seeds onpolicy_seed + r·onpolicy_episodes …
     action_horizon: int | None = None  # Ta of the rollouts (null: the teacher's)
+    save_bank: bool = False  # keep the labelled bank in the student's checkpoint (distill_bank.safetensors)
     seed: int = 0
     device: str = "auto"
     progress: bool = True
@@ -129,6 +133,20 @@ def check_init_student(path: str | Path, teacher: str | Path, student_steps: int
     if cfg.num_inference_steps != student_steps:
         raise UserError(f"init_student={path} is a {cfg.num_inference_steps}-step student; student_steps="
                         f"{student_steps}")
+
+
+BANK_FILE = "distill_bank.safetensors"
+
+
+def read_bank(student_dir: str | Path) -> tuple[dict[str, Any], dict[str, str]] | None:
+    """The bank a student was saved with (``save_bank=true``): ``(tensors, metadata)``, or None."""
+    from safetensors import safe_open
+
+    path = Path(student_dir) / BANK_FILE
+    if not path.is_file():
+        return None
+    with safe_open(str(path), framework="pt") as f:
+        return {k: f.get_tensor(k) for k in f.keys()}, dict(f.metadata() or {})
 
 
 def teacher_dataset(checkpoint: str | Path, env_id: str) -> list[Path]:
@@ -274,7 +292,16 @@ def distill_checkpoint(cfg: DistillConfig) -> dict[str, Any]:
         fit = StudentFit(teacher, cfg.student_steps, teacher_steps=cfg.teacher_steps,
                          teacher_path=str(Path(cfg.checkpoint).resolve()), init=init, batch_size=cfg.batch_size,
                          lr=cfg.lr, seed=cfg.seed, temperature=cfg.temperature)
-        fit.fill(ObsBatches(train_ds, min(cfg.batch_size, cfg.bank_size), cfg.seed), cfg.bank_size)
+        saved = read_bank(cfg.init_student) if cfg.init_student is not None else None
+        if saved is not None:
+            try:
+                fit.load_bank(*saved)
+            except ValueError as e:
+                raise UserError(f"init_student={cfg.init_student}: its saved bank does not fit this run: {e}") from e
+            (bar.write if bar is not None else print)(f"continuing from {cfg.init_student}'s saved bank of "
+                                                      f"{fit.bank_size} histories")
+        else:
+            fit.fill(ObsBatches(train_ds, min(cfg.batch_size, cfg.bank_size), cfg.seed), cfg.bank_size)
         if cfg.steps:
             fit.train(cfg.steps, log=log)
         if cfg.onpolicy_rounds:
@@ -300,12 +327,14 @@ def distill_checkpoint(cfg: DistillConfig) -> dict[str, Any]:
     summary = {"teacher": str(Path(cfg.checkpoint).resolve()), "dataset": dataset_record(paths),
                "student_steps": cfg.student_steps, "timesteps": student.config.timesteps,
                "temperature": cfg.temperature, "init_student": cfg.init_student, "onpolicy": rounds,
+               "bank_from": "init_student" if saved is not None else "demonstrations", "bank_saved": cfg.save_bank,
                "nfe_per_chunk": err["nfe"], "heldout": err, "bank_size": dl.bank_size,
                "teacher_nfe_per_sample": dl.teacher_nfe_per_sample, "seconds": dl.seconds,
                "loss_first": losses[0], "loss_last": losses[-1],
                "loss_last_mean": sum(losses[-50:]) / len(losses[-50:]), "config": asdict(cfg),
                "provenance": provenance(cfg.seed)}
-    save_checkpoint(student, out, extra={"distill": summary}, overwrite=cfg.overwrite)
+    save_checkpoint(student, out, extra={"distill": summary}, overwrite=cfg.overwrite,
+                    extra_tensors={BANK_FILE: fit.bank_tensors()} if cfg.save_bank else None)
     print(f"student: {cfg.student_steps} step(s), nfe {err['nfe']:.0f} per chunk; held-out x0 RMSE vs teacher "
           f"{err['student_rmse']:.4f} (teacher's own network at these levels: "
           f"{err['teacher_at_student_levels_rmse']:.4f}) "

@@ -90,6 +90,23 @@ def test_student_fit_starts_from_init_and_checks_levels(teacher) -> None:
         fit.train(1)
 
 
+def test_a_saved_bank_round_trips_and_must_fit(teacher) -> None:
+    fit = StudentFit(teacher, 2, teacher_steps=20, temperature=0.8, seed=0)
+    fit.label(torch.rand(5, 2, 6))
+    tensors, meta = fit.bank_tensors()
+    other = StudentFit(teacher, 2, teacher_steps=20, temperature=0.8, seed=3)
+    assert other.load_bank(tensors, meta) == 5
+    assert torch.equal(other.targets, fit.targets) and torch.equal(other.obs, fit.obs)
+    with pytest.raises(ValueError, match="temperature"):
+        StudentFit(teacher, 2, teacher_steps=20, temperature=1.0).load_bank(tensors, meta)
+    with pytest.raises(ValueError, match="teacher steps"):
+        StudentFit(teacher, 2, teacher_steps=10, temperature=0.8).load_bank(tensors, meta)
+    with pytest.raises(ValueError, match="levels"):
+        StudentFit(teacher, 1, teacher_steps=20, temperature=0.8).load_bank(tensors, meta)
+    with pytest.raises(ValueError, match="shapes"):
+        other.load_bank({**tensors, "targets": tensors["targets"][:, :3]}, meta)
+
+
 def test_on_policy_rounds_add_the_students_states_and_fit_them(teacher) -> None:
     fit = StudentFit(teacher, 2, teacher_steps=20, batch_size=64, lr=3e-3, seed=0)
     fit.fill([torch.rand(32, 2, 6) * 2.4 - 1.2], bank_size=32)

@@ -78,6 +78,18 @@ def test_save_refuses_to_clobber_and_is_atomic(tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["ckpt"]
 
 
+def test_extra_tensor_files_ride_in_the_same_atomic_swap(tmp_path):
+    p, _ = trained_like(tiny_config())
+    bank = {"obs": torch.arange(6.0).reshape(3, 2)}
+    path = save_checkpoint(p, tmp_path / "ckpt", extra_tensors={"bank.safetensors": (bank, {"note": "x"})})
+    assert torch.equal(load_file(str(path / "bank.safetensors"))["obs"], bank["obs"])
+    load_policy(path)  # the extra file does not disturb loading
+    for bad in ("model.safetensors", "../bank.safetensors"):
+        with pytest.raises(ValueError, match="plain name"):
+            save_checkpoint(p, tmp_path / "other", extra_tensors={bad: (bank, {})})
+    assert sorted(os.listdir(tmp_path)) == ["ckpt"]
+
+
 def one_line(err: pytest.ExceptionInfo) -> str:
     msg = str(err.value)
     assert "\n" not in msg and msg
