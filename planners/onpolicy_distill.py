@@ -12,6 +12,7 @@ in the bank, so the student does not forget the states a good policy passes thro
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -89,8 +90,6 @@ def distill_on_policy(fit: StudentFit, env_fn: Callable[[], gym.Env], *, rounds:
     episodes from seeds ``seed + r·episodes …``, label its replanning histories with the teacher,
     add them to ``fit``'s bank, train ``steps`` iterations on the whole bank. Returns one record per
     round (``on_round`` also receives each as it finishes)."""
-    import time
-
     if rounds < 1 or episodes < 1 or steps < 1 or num_envs < 1:
         raise ValueError(f"rounds, episodes, steps and num_envs must be >= 1, got {rounds}, {episodes}, "
                          f"{steps}, {num_envs}")

@@ -226,41 +226,57 @@ class StudentFit:
         return int(self.obs.shape[0])
 
     @torch.no_grad()
+    def _labelled(self, o: Tensor) -> tuple[Tensor, Tensor]:
+        """Teacher labels for raw histories ``o (b, To, Do)`` on the device: trajectory states
+        ``(N+1, b, H, Da)`` from N(0, T²·I) noise and per-step x0 targets ``(N, b, H, Da)``."""
+        H, Da, N, b = self.H, self.Da, self.N, o.shape[0]
+        s_ts = self.student_ts.to(self.device)
+        x_T = torch.randn((b, H, Da), generator=self.gen).mul_(self.temperature).to(self.device)  # (b, H, Da)
+        states, _ = teacher_trajectories(self.teacher, o, x_T, self.teacher_ts.to(self.device), s_ts)
+        # step n from states[n] must land on states[n+1]: its x0-equivalent target
+        t_rows = s_ts[:N].repeat_interleave(b)  # (N·b,)
+        tp_rows = s_ts[1:].repeat_interleave(b)  # (N·b,)
+        A, c = step_affine(self.det, states[:N].reshape(N * b, H, Da), t_rows, tp_rows)  # (N·b, H, Da) each
+        targets = (states[1:].reshape(N * b, H, Da) - c) / A  # A > 0: x0 ↦ landing is monotone
+        if self.clip is not None:  # the closest landing a clipped step can reach
+            targets = targets.clamp(-self.clip, self.clip)
+        return states, targets.reshape(N, b, H, Da)
+
+    def _append(self, parts: list[tuple[Tensor, Tensor, Tensor]]) -> None:
+        """Add labelled ``(obs, states, targets)`` pieces to the bank with one concatenation."""
+        if parts:
+            self.obs = torch.cat([self.obs] + [o for o, _, _ in parts])
+            self.states = torch.cat([self.states] + [st for _, st, _ in parts], dim=1)
+            self.targets = torch.cat([self.targets] + [tg for _, _, tg in parts], dim=1)
+
     def label(self, obs: Tensor, *, chunk: int = 1024) -> int:
         """Label raw observation histories ``obs (b, To, Do)`` with the teacher's deterministic
-        sampler from N(0, T²·I) noise and append them to the bank; returns the new bank size."""
+        sampler from N(0, T²·I) noise (``chunk`` at a time) and append them to the bank; returns the
+        new bank size."""
         t0 = time.perf_counter()
-        H, Da, N = self.H, self.Da, self.N
-        s_ts = self.student_ts.to(self.device)
+        parts = []
         for i in range(0, obs.shape[0], chunk):
             o = obs[i:i + chunk].to(self.device, torch.float32)  # (b, To, Do)
-            x_T = torch.randn((o.shape[0], H, Da), generator=self.gen).mul_(self.temperature).to(self.device)
-            states, _ = teacher_trajectories(self.teacher, o, x_T, self.teacher_ts.to(self.device), s_ts)
-            b = o.shape[0]
-            # step n from states[n] must land on states[n+1]: its x0-equivalent target
-            t_rows = s_ts[:N].repeat_interleave(b)  # (N·b,)
-            tp_rows = s_ts[1:].repeat_interleave(b)  # (N·b,)
-            A, c = step_affine(self.det, states[:N].reshape(N * b, H, Da), t_rows, tp_rows)  # (N·b, H, Da) each
-            targets = (states[1:].reshape(N * b, H, Da) - c) / A  # A > 0: x0 ↦ landing is monotone
-            if self.clip is not None:  # the closest landing a clipped step can reach
-                targets = targets.clamp(-self.clip, self.clip)
-            self.obs = torch.cat([self.obs, o])
-            self.states = torch.cat([self.states, states], dim=1)
-            self.targets = torch.cat([self.targets, targets.reshape(N, b, H, Da)], dim=1)
+            parts.append((o, *self._labelled(o)))
+        self._append(parts)
         self.seconds += time.perf_counter() - t0
         return self.bank_size
 
     def fill(self, data: Iterable[Any], bank_size: int) -> int:
-        """Label ``bank_size`` histories drawn from ``data`` (see ``distill``); returns the bank size."""
+        """Label ``bank_size`` histories drawn from ``data`` (see ``distill``), one loader batch at a
+        time; returns the bank size."""
         if bank_size < 1:
             raise ValueError(f"bank_size must be >= 1, got {bank_size}")
-        n = 0
+        t0 = time.perf_counter()
+        parts, n = [], 0
         for obs in _raw_obs_batches(data, self.teacher.normalizer):
-            obs = obs[: bank_size - n]  # (b, To, Do) raw
-            self.label(obs, chunk=max(1, obs.shape[0]))
-            n += obs.shape[0]
+            o = obs[: bank_size - n].to(self.device, torch.float32)  # (b, To, Do) raw
+            parts.append((o, *self._labelled(o)))
+            n += o.shape[0]
             if n >= bank_size:
                 break
+        self._append(parts)
+        self.seconds += time.perf_counter() - t0
         return self.bank_size
 
     def train(self, steps: int, log: Callable[[int, float], None] | None = None) -> list[float]:
@@ -336,9 +352,7 @@ class StudentFit:
                 or tuple(targets.shape) != (self.N, M, self.H, self.Da)):
             raise ValueError(f"bank shapes obs {tuple(obs.shape)}, states {tuple(states.shape)}, targets "
                              f"{tuple(targets.shape)} do not fit this student")
-        self.obs = torch.cat([self.obs, obs.to(self.device)])
-        self.states = torch.cat([self.states, states.to(self.device)], dim=1)
-        self.targets = torch.cat([self.targets, targets.to(self.device)], dim=1)
+        self._append([(obs.to(self.device), states.to(self.device), targets.to(self.device))])
         return self.bank_size
 
     def result(self) -> Any:

@@ -281,9 +281,11 @@ def distill_checkpoint(cfg: DistillConfig) -> dict[str, Any]:
         raise UserError(f"dataset {data_path} has observations of dim {demos.obs_dim}, the teacher expects "
                         f"{tcfg.obs_dim}")
     train_ds, held_ds = split_demos(demos, teacher, cfg.seed)
+    saved = read_bank(cfg.init_student) if cfg.init_student is not None else None
+    bank = f"{cfg.init_student}'s saved bank" if saved is not None else f"bank {cfg.bank_size}"
     print(f"distilling a {cfg.student_steps}-step student from {cfg.checkpoint} ({tcfg.sampler}"
           f"{cfg.teacher_steps or tcfg.num_inference_steps} teacher) on {len(train_ds)} windows of {data_path}: "
-          f"{cfg.steps} steps, bank {cfg.bank_size}"
+          f"{cfg.steps} steps, {bank}"
           + (f", then {cfg.onpolicy_rounds} on-policy round(s) of {cfg.onpolicy_episodes} episodes and "
              f"{cfg.onpolicy_steps} steps" if cfg.onpolicy_rounds else ""), flush=True)
     bar, log = _progress(cfg)
@@ -292,7 +294,6 @@ def distill_checkpoint(cfg: DistillConfig) -> dict[str, Any]:
         fit = StudentFit(teacher, cfg.student_steps, teacher_steps=cfg.teacher_steps,
                          teacher_path=str(Path(cfg.checkpoint).resolve()), init=init, batch_size=cfg.batch_size,
                          lr=cfg.lr, seed=cfg.seed, temperature=cfg.temperature)
-        saved = read_bank(cfg.init_student) if cfg.init_student is not None else None
         if saved is not None:
             try:
                 fit.load_bank(*saved)
