@@ -24,6 +24,12 @@ Timing modes:
   arrives it holds the last committed action and counts the tick as a miss. d is estimated before
   each request from the slowest recent latency (the cost model's prediction before the first).
 
+When d is not fixed it depends on the sampler chosen, so the choice is delay-aware: an item is only
+chosen if its predicted latency also fits the ticks the old chunk has left (else the loop would run
+dry) and, with ``max_delay``, at most that many ticks. Acting on an observation d ticks old costs
+success on contact-rich tasks, so a fast sampler with a short delay can beat a better slow one; the
+delay section of ``parapolicy-bench`` measures where a task's success starts to fall.
+
 Only the very first chunk after ``reset`` is computed synchronously (there is nothing to execute yet).
 """
 from __future__ import annotations
@@ -91,7 +97,7 @@ class AsyncExecutor:
 
     def __init__(self, planner: RealtimePlanner, *, mode: str = "guided", timing: str = "simulated",
                  delay: int | None = None, control_hz: float = 10.0, execute_every: int | None = None,
-                 clock: Callable[[], float] = time.perf_counter) -> None:
+                 max_delay: int | None = None, clock: Callable[[], float] = time.perf_counter) -> None:
         if mode not in RTC_MODES:
             raise ValueError(f"unknown RTC mode {mode!r}; allowed: {', '.join(RTC_MODES)}")
         if timing not in TIMING_MODES:
@@ -113,12 +119,20 @@ class AsyncExecutor:
             if timing == "simulated" and delay > s:
                 raise ValueError(f"delay d={delay} exceeds the execution horizon s={s}: real-time chunking "
                                  f"needs d <= s <= H - offset - d")
+        if max_delay is not None:
+            if isinstance(max_delay, bool) or not isinstance(max_delay, numbers.Integral) or max_delay < 1:
+                raise ValueError(f"max_delay must be None or an integer >= 1 (control ticks), got {max_delay!r}")
+            if delay is not None:
+                raise ValueError(f"max_delay={max_delay} limits the delay a chosen sampler causes, but delay={delay} "
+                                 f"fixes it: give one of them")
         self.planner = planner
         self.mode = mode
         self.timing = timing
         self.delay = delay
         self.control_hz = float(control_hz)
         self.s = int(s)
+        self.max_delay = None if max_delay is None else int(max_delay)
+        self.delay_limited = 0  # requests where the delay limit, not the budget, ruled out a better item
         self.clock = clock
         self.records: list[InferenceRecord] = []
         self.misses = 0  # ticks without a fresh action (held the last one)
@@ -229,12 +243,30 @@ class AsyncExecutor:
             lat = max(recent) if recent else self.planner.predict(item, 1)
         return int(math.ceil(lat * self.control_hz - 1e-9))
 
+    def _delay_limit_s(self, shift: int) -> float | None:
+        """Seconds the next chunk may take when its delay depends on the chosen item (no fixed
+        ``delay``): the ticks the old chunk has left after ``shift`` executed actions, capped by
+        ``max_delay``. An item predicted to arrive later would leave ticks without an action, or act
+        on an observation older than the task tolerates."""
+        if self.delay is not None:
+            return None
+        m = self.planner.model
+        ticks = m.pred_horizon - m.action_offset - shift
+        if self.max_delay is not None:
+            ticks = min(ticks, self.max_delay)
+        return max(ticks, 0) / self.control_hz
+
     def _request(self, n: int) -> None:
         m = self.planner.model
         H, o = m.pred_horizon, m.action_offset
         old = self._chunk
         shift = n - old.t0
-        item, _, _ = self.planner.choose(1)
+        limit_s = self._delay_limit_s(shift)
+        item, _, _ = self.planner.choose(1, limit_s=limit_s)
+        if limit_s is not None and self.planner.fixed is None:
+            by_budget = self.planner.fitting(1)
+            if by_budget is not None and self.planner.menu.index(by_budget) < self.planner.menu.index(item):
+                self.delay_limited += 1
         d = self._estimate_delay(item)
         d_max = max(0, H - o - shift)
         if d > d_max:
@@ -325,6 +357,7 @@ class AsyncExecutor:
         jump = float(np.mean(jumps)) if jumps else None
         return {"ticks": self.ticks, "misses": self.misses, "inferences": len(self.records),
                 "late": int(sum(r.late for r in self.records)), "delay_clamped": self.delay_clamped,
+                "max_delay": self.max_delay, "delay_limited": self.delay_limited,
                 "delay_actual_mean": float(np.mean([r.delay_actual for r in self.records])) if lat else 0.0,
                 "latency_p50_ms": float(np.percentile(lat, 50) * 1e3) if lat else 0.0,
                 "latency_p99_ms": float(np.percentile(lat, 99) * 1e3) if lat else 0.0,

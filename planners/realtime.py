@@ -413,20 +413,33 @@ class RealtimePlanner:
             self.generator.set_state(state)
         return out
 
-    def choose(self, batch: int = 1) -> tuple[MenuItem, float, bool]:
-        """(item, predicted seconds, fell back?): the best item predicted to fit ``safety × budget``,
-        else the fastest one (warning once)."""
+    def fit_limit(self, limit_s: float | None = None) -> float:
+        """Seconds a prediction may use: ``safety × min(budget, limit_s)`` (``limit_s``: a caller's own
+        deadline, e.g. the delay an asynchronous executor can absorb)."""
+        cap = self.budget_s if limit_s is None else min(self.budget_s, float(limit_s))
+        return self.safety * cap
+
+    def fitting(self, batch: int = 1, *, limit_s: float | None = None) -> MenuItem | None:
+        """The best menu item predicted to fit ``fit_limit(limit_s)``, or None."""
+        lim = self.fit_limit(limit_s)
+        return next((m for m in self.menu if self.predict(m, batch) <= lim), None)
+
+    def choose(self, batch: int = 1, *, limit_s: float | None = None) -> tuple[MenuItem, float, bool]:
+        """(item, predicted seconds, fell back?): the best item predicted to fit ``safety × budget``
+        (and ``safety × limit_s`` when given), else the fastest one (warning once)."""
         if self.fixed is not None:
             item = next(m for m in self.menu if m.name == self.fixed)
             return item, self.predict(item, batch), False
-        preds = [(self.predict(m, batch), m) for m in self.menu]
-        for p, m in preds:
-            if p <= self.safety * self.budget_s:
-                return m, p, False
-        p, m = min(preds, key=lambda pm: pm[0])
+        item = self.fitting(batch, limit_s=limit_s)
+        if item is not None:
+            return item, self.predict(item, batch), False
+        p, m = min(((self.predict(m, batch), m) for m in self.menu), key=lambda pm: pm[0])
         if not self._warned:
-            warnings.warn(f"no sampler is predicted to fit the {self.budget_s * 1e3:.1f} ms budget "
-                          f"(fastest: {m.name} at {p * 1e3:.1f} ms); using it anyway", stacklevel=3)
+            what = f"the {self.budget_s * 1e3:.1f} ms budget"
+            if limit_s is not None and limit_s < self.budget_s:
+                what = f"the {limit_s * 1e3:.1f} ms delay limit (budget {self.budget_s * 1e3:.1f} ms)"
+            warnings.warn(f"no sampler is predicted to fit {what} (fastest: {m.name} at {p * 1e3:.1f} ms); "
+                          f"using it anyway", stacklevel=3)
             self._warned = True
         return m, p, True
 

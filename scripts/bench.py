@@ -37,6 +37,8 @@ Sections (each writes ``<section>.json`` + ``<section>.md`` into ``out_dir``, de
   come from fresher observations (the delay must stay d ≤ s). Success is compared with the
   ``realtime_reference`` row (default: the reference row) on the same seeds, and the budget is checked
   against the reference row's predicted latency.
+  ``realtime_max_delay`` (ticks, default: none) keeps the planner from choosing a sampler predicted
+  to delay the next chunk by more than that, the task's delay tolerance read off the delay section.
 * ``delay`` — ``AsyncExecutor`` with a simulated delay d for each RTC mode (naive | frozen | guided | pigdm),
   batch-1 episodes on the same seeds, sampler ``delay_sampler`` (default: the policy's own).
 
@@ -113,6 +115,7 @@ class BenchConfig:
     realtime_reference: str = REFERENCE_ROW
     samplers_reference: str | None = None  # the samplers table's ratio row (null: the reference row), run or merged
     realtime_execute_every: int | None = None
+    realtime_max_delay: int | None = None
     delay_values: list[int] = field(default_factory=lambda: [0, 1, 2, 4])
     delay_modes: list[str] = field(default_factory=lambda: ["naive", "frozen", "guided"])
     delay_sampler: str | None = None
@@ -151,6 +154,9 @@ class BenchConfig:
         s = self.realtime_execute_every
         if s is not None and (isinstance(s, bool) or not isinstance(s, int) or s < 1):
             raise ValueError(f"realtime_execute_every must be null or an integer >= 1, got {s!r}")
+        md = self.realtime_max_delay
+        if md is not None and (isinstance(md, bool) or not isinstance(md, int) or md < 1):
+            raise ValueError(f"realtime_max_delay must be null or an integer >= 1 (control ticks), got {md!r}")
         check_control_hz(self.realtime_hz)
         if self.cost_stat not in COST_STATS:
             raise ValueError(f"unknown cost_stat {self.cost_stat!r}; allowed: {', '.join(COST_STATS)}")
@@ -659,7 +665,7 @@ def run_realtime(b: Bench) -> dict[str, Any]:
     ex = build_planner(b.policy, planner="async", menu=menu, budget_ms=cfg.realtime_budget_ms,
                        control_hz=cfg.realtime_hz, rtc_mode=cfg.realtime_mode, student=b.students,
                        cost_model=b.cost_model, seed=cfg.seed, calibration_obs=b.ctx.calibration_obs,
-                       execute_every=cfg.realtime_execute_every)
+                       execute_every=cfg.realtime_execute_every, max_delay=cfg.realtime_max_delay)
     seq = build_item(b.reference, b.ctx)
     seq_pred = b.cost_model.predict(seq.sampler, batch=1) * 1e3
     env = b.env_cfg.make()
@@ -687,7 +693,8 @@ def run_realtime(b: Bench) -> dict[str, Any]:
     out = {
         "section": "realtime", "env_id": b.env_cfg.id, "checkpoint": cfg.checkpoint, "menu": menu,
         "control_hz": cfg.realtime_hz, "budget_ms": cfg.realtime_budget_ms, "rtc_mode": cfg.realtime_mode,
-        "execute_every": ex.s, "action_horizon": b.ctx.model.action_horizon,
+        "execute_every": ex.s, "action_horizon": b.ctx.model.action_horizon, "max_delay": ex.max_delay,
+        "delay_limited": ex.delay_limited,
         "ticks": total, "episodes": len(eps), "finished_episodes": len(done),
         "missed_ticks": int(ex.misses), "late_ticks": int(sum(e.late_ticks for e in eps)),
         "replans": len(ex.planner.records), "chosen": stats["planner"].get("chosen", {}),
@@ -855,6 +862,8 @@ def realtime_markdown(rt: dict[str, Any]) -> str:
          f"({row_label(seq_name)} predicted {seq_ms:.0f} ms)"),
         *([("actions executed per chunk s (policy's Ta)", f"{rt['execute_every']} ({rt['action_horizon']})")]
           if rt.get("execute_every") is not None else []),
+        *([("delay limit (replans it ruled out a better sampler)",
+            f"{rt['max_delay']} ticks ({rt.get('delay_limited', 0)})")] if rt.get("max_delay") is not None else []),
         ("control ticks (episodes finished)", f"{rt['ticks']} ({rt['finished_episodes']})"),
         ("missed ticks (no fresh action)", rt["missed_ticks"]),
         ("late ticks (action after deadline)", rt["late_ticks"]),

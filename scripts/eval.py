@@ -4,6 +4,7 @@
     parapolicy-eval checkpoint=… sampler=ddpm steps=100 video=true
     parapolicy-eval checkpoint=… planner=realtime budget_ms=50 control_hz=10 'menu=[ddpm100,ddim10,student1]' students=[…]
     parapolicy-eval checkpoint=… planner=async delay=2 rtc_mode=guided num_envs=1
+    parapolicy-eval checkpoint=… planner=async budget_ms=100 control_hz=50 max_delay=1 num_envs=1 'menu=[…]'
 
 Writes one JSON file: success rate with its 95% Wilson interval, mean return / max coverage, the
 per-episode records, and per-chunk inference latency p50/p99, with provenance.
@@ -40,6 +41,7 @@ class EvalConfig:
     budget_ms: float | None = None
     control_hz: float = 10.0
     delay: int | None = None
+    max_delay: int | None = None
     menu: list[str] | None = None
     rtc_mode: str = "guided"
     students: list[str] = field(default_factory=list)
@@ -135,7 +137,7 @@ def make_runner(cfg: EvalConfig, policy: Any, seed: int) -> Any:
     return StatusPolicy(build_planner(policy, planner=cfg.planner, menu=cfg.menu, budget_ms=cfg.budget_ms,
                                       control_hz=cfg.control_hz, delay=cfg.delay, rtc_mode=cfg.rtc_mode,
                                       student=students, seed=seed, cost_cache_dir=cfg.cost_cache,
-                                      execute_every=cfg.action_horizon))
+                                      execute_every=cfg.action_horizon, max_delay=cfg.max_delay))
 
 
 def evaluate_checkpoint(cfg: EvalConfig) -> dict[str, Any]:

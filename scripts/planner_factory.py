@@ -527,7 +527,7 @@ def build_planner(policy: Any, *, planner: str = "realtime", menu: Sequence[str]
                   seed: int = 0, cost_model: CostModel | None = None, safety: float = 0.8,
                   timing: str | None = None, execute_every: int | None = None,
                   calibration_obs: np.ndarray | None = None, cascade_quantile: float = 0.9,
-                  cascade_samples: int = 4) -> RealtimePlanner | AsyncExecutor:
+                  cascade_samples: int = 4, max_delay: int | None = None) -> RealtimePlanner | AsyncExecutor:
     """A control-loop ``Policy`` over ``policy`` (a ``DiffusionPolicy``) from plain config values.
 
     ``planner``: chunked | realtime | async (module docstring). ``menu``: spec strings, best quality
@@ -536,6 +536,8 @@ def build_planner(policy: Any, *, planner: str = "realtime", menu: Sequence[str]
     (None: wall-clock worker; ``timing`` overrides: simulated | wall). ``rtc_mode``: naive | frozen |
     guided | pigdm. ``student``: distilled student(s) for ``student*``/``cascade``/student-amortized items.
     ``calibration_obs (N, To, Do)``: held-out observation histories for the cascade's threshold.
+    ``max_delay``: async only — never choose an item predicted to delay the next chunk by more than
+    this many control ticks (the task's delay tolerance; see ``AsyncExecutor``).
     """
     if planner not in PLANNERS:
         raise ValueError(f"unknown planner {planner!r}; allowed: {', '.join(PLANNERS)}")
@@ -548,6 +550,8 @@ def build_planner(policy: Any, *, planner: str = "realtime", menu: Sequence[str]
     d = check_delay(delay, ctx.model, execute_every)
     if planner != "async" and d:
         raise ValueError(f"delay={d} needs planner=async (planner={planner} replans synchronously, without delay)")
+    if planner != "async" and max_delay is not None:
+        raise ValueError(f"max_delay={max_delay} needs planner=async (planner={planner} replans synchronously)")
     specs = _checked_menu(menu if menu is not None else [default_spec(policy)])
     items = [build_item(s, ctx) for s in specs]
     cache = None if cost_cache_dir is None else str(cost_cache_dir)
@@ -560,7 +564,8 @@ def build_planner(policy: Any, *, planner: str = "realtime", menu: Sequence[str]
     if planner == "realtime":
         return rp
     tm = timing or ("simulated" if d is not None else "wall")
-    return AsyncExecutor(rp, mode=rtc_mode, timing=tm, delay=d, control_hz=hz, execute_every=execute_every)
+    return AsyncExecutor(rp, mode=rtc_mode, timing=tm, delay=d, control_hz=hz, execute_every=execute_every,
+                         max_delay=max_delay)
 
 
 def planner_statistics(policy: Any) -> dict[str, Any]:

@@ -154,7 +154,8 @@ def test_bench_bad_inputs_are_one_line(teacher, tmp_path):
     root, ckpt, student_dir = teacher
     for bad, fragment in (("action_horizon=0", "action_horizon must be null or an integer >= 1"),
                           ("action_horizon=16", "action_horizon=16 does not fit the policy's chunk"),
-                          ("samplers_reference=ddpm100", "samplers_reference=ddpm100 is neither one of rows")):
+                          ("samplers_reference=ddpm100", "samplers_reference=ddpm100 is neither one of rows"),
+                          ("realtime_max_delay=0", "realtime_max_delay must be null or an integer >= 1")):
         assert_one_line_error(run_cli("parapolicy-bench", f"checkpoint={ckpt}", "sections=[samplers]",
                                       "rows=[student1]", f"students=[{student_dir}]", bad, cwd=tmp_path), fragment)
     assert_one_line_error(run_cli("parapolicy-bench", f"checkpoint={student_dir}", cwd=tmp_path), "distilled student")
@@ -203,8 +204,8 @@ def test_bench_on_a_flow_teacher_uses_its_own_chain_as_reference(teacher, tmp_pa
     out = tmp_path / "bench"
     proc = run_cli("parapolicy-bench", f"checkpoint={tmp_path / 'flow' / 'checkpoint'}", "sections=[samplers,realtime]",
                    "rows=[flow100,flow10]", "episodes=2", "num_envs=2", "latency_chunks=3", "latency_warmup=1",
-                   "cost_repeats=3", "realtime_steps=90", "realtime_execute_every=4", f"out_dir={out}", "progress=false",
-                   cwd=tmp_path, timeout=240)
+                   "cost_repeats=3", "realtime_steps=90", "realtime_execute_every=4", "realtime_max_delay=2",
+                   f"out_dir={out}", "progress=false", cwd=tmp_path, timeout=240)
     assert proc.returncode == 0, proc.stderr[-3000:]
     s = json.loads((out / "samplers.json").read_text())
     rows = {r["name"]: r for r in s["rows"]}
@@ -218,6 +219,7 @@ def test_bench_on_a_flow_teacher_uses_its_own_chain_as_reference(teacher, tmp_pa
     # (its first chunk is computed synchronously), each later one 4 ticks after the previous one, or as
     # soon as that one arrived when its inference took longer than 4 ticks (wall clock, 50 Hz)
     assert rt["execute_every"] == 4 and rt["action_horizon"] == 8
+    assert rt["max_delay"] == 2 and 0 <= rt["delay_limited"] <= rt["replans"]
     reqs = rt["requests"]
     assert reqs and rt["replans"] == len(reqs) + rt["episodes"]  # + one synchronous chunk per episode
     for prev, cur in zip(reqs, reqs[1:]):
@@ -229,6 +231,7 @@ def test_bench_on_a_flow_teacher_uses_its_own_chain_as_reference(teacher, tmp_pa
     text = (out / "bench.md").read_text()
     assert "ratios against sequential flow-100" in text and "p50 ÷ flow-100" in text and "DDPM" not in text
     assert "| actions executed per chunk s (policy's Ta) | 4 (8) |" in text
+    assert f"| delay limit (replans it ruled out a better sampler) | 2 ticks ({rt['delay_limited']}) |" in text
 
 
 def test_default_specs_translate_for_a_flow_teacher():
@@ -350,6 +353,8 @@ def test_amortized_student_picard_counts_the_student(loaded):
     (dict(menu=["nosuch5"]), "unknown sampler name"), (dict(menu=["ddpm500"]), "at most num_train_steps"),
     (dict(menu=["flow10"]), "cannot run a model"), (dict(planner="fast"), "unknown planner"),
     (dict(rtc_mode="soft"), "unknown rtc_mode"), (dict(control_hz=0), "control_hz"), (dict(menu=[]), "menu is empty"),
+    (dict(max_delay=1), "max_delay=1 needs planner=async"), (dict(planner="async", max_delay=0), "max_delay must be"),
+    (dict(planner="async", delay=1, max_delay=2), "give one of them"),
 ])
 def test_build_planner_bad_inputs(loaded, kwargs, fragment):
     from parapolicy.scripts.planner_factory import build_planner

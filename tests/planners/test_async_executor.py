@@ -124,3 +124,45 @@ def test_executor_validation() -> None:
         AsyncExecutor(p, control_hz=0)
     with pytest.raises(ValueError, match="one environment"):
         AsyncExecutor(p).act(np.zeros((2, 3), dtype=np.float32))
+
+
+def _menu_planner(model, budget_ms: float = 100.0) -> RealtimePlanner:
+    menu = [SamplerSpec(kind="sequential", steps=10), SamplerSpec(kind="sequential", steps=2)]  # 30 ms, 6 ms
+    return RealtimePlanner(model, menu, budget_ms=budget_ms, cost_model=CPU, seed=0, anytime=False)
+
+
+def _chosen(ex: AsyncExecutor, ticks: int = 40) -> list[str]:
+    for k in range(ticks):
+        ex.act(_obs(k))
+    return [r.name for r in ex.records]
+
+
+def test_delay_limit_picks_the_faster_item_when_the_better_one_would_arrive_too_late() -> None:
+    model = make_chunk_model(schedules()["ddim"])  # H=16, offset 1, Ta=8
+    free = AsyncExecutor(_menu_planner(model), timing="simulated", control_hz=100.0)  # 10 ms ticks
+    assert set(_chosen(free)) == {"ddim10"} and free.delay_limited == 0
+    assert all(r.delay_est == 3 for r in free.records)  # 30 ms predicted → 3 ticks
+    tight = AsyncExecutor(_menu_planner(model), timing="simulated", control_hz=100.0, max_delay=1)
+    assert set(_chosen(tight)) == {"ddim2"}  # 30 ms > 0.8 × 10 ms; 6 ms fits one tick
+    assert all(r.delay_est == 1 for r in tight.records)
+    assert tight.delay_limited == len(tight.records) > 0 and tight.summary()["max_delay"] == 1
+    # without max_delay the old chunk's remaining ticks still cap the delay: s = 13 leaves 2 (20 ms)
+    short = AsyncExecutor(_menu_planner(model), timing="simulated", control_hz=100.0, execute_every=13)
+    assert set(_chosen(short)) == {"ddim2"} and short.misses == 0 and short.delay_limited > 0
+
+
+def test_delay_limit_falls_back_to_fastest_with_one_warning() -> None:
+    model = make_chunk_model(schedules()["ddim"])
+    ex = AsyncExecutor(_menu_planner(model), timing="simulated", control_hz=1000.0, max_delay=1)  # 1 ms
+    with pytest.warns(UserWarning, match="delay limit"):
+        names = _chosen(ex)
+    assert set(names) == {"ddim2"}
+
+
+def test_max_delay_validation() -> None:
+    p = _planner(make_chunk_model(schedules()["ddim"]))
+    for bad in (0, -2, 1.5, True, "1"):
+        with pytest.raises(ValueError, match="max_delay must be"):
+            AsyncExecutor(p, max_delay=bad)
+    with pytest.raises(ValueError, match="give one of them"):
+        AsyncExecutor(p, timing="simulated", delay=2, max_delay=1)
