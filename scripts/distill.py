@@ -149,6 +149,12 @@ def read_bank(student_dir: str | Path) -> tuple[dict[str, Any], dict[str, str]] 
         return {k: f.get_tensor(k) for k in f.keys()}, dict(f.metadata() or {})
 
 
+def _bank_with_split(fit: Any, split_seed: int) -> tuple[dict[str, Any], dict[str, str]]:
+    """The fit's bank for saving, its metadata naming the demonstration split it was drawn from."""
+    tensors, meta = fit.bank_tensors()
+    return tensors, {**meta, "split_seed": str(split_seed)}
+
+
 def teacher_dataset(checkpoint: str | Path, env_id: str) -> list[Path]:
     """The demonstration file(s) the teacher was trained on (``train_summary.json`` of its run) when
     they all still exist, else ``runs/data/<env>.hdf5`` or the packaged dataset (``train.default_dataset``)."""
@@ -280,8 +286,11 @@ def distill_checkpoint(cfg: DistillConfig) -> dict[str, Any]:
     if demos.obs_dim != tcfg.obs_dim:
         raise UserError(f"dataset {data_path} has observations of dim {demos.obs_dim}, the teacher expects "
                         f"{tcfg.obs_dim}")
-    train_ds, held_ds = split_demos(demos, teacher, cfg.seed)
     saved = read_bank(cfg.init_student) if cfg.init_student is not None else None
+    # a saved bank holds demonstration histories from its first run's split: keep that split's
+    # held-out episodes out of it whatever this run's seed is (older banks did not record it)
+    split_seed = int(saved[1]["split_seed"]) if saved is not None and "split_seed" in saved[1] else cfg.seed
+    train_ds, held_ds = split_demos(demos, teacher, split_seed)
     bank = f"{cfg.init_student}'s saved bank" if saved is not None else f"bank {cfg.bank_size}"
     print(f"distilling a {cfg.student_steps}-step student from {cfg.checkpoint} ({tcfg.sampler}"
           f"{cfg.teacher_steps or tcfg.num_inference_steps} teacher) on {len(train_ds)} windows of {data_path}: "
@@ -299,8 +308,10 @@ def distill_checkpoint(cfg: DistillConfig) -> dict[str, Any]:
                 fit.load_bank(*saved)
             except ValueError as e:
                 raise UserError(f"init_student={cfg.init_student}: its saved bank does not fit this run: {e}") from e
-            (bar.write if bar is not None else print)(f"continuing from {cfg.init_student}'s saved bank of "
-                                                      f"{fit.bank_size} histories")
+            (bar.write if bar is not None else print)(
+                f"continuing from {cfg.init_student}'s saved bank of {fit.bank_size} histories"
+                + (f" (held-out episodes from its split, seed {split_seed})" if "split_seed" in saved[1] else
+                   " (it records no split seed: the held-out episodes may overlap its histories)"))
         else:
             fit.fill(ObsBatches(train_ds, min(cfg.batch_size, cfg.bank_size), cfg.seed), cfg.bank_size)
         if cfg.steps:
@@ -329,13 +340,13 @@ def distill_checkpoint(cfg: DistillConfig) -> dict[str, Any]:
                "student_steps": cfg.student_steps, "timesteps": student.config.timesteps,
                "temperature": cfg.temperature, "init_student": cfg.init_student, "onpolicy": rounds,
                "bank_from": "init_student" if saved is not None else "demonstrations", "bank_saved": cfg.save_bank,
-               "nfe_per_chunk": err["nfe"], "heldout": err, "bank_size": dl.bank_size,
+               "nfe_per_chunk": err["nfe"], "heldout": err, "heldout_split_seed": split_seed, "bank_size": dl.bank_size,
                "teacher_nfe_per_sample": dl.teacher_nfe_per_sample, "seconds": dl.seconds,
                "loss_first": losses[0], "loss_last": losses[-1],
                "loss_last_mean": sum(losses[-50:]) / len(losses[-50:]), "config": asdict(cfg),
                "provenance": provenance(cfg.seed)}
     save_checkpoint(student, out, extra={"distill": summary}, overwrite=cfg.overwrite,
-                    extra_tensors={BANK_FILE: fit.bank_tensors()} if cfg.save_bank else None)
+                    extra_tensors={BANK_FILE: _bank_with_split(fit, split_seed)} if cfg.save_bank else None)
     print(f"student: {cfg.student_steps} step(s), nfe {err['nfe']:.0f} per chunk; held-out x0 RMSE vs teacher "
           f"{err['student_rmse']:.4f} (teacher's own network at these levels: "
           f"{err['teacher_at_student_levels_rmse']:.4f}) "

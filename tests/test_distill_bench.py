@@ -73,7 +73,7 @@ def test_distill_continues_a_student_on_policy(teacher, tmp_path):
     proc = run_cli("parapolicy-distill", f"checkpoint={ckpt}", f"init_student={student_dir}", "steps=0",
                    "student_steps=1", "bank_size=32", "batch_size=16", "heldout_samples=8", "onpolicy_rounds=1",
                    "onpolicy_episodes=2", "onpolicy_steps=3", "onpolicy_num_envs=2", "onpolicy_seed=77",
-                   "save_bank=true", f"out={out}", "progress=false", cwd=root)
+                   "save_bank=true", "seed=3", f"out={out}", "progress=false", cwd=root)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "on-policy round 1: the student's 2 rollouts" in proc.stdout, proc.stdout
     summary = json.loads((out / "config.json").read_text())["extra"]["distill"]
@@ -82,16 +82,19 @@ def test_distill_continues_a_student_on_policy(teacher, tmp_path):
     assert summary["bank_size"] == rnd["bank_size"] == 32 + rnd["new_histories"]
     assert summary["init_student"] == str(student_dir) and summary["config"]["steps"] == 0
     assert summary["bank_from"] == "demonstrations" and not (student_dir / "distill_bank.safetensors").exists()
+    assert summary["heldout_split_seed"] == 3
     # a second continuation starts from the saved bank (demonstration + on-policy histories), not a relabel
     out2 = tmp_path / "student1_op2"
     proc = run_cli("parapolicy-distill", f"checkpoint={ckpt}", f"init_student={out}", "steps=0", "student_steps=1",
                    "batch_size=16", "heldout_samples=8", "onpolicy_rounds=1", "onpolicy_episodes=2",
-                   "onpolicy_steps=3", "onpolicy_num_envs=2", "onpolicy_seed=99", f"out={out2}", "progress=false",
-                   cwd=root)
+                   "onpolicy_steps=3", "onpolicy_num_envs=2", "onpolicy_seed=99", "seed=5", f"out={out2}",
+                   "progress=false", cwd=root)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert f"saved bank of {summary['bank_size']} histories" in proc.stdout, proc.stdout
+    # its demonstration histories came from the seed-3 split: that split's held-out episodes stay held out
+    assert "held-out episodes from its split, seed 3" in proc.stdout, proc.stdout
     again = json.loads((out2 / "config.json").read_text())["extra"]["distill"]
-    assert again["bank_from"] == "init_student"
+    assert again["bank_from"] == "init_student" and again["heldout_split_seed"] == 3
     assert again["bank_size"] == summary["bank_size"] + again["onpolicy"][0]["new_histories"]
     assert not (out2 / "distill_bank.safetensors").exists()  # save_bank defaults to false
 
