@@ -70,6 +70,9 @@ class EvalConfig:
             raise ValueError(f"unknown planner {self.planner!r}; allowed: {', '.join(PLANNERS)}")
         if self.planner == "async" and self.num_envs != 1:
             raise ValueError("planner=async drives one environment: set num_envs=1")
+        for name in ("delay", "max_delay"):
+            if getattr(self, name) is not None and self.planner != "async":
+                raise ValueError(f"{name}= applies to planner=async (planner={self.planner} has no inference delay)")
 
 
 class StatusPolicy:

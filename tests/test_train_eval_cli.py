@@ -87,6 +87,18 @@ def test_eval_temperature(trained):
                           "temperature= applies to planner=chunked")
 
 
+def test_eval_delay_settings_need_the_async_planner(trained):
+    """``delay=`` / ``max_delay=`` mean nothing to a synchronous planner: one line each, as are bad values."""
+    root, data, out = trained
+    ckpt = f"checkpoint={out / 'checkpoint'}"
+    assert_one_line_error(run_cli("parapolicy-eval", ckpt, "max_delay=1", cwd=root),
+                          "max_delay= applies to planner=async (planner=chunked")
+    assert_one_line_error(run_cli("parapolicy-eval", ckpt, "delay=2", "planner=realtime", "budget_ms=50", cwd=root),
+                          "delay= applies to planner=async (planner=realtime")
+    assert_one_line_error(run_cli("parapolicy-eval", ckpt, "planner=async", "num_envs=1", "max_delay=0", cwd=root),
+                          "max_delay must be None or an integer >= 1")
+
+
 def test_resume_continues_from_latest(trained):
     root, data, out = trained
     proc = run_cli("parapolicy-train", "env=Fork-v0", f"dataset={data}", f"out={out}", *TINY_TRAIN,
