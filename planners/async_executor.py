@@ -132,7 +132,8 @@ class AsyncExecutor:
         self.control_hz = float(control_hz)
         self.s = int(s)
         self.max_delay = None if max_delay is None else int(max_delay)
-        self.delay_limited = 0  # requests where the delay limit, not the budget, ruled out a better item
+        # chunk requests (dropped ones at a reset too) where the limit, not the budget, ruled out a better item
+        self.delay_limited = 0
         self.clock = clock
         self.records: list[InferenceRecord] = []
         self.misses = 0  # ticks without a fresh action (held the last one)

@@ -862,7 +862,7 @@ def realtime_markdown(rt: dict[str, Any]) -> str:
          f"({row_label(seq_name)} predicted {seq_ms:.0f} ms)"),
         *([("actions executed per chunk s (policy's Ta)", f"{rt['execute_every']} ({rt['action_horizon']})")]
           if rt.get("execute_every") is not None else []),
-        *([("delay limit (replans it ruled out a better sampler)",
+        *([("delay limit (chunk requests where it ruled out a better sampler)",
             f"{rt['max_delay']} ticks ({rt.get('delay_limited', 0)})")] if rt.get("max_delay") is not None else []),
         ("control ticks (episodes finished)", f"{rt['ticks']} ({rt['finished_episodes']})"),
         ("missed ticks (no fresh action)", rt["missed_ticks"]),
