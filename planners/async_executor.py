@@ -264,8 +264,8 @@ class AsyncExecutor:
         shift = n - old.t0
         limit_s = self._delay_limit_s(shift)
         item, _, _ = self.planner.choose(1, limit_s=limit_s)
-        if limit_s is not None and self.planner.fixed is None:
-            by_budget = self.planner.fitting(1)
+        if limit_s is not None and limit_s < self.planner.budget_s and self.planner.fixed is None:
+            by_budget = self.planner.fitting(1)  # what the budget alone would have chosen
             if by_budget is not None and self.planner.menu.index(by_budget) < self.planner.menu.index(item):
                 self.delay_limited += 1
         d = self._estimate_delay(item)

@@ -413,15 +413,10 @@ class RealtimePlanner:
             self.generator.set_state(state)
         return out
 
-    def fit_limit(self, limit_s: float | None = None) -> float:
-        """Seconds a prediction may use: ``safety × min(budget, limit_s)`` (``limit_s``: a caller's own
-        deadline, e.g. the delay an asynchronous executor can absorb)."""
-        cap = self.budget_s if limit_s is None else min(self.budget_s, float(limit_s))
-        return self.safety * cap
-
     def fitting(self, batch: int = 1, *, limit_s: float | None = None) -> MenuItem | None:
-        """The best menu item predicted to fit ``fit_limit(limit_s)``, or None."""
-        lim = self.fit_limit(limit_s)
+        """The best menu item predicted to fit ``safety × min(budget, limit_s)``, or None (``limit_s``:
+        a caller's own deadline, e.g. the delay an asynchronous executor can absorb)."""
+        lim = self.safety * (self.budget_s if limit_s is None else min(self.budget_s, float(limit_s)))
         return next((m for m in self.menu if self.predict(m, batch) <= lim), None)
 
     def choose(self, batch: int = 1, *, limit_s: float | None = None) -> tuple[MenuItem, float, bool]:
