@@ -30,6 +30,13 @@ dry) and, with ``max_delay``, at most that many ticks. Acting on an observation 
 success on contact-rich tasks, so a fast sampler with a short delay can beat a better slow one; the
 delay section of ``parapolicy-bench`` measures where a task's success starts to fall.
 
+Request lead (``lead=True``): by default the next chunk is requested after s actions and arrives d
+ticks later, so each chunk is executed at positions d … d + s − 1 — further from its observation the
+longer the delay. With a lead the request goes out d ticks earlier, after max(d, s − d) actions
+(d: the fixed delay, or the expected one), so a chunk is left at the same position as without delay
+and every executed action stays within the first s of its chunk, at the price of more chunk requests
+(with d ≥ s / 2 the worker never idles).
+
 Only the very first chunk after ``reset`` is computed synchronously (there is nothing to execute yet).
 """
 from __future__ import annotations
@@ -97,7 +104,8 @@ class AsyncExecutor:
 
     def __init__(self, planner: RealtimePlanner, *, mode: str = "guided", timing: str = "simulated",
                  delay: int | None = None, control_hz: float = 10.0, execute_every: int | None = None,
-                 max_delay: int | None = None, clock: Callable[[], float] = time.perf_counter) -> None:
+                 max_delay: int | None = None, lead: bool = False,
+                 clock: Callable[[], float] = time.perf_counter) -> None:
         if mode not in RTC_MODES:
             raise ValueError(f"unknown RTC mode {mode!r}; allowed: {', '.join(RTC_MODES)}")
         if timing not in TIMING_MODES:
@@ -110,13 +118,16 @@ class AsyncExecutor:
         s = m.action_horizon if execute_every is None else execute_every
         if isinstance(s, bool) or not isinstance(s, numbers.Integral) or not 1 <= s <= H - o:
             raise ValueError(f"execute_every must be an integer in [1, H - offset = {H - o}], got {s!r}")
+        if not isinstance(lead, bool):
+            raise ValueError(f"lead must be true or false, got {lead!r}")
         if delay is not None:
             if isinstance(delay, bool) or not isinstance(delay, numbers.Integral) or delay < 0:
                 raise ValueError(f"delay must be None or an integer >= 0 (control ticks), got {delay!r}")
-            if o + s + delay > H:
+            s_run = lead_horizon(s, delay) if lead else s
+            if o + s_run + delay > H:
                 raise ValueError(f"delay d={delay} is larger than the chunk allows: need offset + s + d <= H "
-                                 f"({o} + {s} + {delay} > {H}); shorten s (execute_every) or the delay")
-            if timing == "simulated" and delay > s:
+                                 f"({o} + {s_run} + {delay} > {H}); shorten s (execute_every) or the delay")
+            if timing == "simulated" and delay > s_run:
                 raise ValueError(f"delay d={delay} exceeds the execution horizon s={s}: real-time chunking "
                                  f"needs d <= s <= H - offset - d")
         if max_delay is not None:
@@ -132,6 +143,7 @@ class AsyncExecutor:
         self.control_hz = float(control_hz)
         self.s = int(s)
         self.max_delay = None if max_delay is None else int(max_delay)
+        self.lead = lead
         # chunk requests (dropped ones at a reset too) where the limit, not the budget, ruled out a better item
         self.delay_limited = 0
         self.clock = clock
@@ -221,7 +233,21 @@ class AsyncExecutor:
 
     def _due(self, n: int) -> bool:
         busy = self._in_flight is not None or self._pending is not None
-        return not busy and self._chunk is not None and n - self._chunk.t0 >= self.s
+        return not busy and self._chunk is not None and n - self._chunk.t0 >= self._horizon()
+
+    def _horizon(self) -> int:
+        """Actions to run from the current chunk before requesting the next: s, or with a lead
+        ``lead_horizon(s, d)`` for the delay the next request is expected to have."""
+        if not self.lead:
+            return self.s
+        if self.delay is not None:
+            d = self.delay
+        else:  # the item chosen last time (the budget's choice before any), as _estimate_delay sees it
+            last = self.records[-1].name if self.records else None
+            item = next((m for m in self.planner.menu if m.name == last), None) or self.planner.fitting(1) \
+                or min(self.planner.menu, key=lambda m: self.planner.predict(m, 1))
+            d = self._estimate_delay(item)
+        return lead_horizon(self.s, d)
 
     def _action_at(self, n: int) -> np.ndarray:
         o, H = self.planner.model.action_offset, self.planner.model.pred_horizon
@@ -358,13 +384,19 @@ class AsyncExecutor:
         jump = float(np.mean(jumps)) if jumps else None
         return {"ticks": self.ticks, "misses": self.misses, "inferences": len(self.records),
                 "late": int(sum(r.late for r in self.records)), "delay_clamped": self.delay_clamped,
-                "max_delay": self.max_delay, "delay_limited": self.delay_limited,
+                "max_delay": self.max_delay, "delay_limited": self.delay_limited, "lead": self.lead,
                 "delay_actual_mean": float(np.mean([r.delay_actual for r in self.records])) if lat else 0.0,
                 "latency_p50_ms": float(np.percentile(lat, 50) * 1e3) if lat else 0.0,
                 "latency_p99_ms": float(np.percentile(lat, 99) * 1e3) if lat else 0.0,
                 "switch_jump_mean": jump, "step_mean": step,
                 "switch_jump_ratio": jump / step if jump is not None and step else None,
                 "mode": self.mode, "timing": self.timing}
+
+
+def lead_horizon(s: int, d: int) -> int:
+    """Actions to run from a chunk before requesting the next one d ticks ahead, so the switch lands
+    where it would without delay (after s actions): max(d, s − d), and at least 1. RTC needs d <= it."""
+    return max(int(d), int(s) - int(d), 1)
 
 
 @dataclass

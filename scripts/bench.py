@@ -40,7 +40,10 @@ Sections (each writes ``<section>.json`` + ``<section>.md`` into ``out_dir``, de
   ``realtime_max_delay`` (ticks, default: none) keeps the planner from choosing a sampler predicted
   to delay the next chunk by more than that, the task's delay tolerance read off the delay section.
 * ``delay`` — ``AsyncExecutor`` with a simulated delay d for each RTC mode (naive | frozen | guided | pigdm),
-  batch-1 episodes on the same seeds, sampler ``delay_sampler`` (default: the policy's own).
+  batch-1 episodes on the same seeds, sampler ``delay_sampler`` (default: the policy's own). A mode
+  with the suffix ``+lead`` (e.g. ``guided+lead``) requests each chunk d ticks early (``AsyncExecutor``'s
+  ``lead``), so the executed actions stay within the first Ta of each chunk; each point reports the
+  chunk requests per 100 control ticks, the compute that costs.
 
 The default ``rows`` and ``realtime_menu`` are written for a DDPM teacher; for a flow teacher they are
 translated (``ddpm100`` → ``flow100``, ``ddim10`` → ``flow10``, the same Picard/warm-start/student
@@ -145,9 +148,12 @@ class BenchConfig:
         bad = [s for s in self.sections if s not in SECTIONS]
         if bad or not self.sections:
             raise ValueError(f"unknown section(s) {bad or '[]'}; allowed: {', '.join(SECTIONS)}")
-        bad = [m for m in self.delay_modes if m not in RTC_MODES]
+        bad = [m for m in self.delay_modes if split_delay_mode(m) is None]
         if bad:
-            raise ValueError(f"unknown delay mode(s) {bad}; allowed: {', '.join(RTC_MODES)}")
+            raise ValueError(f"unknown delay mode(s) {bad}; allowed: {', '.join(RTC_MODES)}, each optionally "
+                             f"with the suffix +lead")
+        if len(set(self.delay_modes)) != len(self.delay_modes):
+            raise ValueError(f"delay_modes must be unique, got {self.delay_modes}")
         if self.realtime_mode not in RTC_MODES:
             raise ValueError(f"unknown realtime_mode {self.realtime_mode!r}; allowed: {', '.join(RTC_MODES)}")
         check_budget_ms(self.realtime_budget_ms)
@@ -732,29 +738,35 @@ def run_delay(b: Bench) -> dict[str, Any]:
     n = cfg.delay_episodes or cfg.episodes
     sampler = cfg.delay_sampler or default_spec(b.policy)
     for d in cfg.delay_values:
-        check_delay(d, b.ctx.model)
+        for spec in cfg.delay_modes:
+            check_delay(d, b.ctx.model, lead=split_delay_mode(spec)[1])
     curves: dict[str, list[dict[str, Any]]] = {}
     env = b.env_cfg.make()
     t0 = time.perf_counter()
     try:
-        for mode in cfg.delay_modes:
-            curves[mode] = []
+        for spec in cfg.delay_modes:
+            mode, lead = split_delay_mode(spec)
+            curves[spec] = []
             for d in cfg.delay_values:
                 t1 = time.perf_counter()
                 ex = build_planner(b.policy, planner="async", menu=[sampler], delay=d, rtc_mode=mode,
                                    budget_ms=math.inf, student=b.students, cost_model=b.cost_model, seed=cfg.seed,
-                                   calibration_obs=b.ctx.calibration_obs)
+                                   calibration_obs=b.ctx.calibration_obs, lead=lead)
                 recs = [run_episode(env, ex, seed=cfg.seed + i) for i in range(n)]
                 s = summarize(recs)
                 cont = ex.summary()
-                s.update(delay=int(d), mode=mode, wall_s=time.perf_counter() - t1,
+                # every chunk after each episode's synchronous first one
+                chunks = cont["inferences"] + len(recs)
+                s.update(delay=int(d), mode=spec, lead=lead, wall_s=time.perf_counter() - t1,
                          late_chunks=int(sum(r.late for r in ex.records)),
+                         chunks_per_100_ticks=100.0 * chunks / max(cont["ticks"], 1),
                          switch_jump_mean=cont["switch_jump_mean"], step_mean=cont["step_mean"],
                          switch_jump_ratio=cont["switch_jump_ratio"], episode_success=[r.success for r in recs])
-                curves[mode].append(s)
+                curves[spec].append(s)
                 ratio = "n/a" if s["switch_jump_ratio"] is None else f"{s['switch_jump_ratio']:.2f}×"
-                b.say(f"delay {mode} d={d}: success {s.get('success_rate')} (n={n}), action change at a chunk "
-                      f"switch {ratio} that of other ticks; {s['wall_s']:.0f} s")
+                b.say(f"delay {spec} d={d}: success {s.get('success_rate')} (n={n}), action change at a chunk "
+                      f"switch {ratio} that of other ticks, {s['chunks_per_100_ticks']:.1f} chunks per 100 "
+                      f"ticks; {s['wall_s']:.0f} s")
     finally:
         env.close()
     out = {"section": "delay", "env_id": b.env_cfg.id, "checkpoint": cfg.checkpoint, "sampler": sampler,
@@ -763,6 +775,16 @@ def run_delay(b: Bench) -> dict[str, Any]:
            "provenance": provenance({"episodes": [cfg.seed, cfg.seed + n - 1]}), "load_avg": list(os.getloadavg())}
     write_json_atomic(b.out_dir / "delay.json", out)
     return out
+
+
+def split_delay_mode(spec: str) -> tuple[str, bool] | None:
+    """``"guided+lead"`` → ``("guided", True)``; ``"frozen"`` → ``("frozen", False)``; None if unknown."""
+    from parapolicy.planners.rtc import RTC_MODES
+
+    mode, plus, suffix = str(spec).partition("+")
+    if mode not in RTC_MODES or (plus and suffix != "lead"):
+        return None
+    return mode, bool(plus)
 
 
 # ------------------------------------------------------------------------------------------ report
@@ -896,6 +918,10 @@ def delay_markdown(dl: dict[str, Any]) -> str:
     if any(r[m] is not None for r in jumps for m in modes):  # runs from before the metric lack it
         table += ("\n\nMean action change at the tick that switches to a new chunk, ÷ the mean change at "
                   "every other tick (1× = as smooth as within a chunk):\n\n" + markdown_table(jumps, cols))
+    if any(p.get("lead") for m in modes for p in dl["curves"][m]):  # the compute a request lead costs
+        rate = grid(lambda p: None if p.get("chunks_per_100_ticks") is None else f"{p['chunks_per_100_ticks']:.1f}")
+        table += ("\n\nChunks computed per 100 control ticks (+lead: each chunk is requested d ticks early, "
+                  "so it is left after max(d, Ta − d) actions):\n\n" + markdown_table(rate, cols))
     return table + "\n\n" + _prov_line(dl["provenance"], what)
 
 

@@ -42,6 +42,7 @@ class EvalConfig:
     control_hz: float = 10.0
     delay: int | None = None
     max_delay: int | None = None
+    lead: bool = False
     menu: list[str] | None = None
     rtc_mode: str = "guided"
     students: list[str] = field(default_factory=list)
@@ -73,6 +74,10 @@ class EvalConfig:
         for name in ("delay", "max_delay"):
             if getattr(self, name) is not None and self.planner != "async":
                 raise ValueError(f"{name}= applies to planner=async (planner={self.planner} has no inference delay)")
+        if not isinstance(self.lead, bool):
+            raise ValueError(f"lead must be true or false, got {self.lead!r}")
+        if self.lead and self.planner != "async":
+            raise ValueError(f"lead=true applies to planner=async (planner={self.planner} has no inference delay)")
 
 
 class StatusPolicy:
@@ -140,7 +145,8 @@ def make_runner(cfg: EvalConfig, policy: Any, seed: int) -> Any:
     return StatusPolicy(build_planner(policy, planner=cfg.planner, menu=cfg.menu, budget_ms=cfg.budget_ms,
                                       control_hz=cfg.control_hz, delay=cfg.delay, rtc_mode=cfg.rtc_mode,
                                       student=students, seed=seed, cost_cache_dir=cfg.cost_cache,
-                                      execute_every=cfg.action_horizon, max_delay=cfg.max_delay))
+                                      execute_every=cfg.action_horizon, max_delay=cfg.max_delay,
+                                      lead=cfg.lead))
 
 
 def evaluate_checkpoint(cfg: EvalConfig) -> dict[str, Any]:

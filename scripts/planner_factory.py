@@ -507,14 +507,20 @@ def check_control_hz(control_hz: Any) -> float:
     return float(control_hz)
 
 
-def check_delay(delay: Any, model: ChunkModel, execute_every: int | None = None) -> int | None:
-    """``None`` or an integer d >= 0 that real-time chunking can absorb: d <= s and offset + s + d <= H."""
+def check_delay(delay: Any, model: ChunkModel, execute_every: int | None = None,
+                lead: bool = False) -> int | None:
+    """``None`` or an integer d >= 0 that real-time chunking can absorb: d <= s and offset + s + d <= H
+    (with ``lead``, s is the executor's ``lead_horizon(s, d)``)."""
+    from parapolicy.planners.async_executor import lead_horizon
+
     if delay is None:
         return None
     if isinstance(delay, bool) or not isinstance(delay, numbers.Integral) or delay < 0:
         raise ValueError(f"delay must be an integer >= 0 (control ticks) or null, got {delay!r}")
     H, o = model.pred_horizon, model.action_offset
     s = model.action_horizon if execute_every is None else int(execute_every)
+    if lead:
+        s = lead_horizon(s, delay)
     if delay > s or o + s + delay > H:
         raise ValueError(f"delay d={delay} is larger than the chunk allows: real-time chunking needs d <= s and "
                          f"offset + s + d <= H (offset={o}, s={s}, H={H}, so d <= {min(s, H - o - s)})")
@@ -527,7 +533,8 @@ def build_planner(policy: Any, *, planner: str = "realtime", menu: Sequence[str]
                   seed: int = 0, cost_model: CostModel | None = None, safety: float = 0.8,
                   timing: str | None = None, execute_every: int | None = None,
                   calibration_obs: np.ndarray | None = None, cascade_quantile: float = 0.9,
-                  cascade_samples: int = 4, max_delay: int | None = None) -> RealtimePlanner | AsyncExecutor:
+                  cascade_samples: int = 4, max_delay: int | None = None,
+                  lead: bool = False) -> RealtimePlanner | AsyncExecutor:
     """A control-loop ``Policy`` over ``policy`` (a ``DiffusionPolicy``) from plain config values.
 
     ``planner``: chunked | realtime | async (module docstring). ``menu``: spec strings, best quality
@@ -537,7 +544,8 @@ def build_planner(policy: Any, *, planner: str = "realtime", menu: Sequence[str]
     guided | pigdm. ``student``: distilled student(s) for ``student*``/``cascade``/student-amortized items.
     ``calibration_obs (N, To, Do)``: held-out observation histories for the cascade's threshold.
     ``max_delay``: async only — never choose an item predicted to delay the next chunk by more than
-    this many control ticks (the task's delay tolerance; see ``AsyncExecutor``).
+    this many control ticks (the task's delay tolerance; see ``AsyncExecutor``). ``lead``: async only —
+    request each chunk d ticks early so the switch lands after s actions as without delay.
     """
     if planner not in PLANNERS:
         raise ValueError(f"unknown planner {planner!r}; allowed: {', '.join(PLANNERS)}")
@@ -547,11 +555,13 @@ def build_planner(policy: Any, *, planner: str = "realtime", menu: Sequence[str]
     budget = 1000.0 / hz if budget_ms is None else check_budget_ms(budget_ms)
     ctx = make_context(policy, student=student, calibration_obs=calibration_obs, cascade_quantile=cascade_quantile,
                        cascade_samples=cascade_samples, seed=seed)
-    d = check_delay(delay, ctx.model, execute_every)
+    d = check_delay(delay, ctx.model, execute_every, lead=lead is True)
     if planner != "async" and d:
         raise ValueError(f"delay={d} needs planner=async (planner={planner} replans synchronously, without delay)")
     if planner != "async" and max_delay is not None:
         raise ValueError(f"max_delay={max_delay} needs planner=async (planner={planner} replans synchronously)")
+    if planner != "async" and lead:
+        raise ValueError(f"lead=true needs planner=async (planner={planner} replans synchronously)")
     specs = _checked_menu(menu if menu is not None else [default_spec(policy)])
     items = [build_item(s, ctx) for s in specs]
     cache = None if cost_cache_dir is None else str(cost_cache_dir)
@@ -565,7 +575,7 @@ def build_planner(policy: Any, *, planner: str = "realtime", menu: Sequence[str]
         return rp
     tm = timing or ("simulated" if d is not None else "wall")
     return AsyncExecutor(rp, mode=rtc_mode, timing=tm, delay=d, control_hz=hz, execute_every=execute_every,
-                         max_delay=max_delay)
+                         max_delay=max_delay, lead=lead)
 
 
 def planner_statistics(policy: Any) -> dict[str, Any]:

@@ -122,7 +122,7 @@ def test_bench_writes_json_markdown_plots_and_readme(teacher, tmp_path):
     proc = run_cli("parapolicy-bench", f"checkpoint={ckpt}", f"students=[{student_dir}]", "episodes=2", "num_envs=2",
                    "rows=[ddpm100,picard-ddpm100-p16-amortized-student,student1,cascade]", "latency_chunks=3",
                    "latency_warmup=1", "cost_repeats=3", "realtime_steps=50", "delay_values=[0,2]",
-                   "delay_modes=[naive,guided]", "delay_episodes=1", f"out_dir={out}", "name=fork", "readme=true",
+                   "delay_modes=[naive,guided,guided+lead]", "delay_episodes=1", f"out_dir={out}", "name=fork", "readme=true",
                    f"readme_path={readme}", "readme_assets=assets", "progress=false", cwd=root, timeout=240)
     assert proc.returncode == 0, proc.stderr[-3000:]
     for f in ("samplers.json", "realtime.json", "delay.json", "samplers.md", "bench.md"):
@@ -145,9 +145,15 @@ def test_bench_writes_json_markdown_plots_and_readme(teacher, tmp_path):
     assert rt["execute_every"] == rt["action_horizon"] == 8  # s defaults to the policy's Ta
     assert rt["provenance"]["seeds"] and rt["missed_ticks"] >= 0
     dl = json.loads((out / "delay.json").read_text())
-    assert set(dl["curves"]) == {"naive", "guided"} and [p["delay"] for p in dl["curves"]["guided"]] == [0, 2]
+    assert set(dl["curves"]) == {"naive", "guided", "guided+lead"}
+    assert [p["delay"] for p in dl["curves"]["guided"]] == [0, 2]
     assert all(p["switch_jump_ratio"] > 0 and p["step_mean"] > 0 for c in dl["curves"].values() for p in c)
     assert "Mean action change at the tick that switches" in (out / "bench.md").read_text()
+    # a lead changes nothing at d = 0 and requests chunks sooner (after 6 actions, not 8) at d = 2
+    (g0, g2), (l0, l2) = dl["curves"]["guided"], dl["curves"]["guided+lead"]
+    assert l0["lead"] and not g0["lead"] and l0["chunks_per_100_ticks"] == g0["chunks_per_100_ticks"]
+    assert l2["chunks_per_100_ticks"] > g2["chunks_per_100_ticks"] > 0
+    assert "Chunks computed per 100 control ticks" in (out / "bench.md").read_text()
     text = readme.read_text()
     assert "old" not in text and "| ddpm100 |" in text and "assets/fork-pareto.png" in text
     assert "commit `" in (out / "bench.md").read_text()
@@ -158,7 +164,8 @@ def test_bench_bad_inputs_are_one_line(teacher, tmp_path):
     for bad, fragment in (("action_horizon=0", "action_horizon must be null or an integer >= 1"),
                           ("action_horizon=16", "action_horizon=16 does not fit the policy's chunk"),
                           ("samplers_reference=ddpm100", "samplers_reference=ddpm100 is neither one of rows"),
-                          ("realtime_max_delay=0", "realtime_max_delay must be null or an integer >= 1")):
+                          ("realtime_max_delay=0", "realtime_max_delay must be null or an integer >= 1"),
+                          ("delay_modes=[guided+late]", "unknown delay mode(s) ['guided+late']")):
         assert_one_line_error(run_cli("parapolicy-bench", f"checkpoint={ckpt}", "sections=[samplers]",
                                       "rows=[student1]", f"students=[{student_dir}]", bad, cwd=tmp_path), fragment)
     assert_one_line_error(run_cli("parapolicy-bench", f"checkpoint={student_dir}", cwd=tmp_path), "distilled student")
@@ -359,6 +366,7 @@ def test_amortized_student_picard_counts_the_student(loaded):
     (dict(rtc_mode="soft"), "unknown rtc_mode"), (dict(control_hz=0), "control_hz"), (dict(menu=[]), "menu is empty"),
     (dict(max_delay=1), "max_delay=1 needs planner=async"), (dict(planner="async", max_delay=0), "max_delay must be"),
     (dict(planner="async", delay=1, max_delay=2), "give one of them"),
+    (dict(lead=True), "lead=true needs planner=async"), (dict(planner="async", delay=8, lead=True), "larger than"),
 ])
 def test_build_planner_bad_inputs(loaded, kwargs, fragment):
     from parapolicy.scripts.planner_factory import build_planner

@@ -88,7 +88,7 @@ def test_eval_temperature(trained):
 
 
 def test_eval_delay_settings_need_the_async_planner(trained):
-    """``delay=`` / ``max_delay=`` mean nothing to a synchronous planner: one line each, as are bad values."""
+    """``delay=`` / ``max_delay=`` / ``lead=`` mean nothing to a synchronous planner: one line each, as are bad values."""
     root, data, out = trained
     ckpt = f"checkpoint={out / 'checkpoint'}"
     assert_one_line_error(run_cli("parapolicy-eval", ckpt, "max_delay=1", cwd=root),
@@ -97,6 +97,8 @@ def test_eval_delay_settings_need_the_async_planner(trained):
                           "delay= applies to planner=async (planner=realtime")
     assert_one_line_error(run_cli("parapolicy-eval", ckpt, "planner=async", "num_envs=1", "max_delay=0", cwd=root),
                           "max_delay must be None or an integer >= 1")
+    assert_one_line_error(run_cli("parapolicy-eval", ckpt, "lead=true", cwd=root),
+                          "lead=true applies to planner=async (planner=chunked")
 
 
 def test_resume_continues_from_latest(trained):

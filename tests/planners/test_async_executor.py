@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from parapolicy.planners.async_executor import AsyncExecutor, run_paced
+from parapolicy.planners.async_executor import AsyncExecutor, lead_horizon, run_paced
 from parapolicy.planners.cost_model import CostModel
 from parapolicy.planners.realtime import RealtimePlanner, SamplerSpec
 from planner_helpers import MLPDenoiser, SleepyDenoiser, make_chunk_model, schedules
@@ -166,3 +166,48 @@ def test_max_delay_validation() -> None:
             AsyncExecutor(p, max_delay=bad)
     with pytest.raises(ValueError, match="give one of them"):
         AsyncExecutor(p, timing="simulated", delay=2, max_delay=1)
+
+
+def test_lead_horizon() -> None:
+    assert [lead_horizon(8, d) for d in (0, 1, 2, 3, 4, 5, 7)] == [8, 7, 6, 5, 4, 5, 7]
+    assert lead_horizon(3, 4) == 4 and lead_horizon(1, 0) == 1
+
+
+@pytest.mark.parametrize("mode", ["naive", "frozen", "guided"])
+def test_lead_switches_where_an_undelayed_executor_would(mode: str) -> None:
+    """With a lead each chunk is requested d ticks early, so it is left after Ta = 8 actions (as at
+    d = 0) and every executed action comes from positions offset + d … offset + 7 of its chunk."""
+    model = make_chunk_model(schedules()["ddim"])  # H=16, offset 1, Ta=8
+    ex = AsyncExecutor(_planner(model), mode=mode, timing="simulated", delay=3, lead=True)
+    acts = [ex.act(_obs(k)) for k in range(60)]
+    assert np.isfinite(np.stack(acts)).all() and ex.misses == 0
+    assert [r.request_tick for r in ex.records] == [5, 10, 15, 20, 25, 30, 35, 40, 45, 50, 55]
+    assert [r.ready_tick for r in ex.records] == [8, 13, 18, 23, 28, 33, 38, 43, 48, 53, 58]
+    starts = [0] + [r.request_tick for r in ex.records]  # the tick each chunk's position offset belongs to
+    assert all(r.ready_tick - t0 == 8 for r, t0 in zip(ex.records, starts))  # left after 8 actions
+    if mode != "naive":
+        for r in ex.records:
+            np.testing.assert_allclose(r.committed_new, r.committed_old, atol=1e-5)
+    assert ex.summary()["lead"] is True
+    plain = AsyncExecutor(_planner(model), mode=mode, timing="simulated", delay=3)
+    for k in range(60):
+        plain.act(_obs(k))
+    assert len(plain.records) == 7 < len(ex.records)  # the price: more chunks per tick
+
+
+def test_lead_follows_the_cost_models_delay_and_lets_d_exceed_s() -> None:
+    model = make_chunk_model(schedules()["ddim"])
+    ex = AsyncExecutor(_planner(model), timing="simulated", control_hz=100.0, lead=True)  # 30 ms → d = 3
+    for k in range(30):
+        ex.act(_obs(k))
+    assert [r.request_tick for r in ex.records][:3] == [5, 10, 15] and ex.misses == 0
+    with pytest.raises(ValueError, match="d <= s"):  # without a lead d = 4 exceeds s = 3 ...
+        AsyncExecutor(_planner(model), timing="simulated", delay=4, execute_every=3)
+    ex = AsyncExecutor(_planner(model), timing="simulated", delay=4, execute_every=3, lead=True)
+    for k in range(30):  # ... with one the worker runs back to back: a request every 4 ticks
+        ex.act(_obs(k))
+    assert [r.request_tick for r in ex.records][:3] == [4, 8, 12] and ex.misses == 0
+    with pytest.raises(ValueError, match="lead must be"):
+        AsyncExecutor(_planner(model), lead="yes")
+    with pytest.raises(ValueError, match="larger than the chunk"):  # 1 + max(8, 0) + 8 > 16
+        AsyncExecutor(_planner(model), timing="simulated", delay=8, lead=True)
