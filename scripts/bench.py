@@ -39,6 +39,7 @@ Sections (each writes ``<section>.json`` + ``<section>.md`` into ``out_dir``, de
   against the reference row's predicted latency.
   ``realtime_max_delay`` (ticks, default: none) keeps the planner from choosing a sampler predicted
   to delay the next chunk by more than that, the task's delay tolerance read off the delay section.
+  ``realtime_lead=true`` requests each chunk the expected delay early (``AsyncExecutor``'s ``lead``).
 * ``delay`` — ``AsyncExecutor`` with a simulated delay d for each RTC mode (naive | frozen | guided | pigdm),
   batch-1 episodes on the same seeds, sampler ``delay_sampler`` (default: the policy's own). A mode
   with the suffix ``+lead`` (e.g. ``guided+lead``) requests each chunk d ticks early (``AsyncExecutor``'s
@@ -119,6 +120,7 @@ class BenchConfig:
     samplers_reference: str | None = None  # the samplers table's ratio row (null: the reference row), run or merged
     realtime_execute_every: int | None = None
     realtime_max_delay: int | None = None
+    realtime_lead: bool = False
     delay_values: list[int] = field(default_factory=lambda: [0, 1, 2, 4])
     delay_modes: list[str] = field(default_factory=lambda: ["naive", "frozen", "guided"])
     delay_sampler: str | None = None
@@ -160,6 +162,8 @@ class BenchConfig:
         s = self.realtime_execute_every
         if s is not None and (isinstance(s, bool) or not isinstance(s, int) or s < 1):
             raise ValueError(f"realtime_execute_every must be null or an integer >= 1, got {s!r}")
+        if not isinstance(self.realtime_lead, bool):
+            raise ValueError(f"realtime_lead must be true or false, got {self.realtime_lead!r}")
         md = self.realtime_max_delay
         if md is not None and (isinstance(md, bool) or not isinstance(md, int) or md < 1):
             raise ValueError(f"realtime_max_delay must be null or an integer >= 1 (control ticks), got {md!r}")
@@ -671,7 +675,8 @@ def run_realtime(b: Bench) -> dict[str, Any]:
     ex = build_planner(b.policy, planner="async", menu=menu, budget_ms=cfg.realtime_budget_ms,
                        control_hz=cfg.realtime_hz, rtc_mode=cfg.realtime_mode, student=b.students,
                        cost_model=b.cost_model, seed=cfg.seed, calibration_obs=b.ctx.calibration_obs,
-                       execute_every=cfg.realtime_execute_every, max_delay=cfg.realtime_max_delay)
+                       execute_every=cfg.realtime_execute_every, max_delay=cfg.realtime_max_delay,
+                       lead=cfg.realtime_lead)
     seq = build_item(b.reference, b.ctx)
     seq_pred = b.cost_model.predict(seq.sampler, batch=1) * 1e3
     env = b.env_cfg.make()
@@ -700,7 +705,7 @@ def run_realtime(b: Bench) -> dict[str, Any]:
         "section": "realtime", "env_id": b.env_cfg.id, "checkpoint": cfg.checkpoint, "menu": menu,
         "control_hz": cfg.realtime_hz, "budget_ms": cfg.realtime_budget_ms, "rtc_mode": cfg.realtime_mode,
         "execute_every": ex.s, "action_horizon": b.ctx.model.action_horizon, "max_delay": ex.max_delay,
-        "delay_limited": ex.delay_limited,
+        "delay_limited": ex.delay_limited, "lead": ex.lead,
         "ticks": total, "episodes": len(eps), "finished_episodes": len(done),
         "missed_ticks": int(ex.misses), "late_ticks": int(sum(e.late_ticks for e in eps)),
         "replans": len(ex.planner.records), "chosen": stats["planner"].get("chosen", {}),
@@ -886,6 +891,7 @@ def realtime_markdown(rt: dict[str, Any]) -> str:
           if rt.get("execute_every") is not None else []),
         *([("delay limit (chunk requests where it ruled out a better sampler)",
             f"{rt['max_delay']} ticks ({rt.get('delay_limited', 0)})")] if rt.get("max_delay") is not None else []),
+        *([("request lead", "each chunk requested the expected delay early")] if rt.get("lead") else []),
         ("control ticks (episodes finished)", f"{rt['ticks']} ({rt['finished_episodes']})"),
         ("missed ticks (no fresh action)", rt["missed_ticks"]),
         ("late ticks (action after deadline)", rt["late_ticks"]),

@@ -211,3 +211,24 @@ def test_lead_follows_the_cost_models_delay_and_lets_d_exceed_s() -> None:
         AsyncExecutor(_planner(model), lead="yes")
     with pytest.raises(ValueError, match="larger than the chunk"):  # 1 + max(8, 0) + 8 > 16
         AsyncExecutor(_planner(model), timing="simulated", delay=8, lead=True)
+
+
+def test_wall_clock_lead_requests_early_by_the_observed_delay() -> None:
+    """On the wall clock the lead is the delay recent chunks took: a ≈50 ms chunk at 50 Hz arrives 3+
+    ticks after its request, so once one was observed the executor asks for the next after
+    max(d, 8 − d) < 8 actions (without a lead: after 8, then switches d ticks later)."""
+    net = SleepyDenoiser(MLPDenoiser(16, 2, 6), sleep_s=0.005)
+    model = make_chunk_model(schedules()["ddim"], denoiser=net)
+    gaps = {}
+    for lead in (False, True):
+        ex = AsyncExecutor(_planner(model), mode="frozen", timing="wall", control_hz=50.0, lead=lead)
+        try:
+            run_paced(ex, _obs, ticks=80, control_hz=50.0)
+        finally:
+            ex.close()
+        recs = ex.records
+        assert len(recs) >= 4 and ex.misses == 0 and ex.summary()["lead"] is lead
+        assert all(r.delay_actual >= 2 for r in recs)  # the sleeps alone take 2.5 ticks
+        gaps[lead] = [b.request_tick - a.request_tick for a, b in zip(recs, recs[1:])]
+    assert all(g >= 8 for g in gaps[False]), gaps
+    assert all(g < 8 for g in gaps[True][1:]), gaps
