@@ -518,12 +518,16 @@ def check_delay(delay: Any, model: ChunkModel, execute_every: int | None = None,
     if isinstance(delay, bool) or not isinstance(delay, numbers.Integral) or delay < 0:
         raise ValueError(f"delay must be an integer >= 0 (control ticks) or null, got {delay!r}")
     H, o = model.pred_horizon, model.action_offset
-    s = model.action_horizon if execute_every is None else int(execute_every)
-    if lead:
-        s = lead_horizon(s, delay)
-    if delay > s or o + s + delay > H:
+    s0 = model.action_horizon if execute_every is None else int(execute_every)
+
+    def runs(d: int) -> int:  # actions executed per chunk at delay d
+        return lead_horizon(s0, d) if lead else s0
+
+    if delay > runs(delay) or o + runs(delay) + delay > H:
+        most = max((d for d in range(H) if d <= runs(d) and o + runs(d) + d <= H), default=0)
         raise ValueError(f"delay d={delay} is larger than the chunk allows: real-time chunking needs d <= s and "
-                         f"offset + s + d <= H (offset={o}, s={s}, H={H}, so d <= {min(s, H - o - s)})")
+                         f"offset + s + d <= H (offset={o}, s={runs(delay)}{' with the lead' if lead else ''}, "
+                         f"H={H}, so d <= {most})")
     return int(delay)
 
 
