@@ -37,6 +37,11 @@ longer the delay. With a lead the request goes out d ticks earlier, after max(d,
 and every executed action stays within the first s of its chunk, at the price of more chunk requests
 (with d ≥ s / 2 the worker never idles).
 
+Forecast (``forecaster=``, an ``ObsForecaster``): the new chunk is planned as if at the tick it
+starts to act, n + d, from the observation history the forecaster predicts after the d committed
+actions (at most its ``max_delay`` ticks ahead); its time origin is n + d, so nothing of it is
+spent on ticks already committed, and only the positions before the origin are frozen.
+
 Only the very first chunk after ``reset`` is computed synchronously (there is nothing to execute yet).
 """
 from __future__ import annotations
@@ -69,7 +74,7 @@ class InferenceRecord:
     delay_actual: int  # ready_tick − request_tick
     latency_s: float
     name: str
-    frozen: int  # positions frozen (offset + d, clipped to the overlap)
+    frozen: int  # positions frozen (offset + d − forecast ticks, clipped to the overlap)
     late: bool  # delivered after the estimated delay
     committed_old: np.ndarray  # (d', Da) old-chunk actions executed while it was computed
     committed_new: np.ndarray  # (d', Da) the new chunk's actions at those ticks
@@ -92,10 +97,11 @@ class _Request:
     target: Tensor | None  # (1, H, Da) normalized
     weights: Tensor | None  # (H,)
     warm: Tensor  # (1, H, Da) previous normalized chunk
-    shift: int
+    shift: int  # origin − the old chunk's t0
     item: MenuItem
     delay_est: int
     frozen: int
+    origin: int  # tick of the new chunk's position ``offset`` (tick + forecast ticks)
 
 
 class AsyncExecutor:
@@ -104,7 +110,7 @@ class AsyncExecutor:
 
     def __init__(self, planner: RealtimePlanner, *, mode: str = "guided", timing: str = "simulated",
                  delay: int | None = None, control_hz: float = 10.0, execute_every: int | None = None,
-                 max_delay: int | None = None, lead: bool = False,
+                 max_delay: int | None = None, lead: bool = False, forecaster: Any = None,
                  clock: Callable[[], float] = time.perf_counter) -> None:
         if mode not in RTC_MODES:
             raise ValueError(f"unknown RTC mode {mode!r}; allowed: {', '.join(RTC_MODES)}")
@@ -144,6 +150,11 @@ class AsyncExecutor:
         self.s = int(s)
         self.max_delay = None if max_delay is None else int(max_delay)
         self.lead = lead
+        if forecaster is not None:
+            from .forecast import check_forecaster
+
+            check_forecaster(forecaster, action_dim=m.action_dim, obs_horizon=m.obs_horizon)
+        self.forecaster = forecaster
         # chunk requests (dropped ones at a reset too) where the limit, not the budget, ruled out a better item
         self.delay_limited = 0
         self.clock = clock
@@ -299,15 +310,21 @@ class AsyncExecutor:
         if d > d_max:
             d = d_max
             self.delay_clamped += 1
+        obs_hist = self._obs_hist()
+        f = 0 if self.forecaster is None else min(d, self.forecaster.max_delay)  # ticks forecast ahead
+        if f:  # plan from where the committed actions (old chunk, ticks n … n + f − 1) will have taken us
+            committed = old.actions[o + shift:o + shift + f]  # (f, Da) raw
+            obs_hist = self.forecaster.forecast_history(obs_hist[0], committed)[None]  # (1, To, Do)
+        shift += f  # the new chunk's origin (tick n + f) relative to the old chunk's
         overlap_end = max(0, H - shift)
-        frozen = min(o + d, overlap_end)
+        frozen = min(o + d - f, overlap_end)
         idx = torch.clamp(torch.arange(H) + shift, max=H - 1)
         target = old.x0[idx].unsqueeze(0)  # (1, H, Da) old chunk in the new chunk's positions
         weights = rtc_weights(H, frozen, overlap_end, self.mode)  # (H,)
-        req = _Request(generation=self._generation, tick=n, obs_hist=self._obs_hist(),
+        req = _Request(generation=self._generation, tick=n, obs_hist=obs_hist,
                        target=target if self.mode != "naive" else None,
                        weights=weights if self.mode != "naive" else None,
-                       warm=old.x0.unsqueeze(0), shift=shift, item=item, delay_est=d, frozen=frozen)
+                       warm=old.x0.unsqueeze(0), shift=shift, item=item, delay_est=d, frozen=frozen, origin=n + f)
         if self.timing == "simulated":
             plan = self._plan(req)
             self._pending = (req, plan, n + d)
@@ -322,32 +339,31 @@ class AsyncExecutor:
                                        item=req.item, guidance="pigdm" if self.mode == "pigdm" else "blend")
 
     def _collect(self, n: int) -> None:
-        """Install a finished chunk, if any is due at tick ``n``."""
-        if self.timing == "simulated":
-            if self._pending is not None and n >= self._pending[2]:
-                req, plan, _ = self._pending
-                self._pending = None
-                self._install(req, plan, n)
-            return
-        while True:
+        """Install a finished chunk, if any is due at tick ``n`` (never before its origin)."""
+        while self.timing == "wall":
             try:
                 req, plan = self._results.get_nowait()
             except queue.Empty:
-                return
+                break
             if req.generation != self._generation:
                 continue  # from before a reset
             self._in_flight = None
             if isinstance(plan, BaseException):
                 raise RuntimeError("asynchronous planning failed") from plan
+            self._pending = (req, plan, req.origin)
+        if self._pending is not None and n >= self._pending[2]:
+            req, plan, _ = self._pending
+            self._pending = None
             self._install(req, plan, n)
 
     def _install(self, req: _Request, plan: PlanOutcome, n: int) -> None:
         o = self.planner.model.action_offset
-        new = _Chunk(plan.actions[0], plan.x0[0].detach().cpu(), t0=req.tick)
+        new = _Chunk(plan.actions[0], plan.x0[0].detach().cpu(), t0=req.origin)
         d_act = n - req.tick
-        ticks = [t for t in range(req.tick, n) if t in self._executed]
+        # ticks executed while it was computed that the new chunk also covers (all of them unless forecast)
+        ticks = [t for t in range(max(req.tick, new.t0 - o), n) if t in self._executed]
         committed_old = np.stack([self._executed[t] for t in ticks]) if ticks else np.zeros((0, new.actions.shape[1]))
-        committed_new = new.actions[o:o + len(ticks)]
+        committed_new = new.actions[[o + t - new.t0 for t in ticks]]
         self.records.append(InferenceRecord(
             request_tick=req.tick, ready_tick=n, delay_est=req.delay_est, delay_actual=d_act,
             latency_s=plan.latency_s, name=plan.item.name, frozen=req.frozen, late=d_act > req.delay_est,
@@ -385,6 +401,7 @@ class AsyncExecutor:
         return {"ticks": self.ticks, "misses": self.misses, "inferences": len(self.records),
                 "late": int(sum(r.late for r in self.records)), "delay_clamped": self.delay_clamped,
                 "max_delay": self.max_delay, "delay_limited": self.delay_limited, "lead": self.lead,
+                "forecast": self.forecaster is not None,
                 "delay_actual_mean": float(np.mean([r.delay_actual for r in self.records])) if lat else 0.0,
                 "latency_p50_ms": float(np.percentile(lat, 50) * 1e3) if lat else 0.0,
                 "latency_p99_ms": float(np.percentile(lat, 99) * 1e3) if lat else 0.0,

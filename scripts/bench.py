@@ -44,7 +44,10 @@ Sections (each writes ``<section>.json`` + ``<section>.md`` into ``out_dir``, de
   batch-1 episodes on the same seeds, sampler ``delay_sampler`` (default: the policy's own). A mode
   with the suffix ``+lead`` (e.g. ``guided+lead``) requests each chunk d ticks early (``AsyncExecutor``'s
   ``lead``), so the executed actions stay within the first Ta of each chunk; each point reports the
-  chunk requests per 100 control ticks, the compute that costs.
+  chunk requests per 100 control ticks, the compute that costs. ``+forecast`` (with
+  ``forecaster=<dir>`` from ``parapolicy-forecast``) plans each chunk from the observations forecast for
+  the tick it starts to act (``planners.forecast``); suffixes combine (``guided+lead+forecast``).
+  ``realtime_forecast=true`` does the same in the real-time section.
 
 The default ``rows`` and ``realtime_menu`` are written for a DDPM teacher; for a flow teacher they are
 translated (``ddpm100`` → ``flow100``, ``ddim10`` → ``flow10``, the same Picard/warm-start/student
@@ -121,6 +124,8 @@ class BenchConfig:
     realtime_execute_every: int | None = None
     realtime_max_delay: int | None = None
     realtime_lead: bool = False
+    realtime_forecast: bool = False
+    forecaster: str | None = None  # a parapolicy-forecast directory, for +forecast modes / realtime_forecast
     delay_values: list[int] = field(default_factory=lambda: [0, 1, 2, 4])
     delay_modes: list[str] = field(default_factory=lambda: ["naive", "frozen", "guided"])
     delay_sampler: str | None = None
@@ -153,7 +158,13 @@ class BenchConfig:
         bad = [m for m in self.delay_modes if split_delay_mode(m) is None]
         if bad:
             raise ValueError(f"unknown delay mode(s) {bad}; allowed: {', '.join(RTC_MODES)}, each optionally "
-                             f"with the suffix +lead")
+                             f"with the suffixes +lead and/or +forecast")
+        if self.forecaster is None and (self.realtime_forecast or any(
+                split_delay_mode(m)[2] for m in self.delay_modes)):
+            raise ValueError("+forecast delay modes and realtime_forecast=true need forecaster=<dir> "
+                             "(parapolicy-forecast)")
+        if self.forecaster is not None and not Path(self.forecaster).is_dir():
+            raise FileNotFoundError(f"forecaster directory not found: {self.forecaster}")
         if len(set(self.delay_modes)) != len(self.delay_modes):
             raise ValueError(f"delay_modes must be unique, got {self.delay_modes}")
         if self.realtime_mode not in RTC_MODES:
@@ -215,6 +226,7 @@ class Bench:
     name: str
     plan_overhead_ms: float = 0.0  # per-call planner work outside the sampler (encode, noise, unnormalize)
     student_paths: dict[int, str] = field(default_factory=dict)  # steps -> checkpoint path
+    forecaster: Any = None  # planners.forecast.ObsForecaster, when cfg.forecaster is given
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -275,8 +287,11 @@ def setup(cfg: BenchConfig) -> Bench:
     cm = teacher_cost_model(policy, ctx.model, cfg)
     out = Path(cfg.out_dir) if cfg.out_dir else Path("runs/bench") / env_cfg.short
     name = cfg.name or f"planners-{env_cfg.short}"
+    from parapolicy.scripts.planner_factory import load_policy_forecaster
+
+    fc = load_policy_forecaster(cfg.forecaster, policy) if cfg.forecaster else None
     b = Bench(cfg=cfg, env_cfg=env_cfg, policy=policy, students=students, ctx=ctx, cost_model=cm, out_dir=out,
-              name=name, student_paths=student_paths)
+              name=name, student_paths=student_paths, forecaster=fc)
     validate(b)
     b.plan_overhead_ms = measure_plan_overhead(b)
     b.say(f"bench {env_cfg.id}: teacher {cfg.checkpoint} ({policy.num_parameters() / 1e6:.2f} M params), students "
@@ -676,7 +691,7 @@ def run_realtime(b: Bench) -> dict[str, Any]:
                        control_hz=cfg.realtime_hz, rtc_mode=cfg.realtime_mode, student=b.students,
                        cost_model=b.cost_model, seed=cfg.seed, calibration_obs=b.ctx.calibration_obs,
                        execute_every=cfg.realtime_execute_every, max_delay=cfg.realtime_max_delay,
-                       lead=cfg.realtime_lead)
+                       lead=cfg.realtime_lead, forecaster=b.forecaster if cfg.realtime_forecast else None)
     seq = build_item(b.reference, b.ctx)
     seq_pred = b.cost_model.predict(seq.sampler, batch=1) * 1e3
     env = b.env_cfg.make()
@@ -705,7 +720,7 @@ def run_realtime(b: Bench) -> dict[str, Any]:
         "section": "realtime", "env_id": b.env_cfg.id, "checkpoint": cfg.checkpoint, "menu": menu,
         "control_hz": cfg.realtime_hz, "budget_ms": cfg.realtime_budget_ms, "rtc_mode": cfg.realtime_mode,
         "execute_every": ex.s, "action_horizon": b.ctx.model.action_horizon, "max_delay": ex.max_delay,
-        "delay_limited": ex.delay_limited, "lead": ex.lead,
+        "delay_limited": ex.delay_limited, "lead": ex.lead, "forecast": ex.forecaster is not None,
         "ticks": total, "episodes": len(eps), "finished_episodes": len(done),
         "missed_ticks": int(ex.misses), "late_ticks": int(sum(e.late_ticks for e in eps)),
         "replans": len(ex.planner.records), "chosen": stats["planner"].get("chosen", {}),
@@ -745,24 +760,30 @@ def run_delay(b: Bench) -> dict[str, Any]:
     for d in cfg.delay_values:
         for spec in cfg.delay_modes:
             check_delay(d, b.ctx.model, lead=split_delay_mode(spec)[1])
+    if any(split_delay_mode(spec)[2] for spec in cfg.delay_modes):
+        for d in cfg.delay_values:
+            if d > b.forecaster.max_delay:
+                raise UserError(f"delay {d} is beyond the forecaster's max_delay={b.forecaster.max_delay}; train one "
+                                f"for it (parapolicy-forecast max_delay={max(cfg.delay_values)})")
     curves: dict[str, list[dict[str, Any]]] = {}
     env = b.env_cfg.make()
     t0 = time.perf_counter()
     try:
         for spec in cfg.delay_modes:
-            mode, lead = split_delay_mode(spec)
+            mode, lead, forecast = split_delay_mode(spec)
             curves[spec] = []
             for d in cfg.delay_values:
                 t1 = time.perf_counter()
                 ex = build_planner(b.policy, planner="async", menu=[sampler], delay=d, rtc_mode=mode,
                                    budget_ms=math.inf, student=b.students, cost_model=b.cost_model, seed=cfg.seed,
-                                   calibration_obs=b.ctx.calibration_obs, lead=lead)
+                                   calibration_obs=b.ctx.calibration_obs, lead=lead,
+                                   forecaster=b.forecaster if forecast else None)
                 recs = [run_episode(env, ex, seed=cfg.seed + i) for i in range(n)]
                 s = summarize(recs)
                 cont = ex.summary()
                 # every chunk after each episode's synchronous first one
                 chunks = cont["inferences"] + len(recs)
-                s.update(delay=int(d), mode=spec, lead=lead, wall_s=time.perf_counter() - t1,
+                s.update(delay=int(d), mode=spec, lead=lead, forecast=forecast, wall_s=time.perf_counter() - t1,
                          late_chunks=int(sum(r.late for r in ex.records)),
                          chunks_per_100_ticks=100.0 * chunks / max(cont["ticks"], 1),
                          switch_jump_mean=cont["switch_jump_mean"], step_mean=cont["step_mean"],
@@ -782,14 +803,18 @@ def run_delay(b: Bench) -> dict[str, Any]:
     return out
 
 
-def split_delay_mode(spec: str) -> tuple[str, bool] | None:
-    """``"guided+lead"`` → ``("guided", True)``; ``"frozen"`` → ``("frozen", False)``; None if unknown."""
+DELAY_SUFFIXES = ("lead", "forecast")
+
+
+def split_delay_mode(spec: str) -> tuple[str, bool, bool] | None:
+    """``"guided+lead+forecast"`` → ``("guided", True, True)``; ``"frozen"`` → ``("frozen", False, False)``;
+    None if unknown (an RTC mode, then any of the suffixes ``+lead``, ``+forecast`` at most once each)."""
     from parapolicy.planners.rtc import RTC_MODES
 
-    mode, plus, suffix = str(spec).partition("+")
-    if mode not in RTC_MODES or (plus and suffix != "lead"):
+    mode, *suffixes = str(spec).split("+")
+    if mode not in RTC_MODES or any(s not in DELAY_SUFFIXES for s in suffixes) or len(set(suffixes)) < len(suffixes):
         return None
-    return mode, bool(plus)
+    return mode, "lead" in suffixes, "forecast" in suffixes
 
 
 # ------------------------------------------------------------------------------------------ report
@@ -892,6 +917,8 @@ def realtime_markdown(rt: dict[str, Any]) -> str:
         *([("delay limit (chunk requests where it ruled out a better sampler)",
             f"{rt['max_delay']} ticks ({rt.get('delay_limited', 0)})")] if rt.get("max_delay") is not None else []),
         *([("request lead", "each chunk requested the expected delay early")] if rt.get("lead") else []),
+        *([("forecast", "each chunk planned from the observations forecast for the tick it starts to act")]
+          if rt.get("forecast") else []),
         ("control ticks (episodes finished)", f"{rt['ticks']} ({rt['finished_episodes']})"),
         ("missed ticks (no fresh action)", rt["missed_ticks"]),
         ("late ticks (action after deadline)", rt["late_ticks"]),

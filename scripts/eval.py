@@ -5,6 +5,7 @@
     parapolicy-eval checkpoint=… planner=realtime budget_ms=50 control_hz=10 'menu=[ddpm100,ddim10,student1]' students=[…]
     parapolicy-eval checkpoint=… planner=async delay=2 rtc_mode=guided num_envs=1
     parapolicy-eval checkpoint=… planner=async budget_ms=100 control_hz=50 max_delay=1 num_envs=1 'menu=[…]'
+    parapolicy-eval checkpoint=… planner=async delay=4 lead=true forecaster=runs/…/forecaster num_envs=1
 
 Writes one JSON file: success rate with its 95% Wilson interval, mean return / max coverage, the
 per-episode records, and per-chunk inference latency p50/p99, with provenance.
@@ -43,6 +44,7 @@ class EvalConfig:
     delay: int | None = None
     max_delay: int | None = None
     lead: bool = False
+    forecaster: str | None = None
     menu: list[str] | None = None
     rtc_mode: str = "guided"
     students: list[str] = field(default_factory=list)
@@ -78,6 +80,8 @@ class EvalConfig:
             raise ValueError(f"lead must be true or false, got {self.lead!r}")
         if self.lead and self.planner != "async":
             raise ValueError(f"lead=true applies to planner=async (planner={self.planner} has no inference delay)")
+        if self.forecaster is not None and self.planner != "async":
+            raise ValueError(f"forecaster= applies to planner=async (planner={self.planner} has no inference delay)")
 
 
 class StatusPolicy:
@@ -146,7 +150,7 @@ def make_runner(cfg: EvalConfig, policy: Any, seed: int) -> Any:
                                       control_hz=cfg.control_hz, delay=cfg.delay, rtc_mode=cfg.rtc_mode,
                                       student=students, seed=seed, cost_cache_dir=cfg.cost_cache,
                                       execute_every=cfg.action_horizon, max_delay=cfg.max_delay,
-                                      lead=cfg.lead))
+                                      lead=cfg.lead, forecaster=cfg.forecaster))
 
 
 def evaluate_checkpoint(cfg: EvalConfig) -> dict[str, Any]:

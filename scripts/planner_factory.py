@@ -538,7 +538,7 @@ def build_planner(policy: Any, *, planner: str = "realtime", menu: Sequence[str]
                   timing: str | None = None, execute_every: int | None = None,
                   calibration_obs: np.ndarray | None = None, cascade_quantile: float = 0.9,
                   cascade_samples: int = 4, max_delay: int | None = None,
-                  lead: bool = False) -> RealtimePlanner | AsyncExecutor:
+                  lead: bool = False, forecaster: Any = None) -> RealtimePlanner | AsyncExecutor:
     """A control-loop ``Policy`` over ``policy`` (a ``DiffusionPolicy``) from plain config values.
 
     ``planner``: chunked | realtime | async (module docstring). ``menu``: spec strings, best quality
@@ -550,6 +550,8 @@ def build_planner(policy: Any, *, planner: str = "realtime", menu: Sequence[str]
     ``max_delay``: async only — never choose an item predicted to delay the next chunk by more than
     this many control ticks (the task's delay tolerance; see ``AsyncExecutor``). ``lead``: async only —
     request each chunk d ticks early so the switch lands after s actions as without delay.
+    ``forecaster``: async only — an ``ObsForecaster`` or its directory: plan each chunk from the
+    observations forecast for the tick it starts to act (``planners.forecast``).
     """
     if planner not in PLANNERS:
         raise ValueError(f"unknown planner {planner!r}; allowed: {', '.join(PLANNERS)}")
@@ -566,6 +568,10 @@ def build_planner(policy: Any, *, planner: str = "realtime", menu: Sequence[str]
         raise ValueError(f"max_delay={max_delay} needs planner=async (planner={planner} replans synchronously)")
     if planner != "async" and lead:
         raise ValueError(f"lead=true needs planner=async (planner={planner} replans synchronously)")
+    if forecaster is not None:
+        if planner != "async":
+            raise ValueError(f"a forecaster needs planner=async (planner={planner} replans synchronously)")
+        forecaster = load_policy_forecaster(forecaster, policy)
     specs = _checked_menu(menu if menu is not None else [default_spec(policy)])
     items = [build_item(s, ctx) for s in specs]
     cache = None if cost_cache_dir is None else str(cost_cache_dir)
@@ -579,7 +585,19 @@ def build_planner(policy: Any, *, planner: str = "realtime", menu: Sequence[str]
         return rp
     tm = timing or ("simulated" if d is not None else "wall")
     return AsyncExecutor(rp, mode=rtc_mode, timing=tm, delay=d, control_hz=hz, execute_every=execute_every,
-                         max_delay=max_delay, lead=lead)
+                         max_delay=max_delay, lead=lead, forecaster=forecaster)
+
+
+def load_policy_forecaster(forecaster: Any, policy: Any) -> Any:
+    """``forecaster`` (an ``ObsForecaster`` or a ``parapolicy-forecast`` directory), checked against the
+    policy's task, observation and action sizes and observation history."""
+    from parapolicy.planners.forecast import ObsForecaster, check_forecaster, load_forecaster
+
+    model = forecaster if isinstance(forecaster, ObsForecaster) else load_forecaster(forecaster)
+    c = policy.config
+    check_forecaster(model, obs_dim=int(c.obs_dim), action_dim=int(c.action_dim), obs_horizon=int(c.obs_horizon),
+                     env_id=getattr(c, "env_id", None))
+    return model
 
 
 def planner_statistics(policy: Any) -> dict[str, Any]:

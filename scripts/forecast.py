@@ -1,0 +1,111 @@
+"""``parapolicy-forecast``: train the observation forecaster that compensates inference delay.
+
+    parapolicy-forecast checkpoint=runs/pusht_kp400/checkpoint max_delay=4
+    parapolicy-eval checkpoint=… planner=async num_envs=1 delay=4 lead=true forecaster=runs/pusht_kp400/forecaster
+    parapolicy-bench checkpoint=… sections=[delay] forecaster=… 'delay_modes=[guided,guided+lead+forecast]'
+
+Fits ``planners.forecast.ObsForecaster`` for the policy ``checkpoint`` (its task, observation
+history To and action size) on demonstrations — by default the dataset the policy was trained on, as
+``parapolicy-distill`` finds it — holding out a tenth of the episodes, and prints for each k =
+1 … ``max_delay`` the held-out RMSE of the forecast against that of the stale observation. The
+forecaster is written atomically to ``out`` (default ``<checkpoint>/../forecaster``): its weights
+and ``forecaster.json`` (shapes, normalization, training summary, held-out errors, provenance).
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from parapolicy.scripts.common import UserError, hydra_app, provenance
+
+
+@dataclass
+class ForecastCliConfig:
+    """``parapolicy-forecast`` settings (``scripts/conf/forecast.yaml``)."""
+
+    checkpoint: str = "???"
+    max_delay: int = 4
+    dataset: Any = None  # a path or list of paths; null: the policy's training dataset
+    out: str | None = None
+    overwrite: bool = False
+    steps: int = 6000
+    batch_size: int = 512
+    lr: float = 1e-3
+    hidden: int = 256
+    seed: int = 0
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        for name in ("max_delay", "steps", "batch_size", "hidden"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
+        if not (isinstance(self.lr, (int, float)) and 0 < self.lr < float("inf")):
+            raise ValueError(f"lr must be a number > 0, got {self.lr!r}")
+        if not Path(self.checkpoint).is_dir():
+            raise FileNotFoundError(f"checkpoint directory not found: {self.checkpoint}")
+
+    @property
+    def out_path(self) -> Path:
+        return Path(self.out) if self.out else Path(self.checkpoint).resolve().parent / "forecaster"
+
+
+def train_forecaster(cfg: ForecastCliConfig) -> dict[str, Any]:
+    """Load the policy's config and demos, fit, report, save; returns the summary."""
+    import numpy as np
+
+    from parapolicy.planners.forecast import fit_forecaster, save_forecaster
+    from parapolicy.policies import read_checkpoint_config
+    from parapolicy.scripts.distill import teacher_dataset
+    from parapolicy.scripts.train import dataset_paths, dataset_record, load_training_demos
+
+    pcfg, _ = read_checkpoint_config(cfg.checkpoint)
+    out = cfg.out_path
+    if out.exists() and not cfg.overwrite:
+        raise FileExistsError(f"{out} already exists; pass overwrite=true to replace it")
+    paths = teacher_dataset(cfg.checkpoint, pcfg.env_id or "") if cfg.dataset is None else dataset_paths(cfg.dataset)
+    demos = load_training_demos(paths, pcfg.env_id)  # as the policy observes them
+    if demos.obs_dim != pcfg.obs_dim or demos.action_dim != pcfg.action_dim:
+        raise UserError(f"dataset {', '.join(map(str, paths))} has Do={demos.obs_dim}, Da={demos.action_dim}; the "
+                        f"policy has Do={pcfg.obs_dim}, Da={pcfg.action_dim}")
+    eps = [(e.obs, e.actions) for e in demos.episodes]
+    order = np.random.default_rng(cfg.seed).permutation(len(eps))
+    n_hold = max(1, len(eps) // 10) if len(eps) > 1 else 0
+    held = [eps[i] for i in order[:n_hold]]
+    train = [eps[i] for i in order[n_hold:]]
+    print(f"forecasting up to {cfg.max_delay} ticks ahead for {cfg.checkpoint} ({pcfg.env_id}, To={pcfg.obs_horizon}) "
+          f"from {len(train)} episodes ({len(held)} held out): {cfg.steps} steps", flush=True)
+    bar = None
+    if cfg.progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=cfg.steps, desc="forecast", unit="step", dynamic_ncols=True)
+    try:
+        model, fit = fit_forecaster(train, held, obs_horizon=pcfg.obs_horizon, max_delay=cfg.max_delay,
+                                    steps=cfg.steps, batch_size=cfg.batch_size, lr=cfg.lr, hidden=cfg.hidden,
+                                    seed=cfg.seed, env_id=pcfg.env_id,
+                                    log=(lambda _i, _l: bar.update(1)) if bar is not None else None)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    finally:
+        if bar is not None:
+            bar.close()
+    summary = {"policy": str(Path(cfg.checkpoint).resolve()), "dataset": dataset_record(paths), **fit,
+               "config": asdict(cfg), "provenance": provenance(cfg.seed)}
+    save_forecaster(model, out, extra={"summary": summary}, overwrite=cfg.overwrite)
+    for row in fit["heldout"]:
+        print(f"k={row['k']}: held-out RMSE {row['forecast_rmse']:.3g} (stale observation {row['stale_rmse']:.3g}) "
+              f"over {row['windows']} windows")
+    print(f"forecaster: {fit['seconds']:.0f} s, final loss {fit['loss_last']:.4g} -> {out}")
+    return summary
+
+
+@hydra_app("forecast", ForecastCliConfig)
+def main(cfg: ForecastCliConfig) -> None:
+    """Console entry point."""
+    train_forecaster(cfg)
+
+
+if __name__ == "__main__":
+    main()
