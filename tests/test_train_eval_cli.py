@@ -220,3 +220,32 @@ def test_quickstart_pipeline_tiny(tmp_path):
     summary = json.loads(next((tmp_path / "runs" / "quickstart").glob("*/quickstart.json")).read_text())
     assert summary["planner"]["replans"] > 0 and summary["videos"]
     assert (tmp_path / summary["videos"][0]).is_file()
+
+
+def test_forecast_cli_then_eval_with_it(trained):
+    """parapolicy-forecast writes a forecaster that beats the stale observation on held-out demos, and
+    the asynchronous evaluation plans from its forecasts; bad inputs are one line."""
+    root, data, out = trained
+    ckpt, fc = out / "checkpoint", root / "forecaster"
+    proc = run_cli("parapolicy-forecast", f"checkpoint={ckpt}", f"dataset={data}", "max_delay=3", "steps=1500",
+                   "hidden=64", f"out={fc}", "progress=false", cwd=root)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    meta = json.loads((fc / "forecaster.json").read_text())
+    assert meta["config"]["max_delay"] == 3 and meta["config"]["env_id"] == "parapolicy/Fork-v0"
+    held = meta["summary"]["heldout"]
+    assert [r["k"] for r in held] == [1, 2, 3] and "k=3: held-out RMSE" in proc.stdout
+    assert all(r["forecast_rmse"] > 0 and r["stale_rmse"] > 0 for r in held)  # quality: tests/planners/test_forecast.py
+    report = root / "async_fc.json"
+    proc = run_cli("parapolicy-eval", f"checkpoint={ckpt}", "episodes=1", "num_envs=1", "planner=async", "delay=3",
+                   "lead=true", f"forecaster={fc}", "menu=[ddim3]", f"out={report}", cwd=root)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    planner = json.loads(report.read_text())["planner"]
+    assert planner["forecast"] is True and planner["lead"] is True and planner["inferences"] > 0
+    assert_one_line_error(run_cli("parapolicy-forecast", f"checkpoint={ckpt}", f"dataset={data}", f"out={fc}",
+                                  cwd=root), "already exists")
+    assert_one_line_error(run_cli("parapolicy-forecast", f"checkpoint={ckpt}", "max_delay=0", cwd=root),
+                          "max_delay must be an integer >= 1")
+    assert_one_line_error(run_cli("parapolicy-eval", f"checkpoint={ckpt}", f"forecaster={fc}", cwd=root),
+                          "forecaster= applies to planner=async")
+    assert_one_line_error(run_cli("parapolicy-eval", f"checkpoint={ckpt}", "planner=async", "num_envs=1",
+                                  f"forecaster={root}", cwd=root), "not a forecaster directory")
