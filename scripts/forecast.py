@@ -7,7 +7,12 @@
 Fits ``planners.forecast.ObsForecaster`` for the policy ``checkpoint`` (its task, observation
 history To and action size) on demonstrations — by default the dataset the policy was trained on, as
 ``parapolicy-distill`` finds it — holding out a tenth of the episodes, and prints for each k =
-1 … ``max_delay`` the held-out RMSE of the forecast against that of the stale observation. The
+1 … ``max_delay`` the held-out RMSE of the forecast against that of the stale observation.
+``rollouts=N`` also rolls the policy itself out for N episodes (seeds from ``rollout_seed``, away from
+the evaluation seeds; its sampler ``rollout_sampler``/``rollout_steps`` at ``temperature``) and
+trains on those trajectories too: what is forecast is the task's physics, which any trajectory
+shows, and the policy's own states are the ones it will be asked about (a tenth of them is held
+out and reported separately). The
 forecaster is written atomically to ``out`` (default ``<checkpoint>/../forecaster``): its weights
 and ``forecaster.json`` (shapes, normalization, training summary, held-out errors, provenance).
 """
@@ -34,9 +39,19 @@ class ForecastCliConfig:
     lr: float = 1e-3
     hidden: int = 256
     seed: int = 0
+    rollouts: int = 0  # episodes of the policy's own behaviour added to the demonstrations
+    rollout_seed: int = 300_000
+    rollout_sampler: str | None = None  # null: the policy's own
+    rollout_steps: int | None = None
+    temperature: float = 1.0
     progress: bool = True
 
     def __post_init__(self) -> None:
+        if isinstance(self.rollouts, bool) or not isinstance(self.rollouts, int) or self.rollouts < 0:
+            raise ValueError(f"rollouts must be an integer >= 0, got {self.rollouts!r}")
+        from parapolicy.policies.sampling import check_temperature
+
+        check_temperature(self.temperature)
         for name in ("max_delay", "steps", "batch_size", "hidden"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
@@ -69,20 +84,24 @@ def train_forecaster(cfg: ForecastCliConfig) -> dict[str, Any]:
     if demos.obs_dim != pcfg.obs_dim or demos.action_dim != pcfg.action_dim:
         raise UserError(f"dataset {', '.join(map(str, paths))} has Do={demos.obs_dim}, Da={demos.action_dim}; the "
                         f"policy has Do={pcfg.obs_dim}, Da={pcfg.action_dim}")
-    eps = [(e.obs, e.actions) for e in demos.episodes]
-    order = np.random.default_rng(cfg.seed).permutation(len(eps))
-    n_hold = max(1, len(eps) // 10) if len(eps) > 1 else 0
-    held = [eps[i] for i in order[:n_hold]]
-    train = [eps[i] for i in order[n_hold:]]
+    train, held = _split([(e.obs, e.actions) for e in demos.episodes], cfg.seed)
+    roll_train, roll_held, roll_success = [], [], None
+    if cfg.rollouts:
+        if not pcfg.env_id:
+            raise UserError(f"rollouts need the policy's task, and {cfg.checkpoint} records no env_id")
+        rolled, roll_success = _rollouts(cfg, pcfg.env_id)
+        roll_train, roll_held = _split(rolled, cfg.seed)
     print(f"forecasting up to {cfg.max_delay} ticks ahead for {cfg.checkpoint} ({pcfg.env_id}, To={pcfg.obs_horizon}) "
-          f"from {len(train)} episodes ({len(held)} held out): {cfg.steps} steps", flush=True)
+          f"from {len(train)} demonstrations ({len(held)} held out)"
+          + (f" and {len(roll_train)} rollouts ({len(roll_held)} held out; success {roll_success})" if cfg.rollouts
+             else "") + f": {cfg.steps} steps", flush=True)
     bar = None
     if cfg.progress:
         from tqdm import tqdm
 
         bar = tqdm(total=cfg.steps, desc="forecast", unit="step", dynamic_ncols=True)
     try:
-        model, fit = fit_forecaster(train, held, obs_horizon=pcfg.obs_horizon, max_delay=cfg.max_delay,
+        model, fit = fit_forecaster(train + roll_train, held, obs_horizon=pcfg.obs_horizon, max_delay=cfg.max_delay,
                                     steps=cfg.steps, batch_size=cfg.batch_size, lr=cfg.lr, hidden=cfg.hidden,
                                     seed=cfg.seed, env_id=pcfg.env_id,
                                     log=(lambda _i, _l: bar.update(1)) if bar is not None else None)
@@ -91,14 +110,50 @@ def train_forecaster(cfg: ForecastCliConfig) -> dict[str, Any]:
     finally:
         if bar is not None:
             bar.close()
+    if roll_held:
+        from parapolicy.planners.forecast import forecast_windows, heldout_rmse
+
+        fit["heldout_rollouts"] = heldout_rmse(model, forecast_windows(roll_held, pcfg.obs_horizon, cfg.max_delay))
     summary = {"policy": str(Path(cfg.checkpoint).resolve()), "dataset": dataset_record(paths), **fit,
-               "config": asdict(cfg), "provenance": provenance(cfg.seed)}
+               "rollout_success": roll_success, "config": asdict(cfg), "provenance": provenance(cfg.seed)}
     save_forecaster(model, out, extra={"summary": summary}, overwrite=cfg.overwrite)
-    for row in fit["heldout"]:
-        print(f"k={row['k']}: held-out RMSE {row['forecast_rmse']:.3g} (stale observation {row['stale_rmse']:.3g}) "
-              f"over {row['windows']} windows")
+    for what, rows in (("demonstrations", fit["heldout"]), ("rollouts", fit.get("heldout_rollouts", []))):
+        for row in rows:
+            print(f"k={row['k']}: held-out RMSE {row['forecast_rmse']:.3g} (stale observation "
+                  f"{row['stale_rmse']:.3g}) over {row['windows']} windows of {what}")
     print(f"forecaster: {fit['seconds']:.0f} s, final loss {fit['loss_last']:.4g} -> {out}")
     return summary
+
+
+def _split(eps: list[Any], seed: int) -> tuple[list[Any], list[Any]]:
+    """(train, held out): a tenth of the episodes (at least one when there are two or more)."""
+    import numpy as np
+
+    order = np.random.default_rng(seed).permutation(len(eps))
+    n_hold = max(1, len(eps) // 10) if len(eps) > 1 else 0
+    return [eps[i] for i in order[n_hold:]], [eps[i] for i in order[:n_hold]]
+
+
+def _rollouts(cfg: ForecastCliConfig, env_id: str) -> tuple[list[Any], float | None]:
+    """The policy's own (obs (T, Do), actions (T, Da)) for ``cfg.rollouts`` seeded episodes, and its success rate."""
+    from parapolicy.planners.rollout import run_episode
+    from parapolicy.policies import ChunkedPolicy, load_policy
+    from parapolicy.scripts.common import EnvConfig
+
+    policy = load_policy(cfg.checkpoint)
+    runner = ChunkedPolicy(policy, sampler=cfg.rollout_sampler, steps=cfg.rollout_steps, seed=cfg.rollout_seed,
+                           temperature=cfg.temperature)
+    env = EnvConfig(id=env_id).make()
+    out, wins = [], []
+    try:
+        for i in range(cfg.rollouts):
+            rec = run_episode(env, runner, seed=cfg.rollout_seed + i)
+            out.append((rec.obs, rec.actions))
+            if rec.success is not None:
+                wins.append(rec.success)
+    finally:
+        env.close()
+    return out, (sum(wins) / len(wins) if wins else None)
 
 
 @hydra_app("forecast", ForecastCliConfig)

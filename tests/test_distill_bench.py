@@ -119,10 +119,14 @@ def test_bench_writes_json_markdown_plots_and_readme(teacher, tmp_path):
     out = tmp_path / "bench"
     readme = tmp_path / "README.md"
     readme.write_text("# x\n<!-- bench:fork -->\nold\n<!-- /bench:fork -->\n")
+    fc = tmp_path / "forecaster"
+    proc = run_cli("parapolicy-forecast", f"checkpoint={ckpt}", "max_delay=2", "steps=200", "hidden=32", f"out={fc}",
+                   "progress=false", cwd=root)
+    assert proc.returncode == 0, proc.stderr[-3000:]
     proc = run_cli("parapolicy-bench", f"checkpoint={ckpt}", f"students=[{student_dir}]", "episodes=2", "num_envs=2",
                    "rows=[ddpm100,picard-ddpm100-p16-amortized-student,student1,cascade]", "latency_chunks=3",
                    "latency_warmup=1", "cost_repeats=3", "realtime_steps=50", "delay_values=[0,2]",
-                   "delay_modes=[naive,guided,guided+lead]", "delay_episodes=1", f"out_dir={out}", "name=fork", "readme=true",
+                   "delay_modes=[naive,guided,guided+lead,guided+lead+forecast]", f"forecaster={fc}", "delay_episodes=1", f"out_dir={out}", "name=fork", "readme=true",
                    f"readme_path={readme}", "readme_assets=assets", "progress=false", cwd=root, timeout=240)
     assert proc.returncode == 0, proc.stderr[-3000:]
     for f in ("samplers.json", "realtime.json", "delay.json", "samplers.md", "bench.md"):
@@ -145,7 +149,8 @@ def test_bench_writes_json_markdown_plots_and_readme(teacher, tmp_path):
     assert rt["execute_every"] == rt["action_horizon"] == 8  # s defaults to the policy's Ta
     assert rt["provenance"]["seeds"] and rt["missed_ticks"] >= 0
     dl = json.loads((out / "delay.json").read_text())
-    assert set(dl["curves"]) == {"naive", "guided", "guided+lead"}
+    assert set(dl["curves"]) == {"naive", "guided", "guided+lead", "guided+lead+forecast"}
+    assert [(p["lead"], p["forecast"]) for p in dl["curves"]["guided+lead+forecast"]] == [(True, True)] * 2
     assert [p["delay"] for p in dl["curves"]["guided"]] == [0, 2]
     assert all(p["switch_jump_ratio"] > 0 and p["step_mean"] > 0 for c in dl["curves"].values() for p in c)
     assert "Mean action change at the tick that switches" in (out / "bench.md").read_text()
@@ -165,7 +170,9 @@ def test_bench_bad_inputs_are_one_line(teacher, tmp_path):
                           ("action_horizon=16", "action_horizon=16 does not fit the policy's chunk"),
                           ("samplers_reference=ddpm100", "samplers_reference=ddpm100 is neither one of rows"),
                           ("realtime_max_delay=0", "realtime_max_delay must be null or an integer >= 1"),
-                          ("delay_modes=[guided+late]", "unknown delay mode(s) ['guided+late']")):
+                          ("delay_modes=[guided+late]", "unknown delay mode(s) ['guided+late']"),
+                          ("delay_modes=[guided+lead+lead]", "unknown delay mode(s)"),
+                          ("delay_modes=[guided+forecast]", "need forecaster=<dir>")):
         assert_one_line_error(run_cli("parapolicy-bench", f"checkpoint={ckpt}", "sections=[samplers]",
                                       "rows=[student1]", f"students=[{student_dir}]", bad, cwd=tmp_path), fragment)
     assert_one_line_error(run_cli("parapolicy-bench", f"checkpoint={student_dir}", cwd=tmp_path), "distilled student")
