@@ -47,6 +47,8 @@ Sections (each writes ``<section>.json`` + ``<section>.md`` into ``out_dir``, de
   chunk requests per 100 control ticks, the compute that costs. ``+forecast`` (with
   ``forecaster=<dir>`` from ``parapolicy-forecast``) plans each chunk from the observations forecast for
   the tick it starts to act (``planners.forecast``); suffixes combine (``guided+lead+forecast``).
+  With ``merge=true`` the curves of modes not in ``delay_modes`` are kept from an earlier
+  ``delay.json`` of the same checkpoint, sampler, seeds, episodes and Ta (each point records its run).
   ``realtime_forecast=true`` does the same in the real-time section.
 
 The default ``rows`` and ``realtime_menu`` are written for a DDPM teacher; for a flow teacher they are
@@ -765,7 +767,17 @@ def run_delay(b: Bench) -> dict[str, Any]:
             if d > b.forecaster.max_delay:
                 raise UserError(f"delay {d} is beyond the forecaster's max_delay={b.forecaster.max_delay}; train one "
                                 f"for it (parapolicy-forecast max_delay={max(cfg.delay_values)})")
+    key = {"checkpoint": str(Path(cfg.checkpoint).resolve()), "env_id": b.env_cfg.id, "sampler": sampler,
+           "seed": cfg.seed, "episodes": n, "action_horizon": b.ctx.model.action_horizon}
+    path = b.out_dir / "delay.json"
     curves: dict[str, list[dict[str, Any]]] = {}
+    if cfg.merge and path.is_file():  # keep the curves of modes this run does not measure again
+        old = json.loads(path.read_text())
+        if old.get("key") == key:
+            curves = {m: c for m, c in old["curves"].items() if m not in cfg.delay_modes}
+        else:
+            b.say(f"delay: {path} is from another checkpoint/env/sampler/seed/episodes/Ta; replacing it")
+    prov = provenance({"episodes": [cfg.seed, cfg.seed + n - 1]})
     env = b.env_cfg.make()
     t0 = time.perf_counter()
     try:
@@ -783,7 +795,7 @@ def run_delay(b: Bench) -> dict[str, Any]:
                 cont = ex.summary()
                 # every chunk after each episode's synchronous first one
                 chunks = cont["inferences"] + len(recs)
-                s.update(delay=int(d), mode=spec, lead=lead, forecast=forecast, wall_s=time.perf_counter() - t1,
+                s.update(delay=int(d), mode=spec, lead=lead, forecast=forecast, provenance=prov, wall_s=time.perf_counter() - t1,
                          late_chunks=int(sum(r.late for r in ex.records)),
                          chunks_per_100_ticks=100.0 * chunks / max(cont["ticks"], 1),
                          switch_jump_mean=cont["switch_jump_mean"], step_mean=cont["step_mean"],
@@ -795,11 +807,11 @@ def run_delay(b: Bench) -> dict[str, Any]:
                       f"ticks; {s['wall_s']:.0f} s")
     finally:
         env.close()
-    out = {"section": "delay", "env_id": b.env_cfg.id, "checkpoint": cfg.checkpoint, "sampler": sampler,
+    out = {"section": "delay", "key": key, "env_id": b.env_cfg.id, "checkpoint": cfg.checkpoint, "sampler": sampler,
            "action_horizon": b.ctx.model.action_horizon, "episodes": n, "curves": curves,
            "wall_s": time.perf_counter() - t0, "seeds": [cfg.seed, cfg.seed + n - 1],
-           "provenance": provenance({"episodes": [cfg.seed, cfg.seed + n - 1]}), "load_avg": list(os.getloadavg())}
-    write_json_atomic(b.out_dir / "delay.json", out)
+           "provenance": prov, "load_avg": list(os.getloadavg())}
+    write_json_atomic(path, out)
     return out
 
 
@@ -955,6 +967,13 @@ def delay_markdown(dl: dict[str, Any]) -> str:
         rate = grid(lambda p: None if p.get("chunks_per_100_ticks") is None else f"{p['chunks_per_100_ticks']:.1f}")
         table += ("\n\nChunks computed per 100 control ticks (+lead: each chunk is requested d ticks early, "
                   "so it is left after max(d, Ta − d) actions):\n\n" + markdown_table(rate, cols))
+    provs = {(str(q.get("git_commit"))[:10], q.get("command")): q
+             for q in (p.get("provenance") for m in modes for p in dl["curves"][m]) if q}
+    if len(provs) > 1:  # curves merged from several runs (merge=true)
+        return table + "\n\n" + (f"<sub>{what}curves from commit(s) {', '.join(sorted({f'`{c}`' for c, _ in provs}))} "
+                                   f"by {'; '.join(sorted({f'`{cmd}`' for _, cmd in provs}))}; "
+                                   f"{dl['provenance'].get('cpu', '?')}, torch threads "
+                                   f"{dl['provenance'].get('torch_threads', '?')}</sub>")
     return table + "\n\n" + _prov_line(dl["provenance"], what)
 
 

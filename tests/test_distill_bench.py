@@ -396,3 +396,23 @@ def test_students_must_belong_and_cascade_needs_its_teacher(loaded):
         build_planner(student, menu=["cascade"], student=student, calibration_obs=np.zeros((4, 2, 6), np.float32))
     with pytest.raises(ValueError, match="records none"):
         build_planner(pol, menu=["student1"], student=pol)
+
+
+def test_bench_delay_curves_merge_across_runs(teacher, tmp_path):
+    """merge=true keeps the curves of modes a later run does not measure (same checkpoint, sampler,
+    seeds, episodes, Ta); each point keeps the provenance of the run that measured it."""
+    root, ckpt, _ = teacher
+    out = tmp_path / "bench"
+    common = (f"checkpoint={ckpt}", "sections=[delay]", "delay_values=[0,1]", "delay_episodes=1", f"out_dir={out}",
+              "progress=false")
+    for modes in ("[naive,frozen]", "[frozen,guided+lead]"):
+        proc = run_cli("parapolicy-bench", *common, f"delay_modes={modes}", cwd=root, timeout=240)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+    dl = json.loads((out / "delay.json").read_text())
+    assert list(dl["curves"]) == ["naive", "frozen", "guided+lead"]
+    cmds = {m: {p["provenance"]["command"] for p in c} for m, c in dl["curves"].items()}
+    assert cmds["naive"] != cmds["frozen"] == cmds["guided+lead"]  # frozen was measured again
+    assert "curves from commit(s)" in (out / "bench.md").read_text()
+    proc = run_cli("parapolicy-bench", *common, "delay_modes=[naive]", "delay_episodes=2", cwd=root, timeout=240)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert list(json.loads((out / "delay.json").read_text())["curves"]) == ["naive"]  # another key: replaced
