@@ -1,6 +1,6 @@
 """``parapolicy-forecast``: train the observation forecaster that compensates inference delay.
 
-    parapolicy-forecast checkpoint=runs/pusht_kp400/checkpoint max_delay=4
+    parapolicy-forecast checkpoint=runs/pusht_kp400/checkpoint max_delay=4 rollout_steps=10 temperature=0.8
     parapolicy-eval checkpoint=… planner=async num_envs=1 delay=4 lead=true forecaster=runs/pusht_kp400/forecaster
     parapolicy-bench checkpoint=… sections=[delay] forecaster=… 'delay_modes=[guided,guided+lead+forecast]'
 
@@ -8,11 +8,13 @@ Fits ``planners.forecast.ObsForecaster`` for the policy ``checkpoint`` (its task
 history To and action size) on demonstrations — by default the dataset the policy was trained on, as
 ``parapolicy-distill`` finds it — holding out a tenth of the episodes, and prints for each k =
 1 … ``max_delay`` the held-out RMSE of the forecast against that of the stale observation.
-``rollouts=N`` also rolls the policy itself out for N episodes (seeds from ``rollout_seed``, away from
+``rollouts=N`` (default 100; 0: demonstrations only) also rolls the policy itself out for N episodes (seeds from ``rollout_seed``, away from
 the evaluation seeds; its sampler ``rollout_sampler``/``rollout_steps`` at ``temperature``) and
 trains on those trajectories too: what is forecast is the task's physics, which any trajectory
 shows, and the policy's own states are the ones it will be asked about (a tenth of them is held
-out and reported separately). The
+out and reported separately). On Push-T this matters more than anything else: a forecaster trained
+on demonstrations alone erred 8.9 against 3.1 (keypoint units) 4 ticks ahead on the policy's own
+trajectories (README). The
 forecaster is written atomically to ``out`` (default ``<checkpoint>/../forecaster``): its weights
 and ``forecaster.json`` (shapes, normalization, training summary, held-out errors, provenance).
 """
@@ -34,12 +36,12 @@ class ForecastCliConfig:
     dataset: Any = None  # a path or list of paths; null: the policy's training dataset
     out: str | None = None
     overwrite: bool = False
-    steps: int = 6000
+    steps: int = 20000
     batch_size: int = 512
     lr: float = 1e-3
-    hidden: int = 256
+    hidden: int = 512
     seed: int = 0
-    rollouts: int = 0  # episodes of the policy's own behaviour added to the demonstrations
+    rollouts: int = 100  # episodes of the policy's own behaviour added to the demonstrations
     rollout_seed: int = 300_000
     rollout_sampler: str | None = None  # null: the policy's own
     rollout_steps: int | None = None

@@ -120,7 +120,7 @@ def test_bench_writes_json_markdown_plots_and_readme(teacher, tmp_path):
     readme = tmp_path / "README.md"
     readme.write_text("# x\n<!-- bench:fork -->\nold\n<!-- /bench:fork -->\n")
     fc = tmp_path / "forecaster"
-    proc = run_cli("parapolicy-forecast", f"checkpoint={ckpt}", "max_delay=2", "steps=200", "hidden=32", f"out={fc}",
+    proc = run_cli("parapolicy-forecast", f"checkpoint={ckpt}", "max_delay=2", "steps=200", "hidden=32", "rollouts=0", f"out={fc}",
                    "progress=false", cwd=root)
     assert proc.returncode == 0, proc.stderr[-3000:]
     proc = run_cli("parapolicy-bench", f"checkpoint={ckpt}", f"students=[{student_dir}]", "episodes=2", "num_envs=2",

@@ -228,12 +228,15 @@ def test_forecast_cli_then_eval_with_it(trained):
     root, data, out = trained
     ckpt, fc = out / "checkpoint", root / "forecaster"
     proc = run_cli("parapolicy-forecast", f"checkpoint={ckpt}", f"dataset={data}", "max_delay=3", "steps=1500",
-                   "hidden=64", f"out={fc}", "progress=false", cwd=root)
+                   "hidden=64", "rollouts=2", "rollout_sampler=ddim", "rollout_steps=3", f"out={fc}", "progress=false",
+                   cwd=root)
     assert proc.returncode == 0, proc.stderr[-3000:]
     meta = json.loads((fc / "forecaster.json").read_text())
     assert meta["config"]["max_delay"] == 3 and meta["config"]["env_id"] == "parapolicy/Fork-v0"
     held = meta["summary"]["heldout"]
     assert [r["k"] for r in held] == [1, 2, 3] and "k=3: held-out RMSE" in proc.stdout
+    assert [r["k"] for r in meta["summary"]["heldout_rollouts"]] == [1, 2, 3]  # one of the 2 rollouts held out
+    assert 0 <= meta["summary"]["rollout_success"] <= 1 and "windows of rollouts" in proc.stdout
     assert all(r["forecast_rmse"] > 0 and r["stale_rmse"] > 0 for r in held)  # quality: tests/planners/test_forecast.py
     report = root / "async_fc.json"
     proc = run_cli("parapolicy-eval", f"checkpoint={ckpt}", "episodes=1", "num_envs=1", "planner=async", "delay=3",
@@ -245,6 +248,8 @@ def test_forecast_cli_then_eval_with_it(trained):
                                   cwd=root), "already exists")
     assert_one_line_error(run_cli("parapolicy-forecast", f"checkpoint={ckpt}", "max_delay=0", cwd=root),
                           "max_delay must be an integer >= 1")
+    assert_one_line_error(run_cli("parapolicy-forecast", f"checkpoint={ckpt}", "rollouts=-1", cwd=root),
+                          "rollouts must be an integer >= 0")
     assert_one_line_error(run_cli("parapolicy-eval", f"checkpoint={ckpt}", f"forecaster={fc}", cwd=root),
                           "forecaster= applies to planner=async")
     assert_one_line_error(run_cli("parapolicy-eval", f"checkpoint={ckpt}", "planner=async", "num_envs=1",
