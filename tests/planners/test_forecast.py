@@ -128,3 +128,29 @@ def test_executor_plans_from_the_forecast_at_the_tick_the_chunk_starts(fitted, l
         assert r.committed_old.shape == (1, 2)
         np.testing.assert_allclose(r.committed_new, r.committed_old, atol=1e-5)
     assert ex.summary()["forecast"] is True
+
+
+def test_wall_clock_forecast_never_switches_before_the_chunks_origin(fitted) -> None:
+    """On the wall clock a forecast chunk that is ready early waits for the tick it was planned for;
+    one that is late is entered further in; no tick goes without an action."""
+    from parapolicy.planners.async_executor import run_paced
+    from planner_helpers import MLPDenoiser, SleepyDenoiser
+
+    model, _ = fitted
+    net = SleepyDenoiser(MLPDenoiser(16, 2, 6), sleep_s=0.004)  # ≈ 40 ms a chunk: 2+ ticks at 50 Hz
+    cm = make_chunk_model(schedules()["ddim"], denoiser=net)
+    planner = RealtimePlanner(cm, [SamplerSpec(kind="sequential", steps=10)], budget_ms=1000,
+                              cost_model=CostModel(latency_s={1: 0.003, 16: 0.018}), seed=0, anytime=False)
+    ex = AsyncExecutor(planner, mode="frozen", timing="wall", control_hz=50.0, forecaster=model)
+    origins = []
+    plan = ex._plan
+    ex._plan = lambda req: (origins.append((req.tick, req.origin)), plan(req))[1]
+    try:
+        run = run_paced(ex, _obs, ticks=80, control_hz=50.0)
+    finally:
+        ex.close()
+    assert np.isfinite(run.actions).all() and ex.misses == 0 and len(ex.records) >= 4
+    assert all(o > t for t, o in origins)  # each request forecast at least one tick ahead
+    for r, (t, o) in zip(ex.records, origins):
+        assert r.request_tick == t and r.ready_tick >= o
+        np.testing.assert_allclose(r.committed_new[:1], r.committed_old[:1], atol=1e-5)
