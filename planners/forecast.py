@@ -205,6 +205,7 @@ def save_forecaster(model: ObsForecaster, directory: str | Path, *, extra: dict[
 
 
 def is_forecaster(directory: str | Path) -> bool:
+    """Whether ``directory`` holds a saved forecaster's config."""
     return (Path(directory) / CONFIG_FILE).is_file()
 
 
