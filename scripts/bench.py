@@ -44,7 +44,7 @@ Sections (each writes ``<section>.json`` + ``<section>.md`` into ``out_dir``, de
   batch-1 episodes on the same seeds, sampler ``delay_sampler`` (default: the policy's own). A mode
   with the suffix ``+lead`` (e.g. ``guided+lead``) requests each chunk d ticks early (``AsyncExecutor``'s
   ``lead``), so the executed actions stay within the first Ta of each chunk; each point reports the
-  chunk requests per 100 control ticks, the compute that costs. ``+forecast`` (with
+  chunks switched to per 100 control ticks, the compute that costs. ``+forecast`` (with
   ``forecaster=<dir>`` from ``parapolicy-forecast``) plans each chunk from the observations forecast for
   the tick it starts to act (``planners.forecast``); suffixes combine (``guided+lead+forecast``).
   With ``merge=true`` the curves of modes not in ``delay_modes`` are kept from an earlier
@@ -965,8 +965,9 @@ def delay_markdown(dl: dict[str, Any]) -> str:
                   "every other tick (1× = as smooth as within a chunk):\n\n" + markdown_table(jumps, cols))
     if any(p.get("lead") for m in modes for p in dl["curves"][m]):  # the compute a request lead costs
         rate = grid(lambda p: None if p.get("chunks_per_100_ticks") is None else f"{p['chunks_per_100_ticks']:.1f}")
-        table += ("\n\nChunks computed per 100 control ticks (+lead: each chunk is requested d ticks early, "
-                  "so it is left after max(d, Ta − d) actions):\n\n" + markdown_table(rate, cols))
+        table += ("\n\nChunks switched to per 100 control ticks, each episode's first included (+lead: each chunk "
+                  "is requested d ticks early, so it is left after max(d, Ta − d) actions; a chunk still being "
+                  "computed when an episode ends is not counted):\n\n" + markdown_table(rate, cols))
     provs = {(str(q.get("git_commit"))[:10], q.get("command")): q
              for q in (p.get("provenance") for m in modes for p in dl["curves"][m]) if q}
     if len(provs) > 1:  # curves merged from several runs (merge=true)

@@ -159,7 +159,7 @@ def test_bench_writes_json_markdown_plots_and_readme(teacher, tmp_path):
     (g0, g4), (l0, l4) = dl["curves"]["guided"], dl["curves"]["guided+lead"]
     assert l0["lead"] and not g0["lead"] and l0["chunks_per_100_ticks"] == g0["chunks_per_100_ticks"]
     assert l4["chunks_per_100_ticks"] > g4["chunks_per_100_ticks"] > 0
-    assert "Chunks computed per 100 control ticks" in (out / "bench.md").read_text()
+    assert "Chunks switched to per 100 control ticks" in (out / "bench.md").read_text()
     text = readme.read_text()
     assert "old" not in text and "| ddpm100 |" in text and "assets/fork-pareto.png" in text
     assert "commit `" in (out / "bench.md").read_text()
