@@ -63,6 +63,7 @@ class ObsForecaster(nn.Module):
 
     @property
     def max_delay(self) -> int:
+        """The most ticks ahead it forecasts."""
         return self.config.max_delay
 
     def _inputs(self, hist: Tensor, actions: Tensor, k: Tensor) -> Tensor:

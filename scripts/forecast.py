@@ -65,6 +65,7 @@ class ForecastCliConfig:
 
     @property
     def out_path(self) -> Path:
+        """Where the forecaster goes (``out``, else beside the policy's checkpoint)."""
         return Path(self.out) if self.out else Path(self.checkpoint).resolve().parent / "forecaster"
 
 
