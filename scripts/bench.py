@@ -362,8 +362,14 @@ def validate(b: Bench) -> None:
         specs.append(b.reference)  # its predicted latency is what the budget is set against
     if "delay" in cfg.sections:
         specs.append(cfg.delay_sampler or default_spec(b.policy))
+        modes = [split_delay_mode(spec) for spec in cfg.delay_modes]
         for d in cfg.delay_values:
-            check_delay(d, b.ctx.model)
+            for _, lead, _ in modes:
+                check_delay(d, b.ctx.model, lead=lead)
+        if any(forecast for _, _, forecast in modes) and max(cfg.delay_values, default=0) > b.forecaster.max_delay:
+            raise UserError(f"delay {max(cfg.delay_values)} is beyond the forecaster's max_delay="
+                            f"{b.forecaster.max_delay}; train one for it (parapolicy-forecast "
+                            f"max_delay={max(cfg.delay_values)})")
     for spec in dict.fromkeys(specs):
         build_item(spec, b.ctx)
 
@@ -754,19 +760,11 @@ def run_realtime(b: Bench) -> dict[str, Any]:
 def run_delay(b: Bench) -> dict[str, Any]:
     """Success against simulated delay for each RTC mode (batch-1 episodes, same seeds)."""
     from parapolicy.planners.rollout import run_episode, summarize
-    from parapolicy.scripts.planner_factory import build_planner, check_delay, default_spec
+    from parapolicy.scripts.planner_factory import build_planner, default_spec
 
-    cfg = b.cfg
+    cfg = b.cfg  # delays, modes and the forecaster's reach were checked by validate()
     n = cfg.delay_episodes or cfg.episodes
     sampler = cfg.delay_sampler or default_spec(b.policy)
-    for d in cfg.delay_values:
-        for spec in cfg.delay_modes:
-            check_delay(d, b.ctx.model, lead=split_delay_mode(spec)[1])
-    if any(split_delay_mode(spec)[2] for spec in cfg.delay_modes):
-        for d in cfg.delay_values:
-            if d > b.forecaster.max_delay:
-                raise UserError(f"delay {d} is beyond the forecaster's max_delay={b.forecaster.max_delay}; train one "
-                                f"for it (parapolicy-forecast max_delay={max(cfg.delay_values)})")
     key = {"checkpoint": str(Path(cfg.checkpoint).resolve()), "env_id": b.env_cfg.id, "sampler": sampler,
            "seed": cfg.seed, "episodes": n, "action_horizon": b.ctx.model.action_horizon}
     path = b.out_dir / "delay.json"
@@ -793,8 +791,7 @@ def run_delay(b: Bench) -> dict[str, Any]:
                 recs = [run_episode(env, ex, seed=cfg.seed + i) for i in range(n)]
                 s = summarize(recs)
                 cont = ex.summary()
-                # every chunk after each episode's synchronous first one
-                chunks = cont["inferences"] + len(recs)
+                chunks = cont["inferences"] + len(recs)  # switched-to chunks + each episode's synchronous first
                 s.update(delay=int(d), mode=spec, lead=lead, forecast=forecast, provenance=prov, wall_s=time.perf_counter() - t1,
                          late_chunks=int(sum(r.late for r in ex.records)),
                          chunks_per_100_ticks=100.0 * chunks / max(cont["ticks"], 1),

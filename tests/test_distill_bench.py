@@ -176,6 +176,16 @@ def test_bench_bad_inputs_are_one_line(teacher, tmp_path):
                           ("delay_modes=[guided+forecast]", "need forecaster=<dir>")):
         assert_one_line_error(run_cli("parapolicy-bench", f"checkpoint={ckpt}", "sections=[samplers]",
                                       "rows=[student1]", f"students=[{student_dir}]", bad, cwd=tmp_path), fragment)
+    fc = tmp_path / "fc2"  # reaches 2 ticks: a delay of 4 is refused before any section runs
+    proc = run_cli("parapolicy-forecast", f"checkpoint={ckpt}", "max_delay=2", "steps=20", "hidden=16", "rollouts=0",
+                   f"out={fc}", "progress=false", cwd=root)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = tmp_path / "refused"
+    assert_one_line_error(run_cli("parapolicy-bench", f"checkpoint={ckpt}", "sections=[samplers,delay]",
+                                  "rows=[ddim10]", "delay_values=[0,4]", "delay_modes=[frozen+lead+forecast]",
+                                  f"forecaster={fc}", f"out_dir={out}", cwd=tmp_path),
+                          "delay 4 is beyond the forecaster's max_delay=2")
+    assert not (out / "samplers.json").exists()
     assert_one_line_error(run_cli("parapolicy-bench", f"checkpoint={student_dir}", cwd=tmp_path), "distilled student")
     assert_one_line_error(run_cli("parapolicy-bench", f"checkpoint={ckpt}", "rows=[picard-ddpm100-p0]", cwd=tmp_path),
                           "Picard window")
