@@ -228,6 +228,8 @@ class Sampler(ABC):
         deadline = budget.start()
         with torch.no_grad():
             result = self._run(denoiser, cond, x_init, int(start_index), noises, deadline, **kwargs)
+        if result.x0.is_cuda:  # kernels run asynchronously: wall_s counts until the chunk exists
+            torch.cuda.synchronize(result.x0.device)
         result.wall_s = deadline.elapsed()
         result.extra.setdefault("sampler", self.name)
         return result

@@ -156,11 +156,12 @@ class CostModel:
         return model
 
     def measure_overhead(self, sampler: Sampler, *, x_shape: Sequence[int], cond_dim: int, batch: int = 1,
-                         repeats: int = 3) -> float:
-        """Measure ``sampler``'s non-network seconds per pass (median over repeats) and store it."""
+                         repeats: int = 3, device: torch.device | str = "cpu") -> float:
+        """Measure ``sampler``'s non-network seconds per pass (median over repeats, on ``device``,
+        where the schedule arithmetic runs) and store it."""
         free = _FreeDenoiser()
-        x = torch.zeros((batch, *x_shape))  # (B, H, Da)
-        cond = torch.zeros((batch, cond_dim))  # (B, Dc)
+        x = torch.zeros((batch, *x_shape), device=device)  # (B, H, Da)
+        cond = torch.zeros((batch, cond_dim), device=device)  # (B, Dc)
         per_pass = []
         for _ in range(repeats):
             res = sampler.sample(free, cond, x_init=x, budget=Budget())

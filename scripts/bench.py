@@ -60,6 +60,10 @@ variants), so one command line serves both objectives. Rows given explicitly are
 samplers table's run key, so rows at another Ta are not merged into it. (The real-time section has
 ``realtime_execute_every`` for the same purpose; the delay section keeps the policy's Ta.)
 
+``device=cuda`` (or ``auto``) runs the teacher and students on the GPU: the cost model, overheads and
+latencies are measured there (each sampler synchronizes before its chunk counts as done), the
+environments stay on the CPU, and the device is part of the samplers table's run key and footnote.
+
 ``readme=true`` splices ``bench.md`` between ``<!-- bench:<name> -->`` and ``<!-- /bench:<name> -->`` in
 ``readme_path`` (``name`` defaults to ``planners-<env>``) and copies the PNGs to ``readme_assets``.
 """
@@ -91,6 +95,7 @@ REFERENCE_ROW = "ddpm100"  # the DDPM default; ``reference_row`` gives the row f
 #: a DDPM-default spec's sampler tokens and what they are for a flow-matching teacher
 FLOW_TOKENS = {"ddpm100": "flow100", "ddim10": "flow10"}
 COST_STATS = ("mean", "median")
+DEVICES = ("cpu", "cuda", "auto")
 
 
 @dataclass
@@ -111,6 +116,7 @@ class BenchConfig:
     latency_chunks: int = 100
     latency_warmup: int = 3
     threads: int = 1
+    device: str = "cpu"  # cpu | cuda | auto: where the teacher and students run (latency is measured there)
     cost_repeats: int = 30  # interleaved timing rounds over the batch sizes when measuring the cost model
     cost_stat: str = "mean"  # per-call statistic the cost model keeps: mean (5% trimmed) | median
     cost_per_row: bool = True  # re-measure the cost model around each row's latency pass (num_envs > 1)
@@ -181,6 +187,10 @@ class BenchConfig:
         if md is not None and (isinstance(md, bool) or not isinstance(md, int) or md < 1):
             raise ValueError(f"realtime_max_delay must be null or an integer >= 1 (control ticks), got {md!r}")
         check_control_hz(self.realtime_hz)
+        if self.device not in DEVICES:
+            raise ValueError(f"unknown device {self.device!r}; allowed: {', '.join(DEVICES)}")
+        if self.forecaster is not None and self.device != "cpu":
+            raise ValueError("forecaster= runs on the CPU; use it with device=cpu")
         if self.cost_stat not in COST_STATS:
             raise ValueError(f"unknown cost_stat {self.cost_stat!r}; allowed: {', '.join(COST_STATS)}")
         if not 0 <= self.cascade_quantile <= 1:
@@ -258,7 +268,13 @@ def setup(cfg: BenchConfig) -> Bench:
     from parapolicy.scripts.policy_checkpoint import load_for_env
     from parapolicy.scripts.train import dataset_paths
 
+    from parapolicy.policies.trainer import resolve_device
+
     torch.set_num_threads(cfg.threads)
+    try:
+        device = resolve_device(cfg.device)
+    except ValueError as e:
+        raise UserError(str(e)) from None
     pcfg, _ = read_checkpoint_config(cfg.checkpoint)
     if pcfg.teacher is not None:
         raise UserError(f"{cfg.checkpoint} is a distilled student (teacher: {pcfg.teacher}); pass the teacher as "
@@ -273,9 +289,9 @@ def setup(cfg: BenchConfig) -> Bench:
         cfg.realtime_reference = reference_row(objective)
     env_cfg = cfg.env or EnvConfig(id=pcfg.env_id or "")
     probe = env_cfg.make()
-    policy = load_for_env(cfg.checkpoint, probe, env_cfg.id)
+    policy = load_for_env(cfg.checkpoint, probe, env_cfg.id).to(device)
     probe.close()
-    students = load_students(cfg.students, policy)
+    students = load_students(cfg.students, policy, device=device)
     student_paths = {int(read_checkpoint_config(p)[0].num_inference_steps): str(p) for p in cfg.students}
     specs = [*cfg.rows, *cfg.realtime_menu]
     calib = None
@@ -482,7 +498,8 @@ def measure_overheads(b: Bench, item: Any) -> None:
     cond_dim = b.policy.config.obs_horizon * b.policy.config.obs_dim
     for p in parts:
         if p.name not in b.cost_model.overhead_s:
-            b.cost_model.measure_overhead(copy.deepcopy(p), x_shape=(m.pred_horizon, m.action_dim), cond_dim=cond_dim)
+            b.cost_model.measure_overhead(copy.deepcopy(p), x_shape=(m.pred_horizon, m.action_dim), cond_dim=cond_dim,
+                                          device=m.device)
 
 
 def predict_ms(b: Bench, item: Any, start_indices: Sequence[int] | None = None) -> float:
@@ -568,10 +585,21 @@ def add_ratios(rows: list[dict[str, Any]], reference: str = REFERENCE_ROW) -> No
         r["latency_ratio"] = r["latency_p50_ms"] / ref["latency_p50_ms"] if ok else None
 
 
+def device_label(device: Any) -> str:
+    """``cpu``, or ``cuda (<GPU name>)``: where a run's latencies were measured."""
+    import torch
+
+    from parapolicy.planners.cost_model import device_name
+
+    dev = torch.device(device)
+    return "cpu" if dev.type == "cpu" else f"{dev.type} ({device_name(dev)})"
+
+
 def _same_run_key(b: Bench) -> dict[str, Any]:
     c = b.cfg
     return {"checkpoint": str(Path(c.checkpoint).resolve()), "env_id": b.env_cfg.id, "seed": c.seed,
-            "episodes": c.episodes, "action_horizon": b.samplers_model.action_horizon}
+            "episodes": c.episodes, "action_horizon": b.samplers_model.action_horizon,
+            "device": device_label(b.ctx.model.device)}
 
 
 def run_samplers(b: Bench) -> dict[str, Any]:
@@ -581,10 +609,10 @@ def run_samplers(b: Bench) -> dict[str, Any]:
     rows: dict[str, dict[str, Any]] = {}
     if b.cfg.merge and path.is_file():
         old = json.loads(path.read_text())
-        if old.get("key") == key:
+        if {"device": "cpu", **old.get("key", {})} == key:  # files from before the device option ran on the CPU
             rows = {r["name"]: r for r in old.get("rows", [])}
         else:
-            b.say(f"samplers: {path} is from another checkpoint/env/seed/episodes/Ta; replacing it")
+            b.say(f"samplers: {path} is from another checkpoint/env/seed/episodes/Ta/device; replacing it")
     ref = b.cfg.samplers_reference
     if ref is not None and ref not in b.cfg.rows and ref not in rows:
         raise UserError(f"samplers_reference={ref} is neither one of rows {b.cfg.rows} nor a row of {path}")
@@ -904,8 +932,10 @@ def samplers_markdown(data: dict[str, Any]) -> str:
     commits = sorted({str(r["provenance"]["git_commit"])[:10] for r in data["rows"]})
     prov = data["provenance"]
     ta = f"Ta = {k['action_horizon']}, " if k.get("action_horizon") is not None else ""
+    dev = k.get("device", "cpu")
+    where = prov.get("cpu") if dev == "cpu" else f"{dev}, host CPU {prov.get('cpu')}"
     foot = (f"<sub>{ta}{k['episodes']} episodes per row on seeds {k['seed']}–{k['seed'] + k['episodes'] - 1}; latency "
-            f"at batch 1 per chunk on {prov.get('cpu')} with {prov.get('torch_threads')} torch thread(s); "
+            f"at batch 1 per chunk on {where} with {prov.get('torch_threads')} torch thread(s); "
             f"rows from commit(s) {', '.join(f'`{c}`' for c in commits)} by {'; '.join(f'`{c}`' for c in cmds)}</sub>")
     notes = "".join(f"\n\n<sub>{n}</sub>" for n in data.get("notes", []))
     return markdown_table(rows, cols) + "\n\n" + foot + notes

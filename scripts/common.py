@@ -140,7 +140,7 @@ def _git(*args: str) -> str | None:
 def git_state() -> tuple[str, bool | None]:
     """(commit, uncommitted changes?) of the source tree, read once per process — at import of this
     module — so a long run's provenance names the code it started with, not a later HEAD."""
-    commit = _git("rev-parse", "HEAD") or "unknown"
+    commit = _git("rev-parse", "HEAD") or os.environ.get("PARAPOLICY_GIT_COMMIT") or "unknown"
     status = _git("status", "--porcelain", "--untracked-files=no")
     return commit, None if status is None else bool(status)
 

@@ -173,7 +173,10 @@ def test_bench_bad_inputs_are_one_line(teacher, tmp_path):
                           ("realtime_max_delay=0", "realtime_max_delay must be null or an integer >= 1"),
                           ("delay_modes=[guided+late]", "unknown delay mode(s) ['guided+late']"),
                           ("delay_modes=[guided+lead+lead]", "unknown delay mode(s)"),
-                          ("delay_modes=[guided+forecast]", "need forecaster=<dir>")):
+                          ("delay_modes=[guided+forecast]", "need forecaster=<dir>"),
+                          ("device=tpu", "unknown device 'tpu'; allowed: cpu, cuda, auto"),
+                          *([] if torch.cuda.is_available() else
+                            [("device=cuda", "device 'cuda' requested but CUDA is not available")])):
         assert_one_line_error(run_cli("parapolicy-bench", f"checkpoint={ckpt}", "sections=[samplers]",
                                       "rows=[student1]", f"students=[{student_dir}]", bad, cwd=tmp_path), fragment)
     fc = tmp_path / "fc2"  # reaches 2 ticks: a delay of 4 is refused before any section runs
@@ -218,7 +221,7 @@ def test_bench_samplers_at_another_action_horizon(teacher, tmp_path):
     proc = run_cli("parapolicy-bench", *common, "rows=[student1]", cwd=root, timeout=240)
     assert proc.returncode == 0, proc.stderr[-3000:]
     s = json.loads((out / "samplers.json").read_text())
-    assert s["key"]["action_horizon"] == 8 and len(s["rows"]) == 1
+    assert s["key"]["action_horizon"] == 8 and s["key"]["device"] == "cpu" and len(s["rows"]) == 1
     steps8 = s["rows"][0]["episode_results"][0]["steps"]
     assert s["rows"][0]["batched_eval"]["replans"] == math.ceil(steps8 / 8)
     assert "another checkpoint/env/seed/episodes/Ta" in proc.stdout
