@@ -139,8 +139,13 @@ def _git(*args: str) -> str | None:
 @functools.lru_cache(maxsize=1)
 def git_state() -> tuple[str, bool | None]:
     """(commit, uncommitted changes?) of the source tree, read once per process — at import of this
-    module — so a long run's provenance names the code it started with, not a later HEAD."""
-    commit = _git("rev-parse", "HEAD") or os.environ.get("PARAPOLICY_GIT_COMMIT") or "unknown"
+    module — so a long run's provenance names the code it started with, not a later HEAD.
+    ``$PARAPOLICY_GIT_COMMIT``, when set, names the commit instead (a tree copied to another machine
+    without its history, or with a stale one); its changes are then unknown (None)."""
+    named = os.environ.get("PARAPOLICY_GIT_COMMIT")
+    if named:
+        return named, None
+    commit = _git("rev-parse", "HEAD") or "unknown"
     status = _git("status", "--porcelain", "--untracked-files=no")
     return commit, None if status is None else bool(status)
 

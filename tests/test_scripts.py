@@ -94,3 +94,21 @@ def test_expert_train_resume_and_collect(tmp_path):
 )
 def test_user_errors_are_one_line(tmp_path, script, args, fragment):
     assert_one_line_error(run_cli(script, *args, cwd=tmp_path), fragment)
+
+
+def test_provenance_commit_can_be_named(monkeypatch):
+    """A tree copied to another machine (a GPU lease) may carry no or a stale .git: the commit named in
+    $PARAPOLICY_GIT_COMMIT is recorded instead, with its changes unknown."""
+    from parapolicy.scripts import common
+
+    common.git_state.cache_clear()
+    try:
+        monkeypatch.setenv("PARAPOLICY_GIT_COMMIT", "10deef162b")
+        assert common.git_state() == ("10deef162b", None)
+        assert common.provenance({})["git_commit"] == "10deef162b"
+        common.git_state.cache_clear()
+        monkeypatch.delenv("PARAPOLICY_GIT_COMMIT")
+        commit, _ = common.git_state()
+        assert commit == "unknown" or re.fullmatch(r"[0-9a-f]{40}", commit)
+    finally:
+        common.git_state.cache_clear()
