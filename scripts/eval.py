@@ -6,6 +6,7 @@
     parapolicy-eval checkpoint=… planner=async delay=2 rtc_mode=guided num_envs=1
     parapolicy-eval checkpoint=… planner=async budget_ms=100 control_hz=50 max_delay=1 num_envs=1 'menu=[…]'
     parapolicy-eval checkpoint=… planner=async delay=4 lead=true forecaster=runs/…/forecaster num_envs=1
+    parapolicy-eval checkpoint=… planner=realtime budget_ms=20 control_hz=50 device=cuda   # policy on the GPU
 
 Writes one JSON file: success rate with its 95% Wilson interval, mean return / max coverage, the
 per-episode records, and per-chunk inference latency p50/p99, with provenance.
@@ -19,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from parapolicy.scripts.common import EnvConfig, hydra_app, output_dir, provenance, write_json_atomic
+from parapolicy.scripts.common import EnvConfig, UserError, hydra_app, output_dir, provenance, write_json_atomic
 
 
 @dataclass
@@ -50,8 +51,13 @@ class EvalConfig:
     students: list[str] = field(default_factory=list)
     cost_cache: str | None = None
     temperature: float = 1.0
+    device: str = "cpu"  # cpu | cuda | auto: where the policy (and students) run
 
     def __post_init__(self) -> None:
+        from parapolicy.policies.config import DEVICES
+
+        if self.device not in DEVICES:
+            raise ValueError(f"unknown device {self.device!r}; allowed: {', '.join(DEVICES)}")
         if self.episodes < 1 or self.num_envs < 1:
             raise ValueError(f"episodes and num_envs must be >= 1, got {self.episodes}, {self.num_envs}")
         if self.steps is not None and self.steps < 1:
@@ -145,7 +151,7 @@ def make_runner(cfg: EvalConfig, policy: Any, seed: int) -> Any:
                              seed=seed, temperature=cfg.temperature)
     from parapolicy.scripts.planner_factory import build_planner, load_students
 
-    students = load_students(cfg.students, policy) if cfg.students else None
+    students = load_students(cfg.students, policy, device=policy.device) if cfg.students else None
     return StatusPolicy(build_planner(policy, planner=cfg.planner, menu=cfg.menu, budget_ms=cfg.budget_ms,
                                       control_hz=cfg.control_hz, delay=cfg.delay, rtc_mode=cfg.rtc_mode,
                                       student=students, seed=seed, cost_cache_dir=cfg.cost_cache,
@@ -158,13 +164,18 @@ def evaluate_checkpoint(cfg: EvalConfig) -> dict[str, Any]:
     from parapolicy.planners.stats import latency_summary
     from parapolicy.planners.vector_eval import evaluate_vector, results_to_dicts, summarize_results
     from parapolicy.policies import read_checkpoint_config
+    from parapolicy.policies.trainer import resolve_device
     from parapolicy.scripts.policy_checkpoint import load_for_env
     from parapolicy.scripts.results_table import training_record
 
+    try:
+        device = resolve_device(cfg.device)
+    except ValueError as e:
+        raise UserError(str(e)) from None
     pcfg, _ = read_checkpoint_config(cfg.checkpoint)
     env_cfg = cfg.env or EnvConfig(id=pcfg.env_id or "")
     probe = env_cfg.make()
-    policy = load_for_env(cfg.checkpoint, probe, env_cfg.id)
+    policy = load_for_env(cfg.checkpoint, probe, env_cfg.id).to(device)
     probe.close()
     runner = make_runner(cfg, policy, cfg.seed)
     t0 = time.perf_counter()
@@ -182,7 +193,7 @@ def evaluate_checkpoint(cfg: EvalConfig) -> dict[str, Any]:
         "env_id": env_cfg.id, "checkpoint": str(cfg.checkpoint), "policy": pcfg.to_dict(),
         "sampler": sampler if pcfg.kind == "diffusion" else None, "steps": steps if pcfg.kind == "diffusion" else None,
         "action_horizon": cfg.action_horizon or pcfg.action_horizon, "temperature": cfg.temperature,
-        "num_envs": cfg.num_envs, "summary": summary,
+        "num_envs": cfg.num_envs, "device": str(device), "summary": summary,
         "latency_per_chunk": {**latency_summary(_latencies(runner)), "batch": cfg.num_envs},
         "planner": {"kind": cfg.planner, **(runner.planner.summary() if cfg.planner != "chunked" else {})},
         "wall_s": wall, "episodes": results_to_dicts(results), "provenance": provenance(cfg.seed),

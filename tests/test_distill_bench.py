@@ -174,7 +174,7 @@ def test_bench_bad_inputs_are_one_line(teacher, tmp_path):
                           ("delay_modes=[guided+late]", "unknown delay mode(s) ['guided+late']"),
                           ("delay_modes=[guided+lead+lead]", "unknown delay mode(s)"),
                           ("delay_modes=[guided+forecast]", "need forecaster=<dir>"),
-                          ("device=tpu", "unknown device 'tpu'; allowed: cpu, cuda, auto"),
+                          ("device=tpu", "unknown device 'tpu'; allowed: auto, cpu, cuda"),
                           *([] if torch.cuda.is_available() else
                             [("device=cuda", "device 'cuda' requested but CUDA is not available")])):
         assert_one_line_error(run_cli("parapolicy-bench", f"checkpoint={ckpt}", "sections=[samplers]",

@@ -3,6 +3,7 @@ import json
 import os
 
 import pytest
+import torch
 
 from cli_utils import TINY_TRAIN, assert_one_line_error, run_cli
 
@@ -38,6 +39,7 @@ def test_eval_json_and_record(trained):
     assert proc.returncode == 0, proc.stderr[-3000:]
     rep = json.loads(report.read_text())
     assert rep["summary"]["episodes"] == 3 and len(rep["episodes"]) == 3
+    assert rep["device"] == "cpu"  # the default
     assert rep["latency_per_chunk"]["count"] > 0 and rep["latency_per_chunk"]["p99_ms"] >= rep["latency_per_chunk"]["p50_ms"]
     assert rep["provenance"]["git_commit"] and len(rep["summary"]["success_ci95"]) == 2
     # the report carries how the checkpoint was trained, so the results table needs no runs/ later
@@ -204,6 +206,9 @@ def test_eval_stops_the_wall_clock_worker(trained, monkeypatch):
     (["planner=realtime", "menu=[picard-ddpm100-p0]"], "window"),
     (["planner=realtime", "menu=[euler7]"], "euler7"),
     (["planner=async", "num_envs=1", "delay=20"], "delay"),
+    (["device=tpu"], "unknown device 'tpu'"),
+    *([] if torch.cuda.is_available() else
+      [(["planner=realtime", "device=cuda"], "device 'cuda' requested but CUDA is not available")]),
 ])
 def test_planner_bad_inputs(trained, tmp_path, args, fragment):
     root, data, out = trained
