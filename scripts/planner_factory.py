@@ -6,6 +6,8 @@ A *menu* is a list of sampler specs, best quality first. Each spec is one string
 ``ddpm<K>`` / ``ddim<K>`` / ``flow<K>``                 sequential sampler with K steps (``ddpm100``)
 ``warm-<sched><K>[-s<i>]``                              warm start: the previous chunk, shifted and
                                                         re-noised to level index i (default K // 2)
+``warm-student[<N>][-s<i>]``                            the same warm start into a student's N levels
+                                                        (student2: one call from its middle level)
 ``picard-<sched><K>-p<P>[-tau<τ>]``                     ParaDiGMS Picard iteration, window P, tol τ (0.1)
 ``picard-<sched><K>-p<P>[-tau<τ>]-look``                … re-guessing the levels ahead of the window
                                                         toward its newest x0 estimate after each pass
@@ -57,7 +59,8 @@ from parapolicy.planners.sequential import SequentialSampler
 
 PLANNERS = ("chunked", "realtime", "async")
 SCHEDULE_NAMES = ("ddpm", "ddim", "flow")
-ALLOWED_FORMS = ("ddpm<K> | ddim<K> | flow<K> | warm-<sched><K>[-s<i>] | picard-<sched><K>-p<P>[-tau<t>][-look]"
+ALLOWED_FORMS = ("ddpm<K> | ddim<K> | flow<K> | warm-<sched><K>[-s<i>] | warm-student[<N>][-s<i>] | "
+                 "picard-<sched><K>-p<P>[-tau<t>][-look]"
                  "[-amortized[-student[<N>]]] | student[<N>] | cascade[-student<N>][-<sched><K>], "
                  "each but cascade with an optional -t<temperature> suffix")
 
@@ -161,17 +164,23 @@ def parse_spec(text: Any) -> MenuSpec:
 def _parse_warm(text: str, rest: list[str]) -> MenuSpec:
     if not rest:
         raise _bad(text, "warm needs a sampler, e.g. warm-ddim10")
-    sched, steps = _seq_token(text, rest[0])
+    student = _STUDENT.match(rest[0])
+    if student:
+        sched, steps = None, None
+    else:
+        sched, steps = _seq_token(text, rest[0])
     start = -1
     if len(rest) == 2:
         m = re.match(r"^s(\d+)$", rest[1])
         if not m:
             raise _bad(text, f"expected s<i> (start level index), got {rest[1]!r}")
         start = int(m.group(1))
-        if not 0 <= start < steps:
+        if steps is not None and not 0 <= start < steps:
             raise _bad(text, f"the warm start level index must be in [0, {steps - 1}], got {start}")
     elif len(rest) > 2:
         raise _bad(text, f"unexpected suffix {'-'.join(rest[2:])!r}")
+    if student:  # the level index is checked against the student's steps when the item is built
+        return MenuSpec(text=text, kind="student", student_steps=_student_token(text, rest[0]), warm_start=start)
     return MenuSpec(text=text, kind="sequential", schedule=sched, steps=steps, warm_start=start)
 
 
@@ -442,7 +451,14 @@ def build_item(spec: MenuSpec | str, ctx: MenuContext) -> MenuItem:
 def _build_item(spec: MenuSpec, ctx: MenuContext) -> MenuItem:
     if spec.kind == "student":
         student = _pick_student(ctx.students, spec, spec.student_steps)
-        return MenuItem(name=spec.text, sampler=_student_sampler(student, spec.text), denoiser=student.denoiser)
+        sampler = _student_sampler(student, spec.text)
+        start = spec.warm_start
+        if start is not None:  # warm-student…: -1 is the default K // 2 of the student's K levels
+            start = sampler.num_steps // 2 if start < 0 else start
+            if not 0 <= start < sampler.num_steps:
+                raise ValueError(f"menu item {spec.text!r}: the warm start level index must be in "
+                                 f"[0, {sampler.num_steps - 1}] for a {sampler.num_steps}-step student, got {start}")
+        return MenuItem(name=spec.text, sampler=sampler, denoiser=student.denoiser, warm_start=start)
     if spec.kind == "cascade":
         return _cascade_item(spec, ctx)
     if spec.amortized == "student":

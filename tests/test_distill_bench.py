@@ -303,6 +303,9 @@ def test_spec_parsing():
     assert parse_spec("flow10").temperature == 1.0
     assert parse_spec("flow10").kind == "sequential" and parse_spec("cascade").teacher is None
     assert parse_spec("student1").needs_student and not parse_spec("ddim10").needs_student
+    w = parse_spec("warm-student2-t0.8")
+    assert (w.kind, w.student_steps, w.warm_start, w.temperature, w.needs_student) == ("student", 2, -1, 0.8, True)
+    assert parse_spec("warm-student-s1").warm_start == 1 and parse_spec("warm-student-s1").student_steps is None
 
 
 @pytest.mark.parametrize("spec,fragment", [
@@ -326,6 +329,21 @@ def loaded(teacher):
 
     root, ckpt, student_dir = teacher
     return load_policy(ckpt), load_policy(student_dir)
+
+
+def test_warm_student_item(loaded):
+    """warm-student…: the student's sampler and network, started from the previous chunk at its middle
+    level (K // 2) or the level given; a level the student does not have is one line."""
+    from parapolicy.scripts.planner_factory import build_item, make_context
+
+    pol, student = loaded
+    ctx = make_context(pol, student=student)
+    item = build_item("warm-student1", ctx)
+    assert item.warm_start == 0 and item.sampler.num_steps == 1 and item.denoiser == student.denoiser
+    assert build_item("student1", ctx).warm_start is None
+    with pytest.raises(ValueError, match=r"must be in \[0, 0\] for a 1-step student, got 1") as e:
+        build_item("warm-student1-s1", ctx)
+    assert "\n" not in str(e.value)
 
 
 def test_build_planner_kinds_and_statistics(loaded, tmp_path):
