@@ -260,13 +260,12 @@ def setup(cfg: BenchConfig) -> Bench:
     import torch
 
     from parapolicy.policies import read_checkpoint_config
+    from parapolicy.policies.trainer import resolve_device
     from parapolicy.scripts.distill import teacher_dataset
     from parapolicy.scripts.planner_factory import (calibration_observations, load_students, make_context,
                                                     parse_spec)
     from parapolicy.scripts.policy_checkpoint import load_for_env
     from parapolicy.scripts.train import dataset_paths
-
-    from parapolicy.policies.trainer import resolve_device
 
     torch.set_num_threads(cfg.threads)
     try:
