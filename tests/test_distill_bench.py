@@ -152,7 +152,9 @@ def test_bench_writes_json_markdown_plots_and_readme(teacher, tmp_path):
     assert set(dl["curves"]) == {"naive", "guided", "guided+lead", "guided+lead+forecast"}
     assert [(p["lead"], p["forecast"]) for p in dl["curves"]["guided+lead+forecast"]] == [(True, True)] * 2
     assert [p["delay"] for p in dl["curves"]["guided"]] == [0, 4]
-    assert all(p["switch_jump_ratio"] > 0 and p["step_mean"] > 0 for c in dl["curves"].values() for p in c)
+    # a switch may leave the action unchanged (both clipped at the action bound): a ratio of 0 is valid
+    assert all(p["switch_jump_ratio"] is not None and p["switch_jump_ratio"] >= 0 and p["step_mean"] > 0
+               for c in dl["curves"].values() for p in c)
     assert "Mean action change at the tick that switches" in (out / "bench.md").read_text()
     # a lead changes nothing at d = 0, and at d = 4 it switches chunks every 4 ticks instead of every 8
     # (counted over the one episode's own length, which may differ between the modes)
