@@ -262,16 +262,13 @@ def setup(cfg: BenchConfig) -> Bench:
     from parapolicy.policies import read_checkpoint_config
     from parapolicy.policies.trainer import resolve_device
     from parapolicy.scripts.distill import teacher_dataset
-    from parapolicy.scripts.planner_factory import (calibration_observations, load_students, make_context,
-                                                    parse_spec)
+    from parapolicy.scripts.planner_factory import (calibration_observations, load_policy_forecaster, load_students,
+                                                    make_context, parse_spec)
     from parapolicy.scripts.policy_checkpoint import load_for_env
     from parapolicy.scripts.train import dataset_paths
 
     torch.set_num_threads(cfg.threads)
-    try:
-        device = resolve_device(cfg.device)
-    except ValueError as e:
-        raise UserError(str(e)) from None
+    device = resolve_device(cfg.device)  # ValueError: one error line, like every bad input
     pcfg, _ = read_checkpoint_config(cfg.checkpoint)
     if pcfg.teacher is not None:
         raise UserError(f"{cfg.checkpoint} is a distilled student (teacher: {pcfg.teacher}); pass the teacher as "
@@ -302,8 +299,6 @@ def setup(cfg: BenchConfig) -> Bench:
     cm = teacher_cost_model(policy, ctx.model, cfg)
     out = Path(cfg.out_dir) if cfg.out_dir else Path("runs/bench") / env_cfg.short
     name = cfg.name or f"planners-{env_cfg.short}"
-    from parapolicy.scripts.planner_factory import load_policy_forecaster
-
     fc = load_policy_forecaster(cfg.forecaster, policy) if cfg.forecaster else None
     b = Bench(cfg=cfg, env_cfg=env_cfg, policy=policy, students=students, ctx=ctx, cost_model=cm, out_dir=out,
               name=name, student_paths=student_paths, forecaster=fc)
@@ -599,17 +594,26 @@ def _same_run_key(b: Bench) -> dict[str, Any]:
             "device": device_label(b.ctx.model.device)}
 
 
+def _earlier(b: Bench, path: Path, key: dict[str, Any], what: str,
+             defaults: dict[str, Any] | None = None) -> dict[str, Any] | None:
+    """The section JSON at ``path`` from an earlier run with the same ``key`` (``defaults`` fill keys an
+    older file lacks), when ``merge`` is on; None otherwise (a file from another ``what`` is replaced)."""
+    if not b.cfg.merge or not path.is_file():
+        return None
+    old = json.loads(path.read_text())
+    if {**(defaults or {}), **old.get("key", {})} == key:
+        return old
+    b.say(f"{path.stem}: {path} is from another {what}; replacing it")
+    return None
+
+
 def run_samplers(b: Bench) -> dict[str, Any]:
     """The sampler table (merged with compatible rows from an earlier run when ``merge``)."""
     key = _same_run_key(b)
     path = b.out_dir / "samplers.json"
-    rows: dict[str, dict[str, Any]] = {}
-    if b.cfg.merge and path.is_file():
-        old = json.loads(path.read_text())
-        if {"device": "cpu", **old.get("key", {})} == key:  # files from before the device option ran on the CPU
-            rows = {r["name"]: r for r in old.get("rows", [])}
-        else:
-            b.say(f"samplers: {path} is from another checkpoint/env/seed/episodes/Ta/device; replacing it")
+    # files from before the device option ran on the CPU
+    old = _earlier(b, path, key, "checkpoint/env/seed/episodes/Ta/device", {"device": "cpu"})
+    rows: dict[str, dict[str, Any]] = {r["name"]: r for r in old.get("rows", [])} if old else {}
     ref = b.cfg.samplers_reference
     if ref is not None and ref not in b.cfg.rows and ref not in rows:
         raise UserError(f"samplers_reference={ref} is neither one of rows {b.cfg.rows} nor a row of {path}")
@@ -793,13 +797,9 @@ def run_delay(b: Bench) -> dict[str, Any]:
     key = {"checkpoint": str(Path(cfg.checkpoint).resolve()), "env_id": b.env_cfg.id, "sampler": sampler,
            "seed": cfg.seed, "episodes": n, "action_horizon": b.ctx.model.action_horizon}
     path = b.out_dir / "delay.json"
-    curves: dict[str, list[dict[str, Any]]] = {}
-    if cfg.merge and path.is_file():  # keep the curves of modes this run does not measure again
-        old = json.loads(path.read_text())
-        if old.get("key") == key:
-            curves = {m: c for m, c in old["curves"].items() if m not in cfg.delay_modes}
-        else:
-            b.say(f"delay: {path} is from another checkpoint/env/sampler/seed/episodes/Ta; replacing it")
+    old = _earlier(b, path, key, "checkpoint/env/sampler/seed/episodes/Ta")  # keep the modes not measured again
+    curves: dict[str, list[dict[str, Any]]] = \
+        {m: c for m, c in old["curves"].items() if m not in cfg.delay_modes} if old else {}
     prov = provenance({"episodes": [cfg.seed, cfg.seed + n - 1]})
     env = b.env_cfg.make()
     t0 = time.perf_counter()
@@ -817,7 +817,8 @@ def run_delay(b: Bench) -> dict[str, Any]:
                 s = summarize(recs)
                 cont = ex.summary()
                 chunks = cont["inferences"] + len(recs)  # switched-to chunks + each episode's synchronous first
-                s.update(delay=int(d), mode=spec, lead=lead, forecast=forecast, provenance=prov, wall_s=time.perf_counter() - t1,
+                s.update(delay=int(d), mode=spec, lead=lead, forecast=forecast, provenance=prov,
+                         wall_s=time.perf_counter() - t1,
                          late_chunks=int(sum(r.late for r in ex.records)),
                          chunks_per_100_ticks=100.0 * chunks / max(cont["ticks"], 1),
                          switch_jump_mean=cont["switch_jump_mean"], step_mean=cont["step_mean"],

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from parapolicy.scripts.common import EnvConfig, UserError, hydra_app, output_dir, provenance, write_json_atomic
+from parapolicy.scripts.common import EnvConfig, hydra_app, output_dir, provenance, write_json_atomic
 
 
 @dataclass
@@ -168,10 +168,7 @@ def evaluate_checkpoint(cfg: EvalConfig) -> dict[str, Any]:
     from parapolicy.scripts.policy_checkpoint import load_for_env
     from parapolicy.scripts.results_table import training_record
 
-    try:
-        device = resolve_device(cfg.device)
-    except ValueError as e:
-        raise UserError(str(e)) from None
+    device = resolve_device(cfg.device)  # ValueError: one error line, like every bad input
     pcfg, _ = read_checkpoint_config(cfg.checkpoint)
     env_cfg = cfg.env or EnvConfig(id=pcfg.env_id or "")
     probe = env_cfg.make()

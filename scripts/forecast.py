@@ -8,14 +8,14 @@ Fits ``planners.forecast.ObsForecaster`` for the policy ``checkpoint`` (its task
 history To and action size) on demonstrations — by default the dataset the policy was trained on, as
 ``parapolicy-distill`` finds it — holding out a tenth of the episodes, and prints for each k =
 1 … ``max_delay`` the held-out RMSE of the forecast against that of the stale observation.
-``rollouts=N`` (default 100; 0: demonstrations only) also rolls the policy itself out for N episodes (seeds from ``rollout_seed``, away from
-the evaluation seeds; its sampler ``rollout_sampler``/``rollout_steps`` at ``temperature``) and
-trains on those trajectories too: what is forecast is the task's physics, which any trajectory
-shows, and the policy's own states are the ones it will be asked about (a tenth of them is held
-out and reported separately). On Push-T this matters more than anything else: a forecaster trained
-on demonstrations alone erred 8.9 px against 3.1 px (RMSE, 512 px workspace) 4 ticks ahead on the policy's own
-trajectories (README). The
-forecaster is written atomically to ``out`` (default ``<checkpoint>/../forecaster``): its weights
+``rollouts=N`` (default 100; 0: demonstrations only) also rolls the policy itself out for N episodes
+(seeds from ``rollout_seed``, away from the evaluation seeds; its sampler ``rollout_sampler`` /
+``rollout_steps`` at ``temperature``) and trains on those trajectories too: what is forecast is the
+task's physics, which any trajectory shows, and the policy's own states are the ones it will be asked
+about (a tenth of them is held out and reported separately). On Push-T this matters more than
+anything else: a forecaster trained on demonstrations alone erred 8.9 px against 3.1 px (RMSE, 512 px
+workspace) 4 ticks ahead on the policy's own trajectories (README). The forecaster is written atomically
+to ``out`` (default ``<checkpoint>/../forecaster``): its weights
 and ``forecaster.json`` (shapes, normalization, training summary, held-out errors, provenance).
 """
 from __future__ import annotations
@@ -71,8 +71,6 @@ class ForecastCliConfig:
 
 def train_forecaster(cfg: ForecastCliConfig) -> dict[str, Any]:
     """Load the policy's config and demos, fit, report, save; returns the summary."""
-    import numpy as np
-
     from parapolicy.planners.forecast import fit_forecaster, save_forecaster
     from parapolicy.policies import read_checkpoint_config
     from parapolicy.scripts.distill import teacher_dataset

@@ -165,10 +165,7 @@ def _parse_warm(text: str, rest: list[str]) -> MenuSpec:
     if not rest:
         raise _bad(text, "warm needs a sampler, e.g. warm-ddim10")
     student = _STUDENT.match(rest[0])
-    if student:
-        sched, steps = None, None
-    else:
-        sched, steps = _seq_token(text, rest[0])
+    sched, steps = (None, None) if student else _seq_token(text, rest[0])
     start = -1
     if len(rest) == 2:
         m = re.match(r"^s(\d+)$", rest[1])
