@@ -84,15 +84,17 @@ class RoundRecord:
 
 def distill_on_policy(fit: StudentFit, env_fn: Callable[[], gym.Env], *, rounds: int, episodes: int, steps: int,
                       num_envs: int = 8, seed: int = 200_000, action_horizon: int | None = None,
-                      use_async: bool = True, log: Callable[[int, float], None] | None = None,
+                      use_async: bool = True, repeats: int = 1, label_chunk: int = 1024,
+                      log: Callable[[int, float], None] | None = None,
                       on_round: Callable[[RoundRecord], None] | None = None) -> list[RoundRecord]:
     """``rounds`` rounds of: roll the current student out (at ``fit.temperature``) for ``episodes``
     episodes from seeds ``seed + r·episodes …``, label its replanning histories with the teacher,
-    add them to ``fit``'s bank, train ``steps`` iterations on the whole bank. Returns one record per
-    round (``on_round`` also receives each as it finishes)."""
-    if rounds < 1 or episodes < 1 or steps < 1 or num_envs < 1:
-        raise ValueError(f"rounds, episodes, steps and num_envs must be >= 1, got {rounds}, {episodes}, "
-                         f"{steps}, {num_envs}")
+    add them to ``fit``'s bank (each history ``repeats`` times, with independent noise: more of the
+    teacher's noise → chunk map per visited state), train ``steps`` iterations on the whole bank.
+    Returns one record per round (``on_round`` also receives each as it finishes)."""
+    if rounds < 1 or episodes < 1 or steps < 1 or num_envs < 1 or repeats < 1:
+        raise ValueError(f"rounds, episodes, steps, num_envs and repeats must be >= 1, got {rounds}, {episodes}, "
+                         f"{steps}, {num_envs}, {repeats}")
     out: list[RoundRecord] = []
     for r in range(rounds):
         t0 = time.perf_counter()
@@ -100,7 +102,7 @@ def distill_on_policy(fit: StudentFit, env_fn: Callable[[], gym.Env], *, rounds:
         obs, results = visited_histories(fit.student, env_fn, episodes=episodes, num_envs=num_envs, seed=round_seed,
                                          action_horizon=action_horizon, temperature=fit.temperature,
                                          use_async=use_async)  # (M, To, Do)
-        fit.label(obs)
+        fit.label(obs.repeat(repeats, 1, 1), chunk=label_chunk)  # (repeats·M, To, Do)
         losses = fit.train(steps, log=log)
         summary = summarize_results(results)
         rec = RoundRecord(round=r + 1, seed=round_seed, episodes=episodes, success_rate=summary.get("success_rate"),

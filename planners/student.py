@@ -262,22 +262,21 @@ class StudentFit:
         self.seconds += time.perf_counter() - t0
         return self.bank_size
 
-    def fill(self, data: Iterable[Any], bank_size: int) -> int:
-        """Label ``bank_size`` histories drawn from ``data`` (see ``distill``), one loader batch at a
-        time; returns the bank size."""
+    def fill(self, data: Iterable[Any], bank_size: int, *, chunk: int = 1024) -> int:
+        """Label ``bank_size`` histories drawn from ``data`` (see ``distill``; the loader is cycled,
+        so a bank larger than the data labels histories again with fresh noise), ``chunk`` per
+        teacher batch; returns the bank size."""
         if bank_size < 1:
             raise ValueError(f"bank_size must be >= 1, got {bank_size}")
         t0 = time.perf_counter()
-        parts, n = [], 0
+        drawn, n = [], 0
         for obs in _raw_obs_batches(data, self.teacher.normalizer):
-            o = obs[: bank_size - n].to(self.device, torch.float32)  # (b, To, Do) raw
-            parts.append((o, *self._labelled(o)))
-            n += o.shape[0]
+            drawn.append(obs[: bank_size - n])  # (b, To, Do) raw
+            n += drawn[-1].shape[0]
             if n >= bank_size:
                 break
-        self._append(parts)
         self.seconds += time.perf_counter() - t0
-        return self.bank_size
+        return self.label(torch.cat(drawn), chunk=chunk)
 
     def train(self, steps: int, log: Callable[[int, float], None] | None = None) -> list[float]:
         """``steps`` AdamW iterations on uniform minibatches of the whole bank (EMA on the inference

@@ -14,6 +14,9 @@ one) is held out of the distillation bank to report the student's x0 error again
 ``onpolicy_rounds=R`` adds R rounds of on-policy distillation (``planners.onpolicy_distill``): the
 student is rolled out in the teacher's task, the histories it replanned at are labelled by the teacher
 and added to the bank, and it trains ``onpolicy_steps`` more iterations on the whole bank.
+``label_repeats=k`` labels each visited history k times, with independent noise (more of the teacher's
+noise → chunk map per state; cheap on a GPU), and a ``bank_size`` larger than the demonstration windows
+likewise labels windows again with fresh noise; ``label_batch`` is the teacher's batch while labelling.
 ``init_student=`` continues an earlier student of the same teacher instead of starting from the
 teacher's weights (``steps=0`` then skips the demonstrations-only round). ``save_bank=true`` keeps the
 teacher-labelled bank in the student's checkpoint (``distill_bank.safetensors``, ~0.8 KB per history
@@ -61,6 +64,8 @@ class DistillConfig:
     onpolicy_num_envs: int = 8
     onpolicy_seed: int = 200_000  # round r rolls out from seeds onpolicy_seed + r·onpolicy_episodes …
     action_horizon: int | None = None  # Ta of the rollouts (null: the teacher's)
+    label_repeats: int = 1  # teacher labels (independent noise draws) per on-policy history
+    label_batch: int = 1024  # histories per batched teacher labelling pass (larger suits a GPU)
     save_bank: bool = False  # keep the labelled bank in the student's checkpoint (distill_bank.safetensors)
     seed: int = 0
     device: str = "auto"
@@ -68,7 +73,7 @@ class DistillConfig:
 
     def __post_init__(self) -> None:
         for name in ("bank_size", "batch_size", "heldout_samples", "onpolicy_episodes", "onpolicy_steps",
-                     "onpolicy_num_envs"):
+                     "onpolicy_num_envs", "label_repeats", "label_batch"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
@@ -313,7 +318,8 @@ def distill_checkpoint(cfg: DistillConfig) -> dict[str, Any]:
                 + (f" (held-out episodes from its split, seed {split_seed})" if "split_seed" in saved[1] else
                    " (it records no split seed: the held-out episodes may overlap its histories)"))
         else:
-            fit.fill(ObsBatches(train_ds, min(cfg.batch_size, cfg.bank_size), cfg.seed), cfg.bank_size)
+            fit.fill(ObsBatches(train_ds, min(cfg.batch_size, cfg.bank_size), cfg.seed), cfg.bank_size,
+                     chunk=cfg.label_batch)
         if cfg.steps:
             fit.train(cfg.steps, log=log)
         if cfg.onpolicy_rounds:
@@ -327,7 +333,8 @@ def distill_checkpoint(cfg: DistillConfig) -> dict[str, Any]:
 
             distill_on_policy(fit, env_fn, rounds=cfg.onpolicy_rounds, episodes=cfg.onpolicy_episodes,
                               steps=cfg.onpolicy_steps, num_envs=cfg.onpolicy_num_envs, seed=cfg.onpolicy_seed,
-                              action_horizon=cfg.action_horizon, log=log, on_round=report)
+                              action_horizon=cfg.action_horizon, repeats=cfg.label_repeats,
+                              label_chunk=cfg.label_batch, log=log, on_round=report)
         student = fit.result()
     finally:
         if bar is not None:

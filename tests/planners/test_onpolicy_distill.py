@@ -140,3 +140,19 @@ def test_on_policy_rounds_add_the_students_states_and_fit_them(teacher) -> None:
         student_err = (two_steps(fit.student) - ref).pow(2).mean()
         teacher_err = (two_steps(teacher) - ref).pow(2).mean()
     assert student_err < 0.8 * teacher_err
+
+
+def test_repeated_labels_draw_fresh_noise_per_copy(teacher) -> None:
+    fit = StudentFit(teacher, 2, teacher_steps=20, batch_size=64, seed=0)
+    fit.fill([torch.rand(8, 2, 6) * 2.4 - 1.2], bank_size=20, chunk=6)  # the loader is cycled: 20 rows
+    assert fit.bank_size == 20 and torch.equal(fit.obs[8:16], fit.obs[:8])
+    assert not torch.allclose(fit.states[0, 8:16], fit.states[0, :8])  # same history, new noise
+    recs = distill_on_policy(fit, lambda: make_env("Fork-v0"), rounds=1, episodes=1, steps=2, num_envs=1,
+                             seed=700, use_async=False, repeats=3, label_chunk=5)
+    m = recs[0].new_histories
+    assert fit.bank_size == 20 + 3 * m
+    new_obs, new_x = fit.obs[20:], fit.states[0, 20:]  # (3m, To, Do), (3m, H, Da)
+    assert torch.equal(new_obs[:m], new_obs[m:2 * m]) and torch.equal(new_obs[:m], new_obs[2 * m:])
+    assert not torch.allclose(new_x[:m], new_x[m:2 * m])
+    with pytest.raises(ValueError, match="repeats"):
+        distill_on_policy(fit, lambda: make_env("Fork-v0"), rounds=1, episodes=1, steps=1, repeats=0)
