@@ -31,7 +31,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import torch
 from torch import Tensor
@@ -42,19 +42,37 @@ from parapolicy.policies.schedules import DDIMSchedule, FlowSchedule
 from .schedule_math import output_from_x0, x0_from_output
 
 
-def student_timesteps(schedule: Any, steps: int, *, min_alpha_bar: float = 0.02) -> Tensor:
-    """The ``steps + 1`` levels a student visits, noisiest first, ending in the terminal level."""
+def student_timesteps(schedule: Any, steps: int, *, min_alpha_bar: float = 0.02,
+                      inner: Sequence[float] | None = None) -> Tensor:
+    """The ``steps + 1`` levels a student visits, noisiest first, ending in the terminal level.
+
+    ``inner``: the ``steps - 1`` levels between the first and the terminal one, strictly decreasing,
+    in the schedule's units (flow time in (0, 1); a diffusion training level in [0, top)). Default:
+    evenly spaced (flow: 1, 1 - 1/N, …; diffusion: top … 0)."""
     if not 1 <= steps <= 8:
         raise ValueError(f"student_steps must be in [1, 8] (a few-step student), got {steps}")
-    if isinstance(schedule, FlowSchedule):
-        return torch.linspace(1.0, 0.0, steps + 1)
-    ab = schedule.alphas_cumprod  # (T,)
-    ok = (ab >= min_alpha_bar).nonzero()
-    top = int(ok.max()) if ok.numel() else 0
-    if top + 1 < steps:
-        raise ValueError(f"only {top + 1} levels have alpha_bar >= {min_alpha_bar}; fewer than {steps} steps")
-    levels = torch.linspace(top, 0, steps).round().long() if steps > 1 else torch.tensor([top])
-    return torch.cat([levels, torch.tensor([-1])])  # (N+1,)
+    flow = isinstance(schedule, FlowSchedule)
+    if flow:
+        top: float = 1.0
+    else:
+        ok = (schedule.alphas_cumprod >= min_alpha_bar).nonzero()
+        top = int(ok.max()) if ok.numel() else 0
+        if top + 1 < steps:
+            raise ValueError(f"only {top + 1} levels have alpha_bar >= {min_alpha_bar}; fewer than {steps} steps")
+    if inner is None:
+        if flow:
+            return torch.linspace(1.0, 0.0, steps + 1)
+        levels = torch.linspace(top, 0, steps).round().long() if steps > 1 else torch.tensor([top])
+        return torch.cat([levels, torch.tensor([-1])])  # (N+1,)
+    inner = [float(v) for v in inner]
+    in_span = (lambda v: 0.0 < v < 1.0) if flow else (lambda v: 0 <= v < top and v == int(v))
+    if len(inner) != steps - 1 or not all(map(in_span, inner)) or any(a <= b for a, b in zip(inner, inner[1:])):
+        span = "flow times strictly between 0 and 1" if flow else f"integer training levels in [0, {top})"
+        raise ValueError(f"inner levels of a {steps}-step student must be {steps - 1} strictly decreasing {span}, "
+                         f"got {inner}")
+    if flow:
+        return torch.tensor([1.0, *inner, 0.0])  # (N+1,)
+    return torch.tensor([top, *[int(v) for v in inner], -1])  # (N+1,)
 
 
 def deterministic_schedule(schedule: Any) -> Any:
@@ -170,7 +188,7 @@ class StudentFit:
     def __init__(self, teacher_policy: Any, student_steps: int = 1, *, teacher_steps: int | None = None,
                  teacher_path: str | None = None, init: Any = None, batch_size: int = 256, lr: float = 1e-4,
                  weight_decay: float = 1e-6, grad_clip: float | None = 1.0, min_alpha_bar: float = 0.02,
-                 seed: int = 0, temperature: float = 1.0) -> None:
+                 seed: int = 0, temperature: float = 1.0, inner_levels: Sequence[float] | None = None) -> None:
         from parapolicy.policies.ema import EMA
         from parapolicy.policies.factory import make_policy
 
@@ -187,7 +205,7 @@ class StudentFit:
         self.det = deterministic_schedule(teacher_policy.train_schedule)
         self.teacher_ts = teacher_levels(teacher_policy, self.det, teacher_steps)
         self.K = int(self.teacher_ts.numel()) - 1
-        self.student_ts = student_timesteps(self.det, student_steps, min_alpha_bar=min_alpha_bar)
+        self.student_ts = student_timesteps(self.det, student_steps, min_alpha_bar=min_alpha_bar, inner=inner_levels)
         self.N = self.student_ts.numel() - 1
         self.H, self.Da = int(cfg.pred_horizon), int(cfg.action_dim)
         self.batch_size, self.grad_clip = int(batch_size), grad_clip
@@ -365,7 +383,7 @@ def distill(teacher_policy: Any, data: Iterable[Any], steps: int, student_steps:
             teacher_steps: int | None = None, teacher_path: str | None = None, bank_size: int = 2048,
             batch_size: int = 256, lr: float = 1e-4, weight_decay: float = 1e-6, grad_clip: float | None = 1.0,
             min_alpha_bar: float = 0.02, seed: int = 0, temperature: float = 1.0, init: Any = None,
-            log: Callable[[int, float], None] | None = None) -> Any:
+            inner_levels: Sequence[float] | None = None, log: Callable[[int, float], None] | None = None) -> Any:
     """Distill ``teacher_policy`` (a ``DiffusionPolicy``) into a ``student_steps``-step student.
 
     ``data``: observation histories — a ``ChunkDataset`` DataLoader (dict batches, normalized obs)
@@ -384,7 +402,7 @@ def distill(teacher_policy: Any, data: Iterable[Any], steps: int, student_steps:
         raise ValueError(f"steps, bank_size and batch_size must be >= 1, got {steps}, {bank_size}, {batch_size}")
     fit = StudentFit(teacher_policy, student_steps, teacher_steps=teacher_steps, teacher_path=teacher_path,
                      init=init, batch_size=batch_size, lr=lr, weight_decay=weight_decay, grad_clip=grad_clip,
-                     min_alpha_bar=min_alpha_bar, seed=seed, temperature=temperature)
+                     min_alpha_bar=min_alpha_bar, seed=seed, temperature=temperature, inner_levels=inner_levels)
     fit.fill(data, bank_size)
     fit.train(steps, log=log)
     return fit.result()

@@ -48,6 +48,7 @@ class DistillConfig:
     checkpoint: str = "???"  # the teacher checkpoint directory
     steps: int = 2000  # student training iterations on the demonstration bank (0: none; needs init_student)
     student_steps: int = 1  # N sampling steps of the student (1..8)
+    inner_levels: Any = None  # the student's N-1 levels between noise and clean (null: evenly spaced)
     dataset: Any = None  # a path or list of paths; null: the teacher's training dataset (module docstring)
     out: str | None = None  # null: <teacher dir>/../student<N>
     overwrite: bool = False
@@ -307,7 +308,8 @@ def distill_checkpoint(cfg: DistillConfig) -> dict[str, Any]:
     try:
         fit = StudentFit(teacher, cfg.student_steps, teacher_steps=cfg.teacher_steps,
                          teacher_path=str(Path(cfg.checkpoint).resolve()), init=init, batch_size=cfg.batch_size,
-                         lr=cfg.lr, seed=cfg.seed, temperature=cfg.temperature)
+                         lr=cfg.lr, seed=cfg.seed, temperature=cfg.temperature,
+                         inner_levels=None if cfg.inner_levels is None else list(cfg.inner_levels))
         if saved is not None:
             try:
                 fit.load_bank(*saved)

@@ -60,11 +60,24 @@ def test_distill_bad_inputs_are_one_line(teacher, tmp_path):
                           "distilled student")
     assert_one_line_error(run_cli("parapolicy-distill", f"checkpoint={ckpt}", "temperature=0", cwd=tmp_path),
                           "temperature must be a number > 0")
+    assert_one_line_error(run_cli("parapolicy-distill", f"checkpoint={ckpt}", "student_steps=2", "inner_levels=[0.5]",
+                                  f"out={tmp_path / 'odd'}", cwd=tmp_path), "inner levels")
+    assert not (tmp_path / "odd").exists()
     # an existing student is not overwritten
     before = (student_dir / "model.safetensors").read_bytes()
     assert_one_line_error(run_cli("parapolicy-distill", f"checkpoint={ckpt}", "steps=1", cwd=tmp_path),
                           "already exists")
     assert (student_dir / "model.safetensors").read_bytes() == before
+
+
+def test_distill_places_the_students_inner_level(teacher, tmp_path):
+    root, ckpt, _ = teacher
+    out = tmp_path / "s2"
+    proc = run_cli("parapolicy-distill", f"checkpoint={ckpt}", "steps=2", "student_steps=2", "inner_levels=[7]",
+                   "bank_size=16", "batch_size=8", "heldout_samples=4", f"out={out}", "progress=false", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    ts = json.loads((out / "config.json").read_text())["timesteps"]
+    assert len(ts) == 3 and ts[1:] == [7, -1] and ts[0] > 7
 
 
 def test_distill_continues_a_student_on_policy(teacher, tmp_path):

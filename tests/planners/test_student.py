@@ -52,6 +52,16 @@ def test_student_levels() -> None:
     assert torch.equal(student_timesteps(FlowSchedule(), 2), torch.tensor([1.0, 0.5, 0.0]))
     with pytest.raises(ValueError, match="student_steps"):
         student_timesteps(FlowSchedule(), 0)
+    # chosen inner levels: the first and terminal levels stay, the middle ones are the caller's
+    assert torch.allclose(student_timesteps(FlowSchedule(), 3, inner=[0.4, 0.1]), torch.tensor([1.0, 0.4, 0.1, 0.0]))
+    top = int(ts[0])
+    assert torch.equal(student_timesteps(DDIMSchedule(100), 2, inner=[10]), torch.tensor([top, 10, -1]))
+    for bad in ([0.5, 0.6], [1.0, 0.2], [0.2], [0.0, -0.1]):
+        with pytest.raises(ValueError, match="inner levels"):
+            student_timesteps(FlowSchedule(), 3, inner=bad)
+    for bad in ([2.5], [top], [-1]):
+        with pytest.raises(ValueError, match="inner levels"):
+            student_timesteps(DDIMSchedule(100), 2, inner=bad)
 
 
 @pytest.mark.parametrize("objective,n", [("ddpm", 1), ("flow", 2)])
