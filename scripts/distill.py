@@ -48,7 +48,7 @@ class DistillConfig:
     checkpoint: str = "???"  # the teacher checkpoint directory
     steps: int = 2000  # student training iterations on the demonstration bank (0: none; needs init_student)
     student_steps: int = 1  # N sampling steps of the student (1..8)
-    inner_levels: Any = None  # the student's N-1 levels between noise and clean (null: evenly spaced)
+    inner_levels: Any = None  # the student's N-1 levels between noise and clean (null: evenly spaced, or init_student's)
     dataset: Any = None  # a path or list of paths; null: the teacher's training dataset (module docstring)
     out: str | None = None  # null: <teacher dir>/../student<N>
     overwrite: bool = False
@@ -262,6 +262,15 @@ def _device(name: str) -> str:
     return name
 
 
+def _inner_levels(cfg: DistillConfig, init: Any) -> list[float] | None:
+    """The student's middle levels: ``inner_levels``, else a continued student's own."""
+    if cfg.inner_levels is not None:
+        return list(cfg.inner_levels)
+    if init is not None and init.config.timesteps is not None:
+        return list(init.config.timesteps[1:-1])
+    return None
+
+
 def distill_checkpoint(cfg: DistillConfig) -> dict[str, Any]:
     """Load the teacher and demos, distill, report, save the student; returns the summary."""
     from parapolicy.planners.onpolicy_distill import distill_on_policy
@@ -309,7 +318,7 @@ def distill_checkpoint(cfg: DistillConfig) -> dict[str, Any]:
         fit = StudentFit(teacher, cfg.student_steps, teacher_steps=cfg.teacher_steps,
                          teacher_path=str(Path(cfg.checkpoint).resolve()), init=init, batch_size=cfg.batch_size,
                          lr=cfg.lr, seed=cfg.seed, temperature=cfg.temperature,
-                         inner_levels=None if cfg.inner_levels is None else list(cfg.inner_levels))
+                         inner_levels=_inner_levels(cfg, init))
         if saved is not None:
             try:
                 fit.load_bank(*saved)

@@ -78,6 +78,12 @@ def test_distill_places_the_students_inner_level(teacher, tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     ts = json.loads((out / "config.json").read_text())["timesteps"]
     assert len(ts) == 3 and ts[1:] == [7, -1] and ts[0] > 7
+    # continuing it keeps its levels without naming them again
+    proc = run_cli("parapolicy-distill", f"checkpoint={ckpt}", f"init_student={out}", "steps=1", "student_steps=2",
+                   "bank_size=8", "batch_size=8", "heldout_samples=4", f"out={tmp_path / 's2b'}", "progress=false",
+                   cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert json.loads((tmp_path / "s2b" / "config.json").read_text())["timesteps"] == ts
 
 
 def test_distill_continues_a_student_on_policy(teacher, tmp_path):
