@@ -188,7 +188,8 @@ class StudentFit:
     def __init__(self, teacher_policy: Any, student_steps: int = 1, *, teacher_steps: int | None = None,
                  teacher_path: str | None = None, init: Any = None, batch_size: int = 256, lr: float = 1e-4,
                  weight_decay: float = 1e-6, grad_clip: float | None = 1.0, min_alpha_bar: float = 0.02,
-                 seed: int = 0, temperature: float = 1.0, inner_levels: Sequence[float] | None = None) -> None:
+                 seed: int = 0, temperature: float = 1.0, inner_levels: Sequence[float] | None = None,
+                 loss_space: str = "x0") -> None:
         from parapolicy.policies.ema import EMA
         from parapolicy.policies.factory import make_policy
 
@@ -210,6 +211,7 @@ class StudentFit:
         self.H, self.Da = int(cfg.pred_horizon), int(cfg.action_dim)
         self.batch_size, self.grad_clip = int(batch_size), grad_clip
         self.clip = self.det.clip_range if getattr(self.det, "clip_sample", False) else None
+        self.step_weight = self._step_weights(loss_space)  # (N,)
         self.obs = torch.zeros((0, int(cfg.obs_horizon), int(cfg.obs_dim)), device=self.device)  # (M, To, Do) raw
         self.states = torch.zeros((self.N + 1, 0, self.H, self.Da), device=self.device)  # (N+1, M, H, Da)
         self.targets = torch.zeros((self.N, 0, self.H, self.Da), device=self.device)  # (N, M, H, Da)
@@ -237,6 +239,21 @@ class StudentFit:
         self.ema = EMA()
         self.student.use_ema = True
         self.student.eval()
+
+    def _step_weights(self, loss_space: str) -> Tensor:
+        """Per-step weights of the training loss ``(N,)``. ``x0``: every step's error counts in x0
+        space (equal weights). ``landing``: in the space where the step lands (the state at its next
+        level; the last step lands on x0), i.e. weight A_n², A_n being the step's affine gain on the
+        x0 it implies: an early step's x0 error only moves its landing point by A_n < 1, so this
+        shifts the fit toward the final steps."""
+        if loss_space == "x0":
+            return torch.ones(self.N, device=self.device)
+        if loss_space != "landing":
+            raise ValueError(f"loss_space must be 'x0' or 'landing', got {loss_space!r}")
+        x = torch.zeros((self.N, self.H, self.Da), device=self.device)  # (N, H, Da)
+        s_ts = self.student_ts.to(self.device)
+        A, _ = step_affine(self.det, x, s_ts[:-1], s_ts[1:])  # (N, H, Da)
+        return A.mean(dim=(1, 2)).pow(2)  # (N,)
 
     @property
     def bank_size(self) -> int:
@@ -324,7 +341,8 @@ class StudentFit:
                 x0_hat = x0_from_output(self.det, st.denoiser(x_n, t_n, cond), x_n, t_n)  # (N·b, H, Da)
                 if self.clip is not None:  # the value sampling uses (clipped), with a straight-through gradient
                     x0_hat = x0_hat + (x0_hat.clamp(-self.clip, self.clip) - x0_hat).detach()
-                loss = torch.nn.functional.mse_loss(x0_hat, target)
+                sq = (x0_hat - target).pow(2).reshape(N, b, H * Da).mean(dim=(1, 2))  # (N,) per student step
+                loss = (self.step_weight * sq).sum() / self.step_weight.sum()
                 self.opt.zero_grad(set_to_none=True)
                 loss.backward()
                 if self.grad_clip is not None:
@@ -383,7 +401,8 @@ def distill(teacher_policy: Any, data: Iterable[Any], steps: int, student_steps:
             teacher_steps: int | None = None, teacher_path: str | None = None, bank_size: int = 2048,
             batch_size: int = 256, lr: float = 1e-4, weight_decay: float = 1e-6, grad_clip: float | None = 1.0,
             min_alpha_bar: float = 0.02, seed: int = 0, temperature: float = 1.0, init: Any = None,
-            inner_levels: Sequence[float] | None = None, log: Callable[[int, float], None] | None = None) -> Any:
+            inner_levels: Sequence[float] | None = None, loss_space: str = "x0",
+            log: Callable[[int, float], None] | None = None) -> Any:
     """Distill ``teacher_policy`` (a ``DiffusionPolicy``) into a ``student_steps``-step student.
 
     ``data``: observation histories — a ``ChunkDataset`` DataLoader (dict batches, normalized obs)
@@ -402,7 +421,8 @@ def distill(teacher_policy: Any, data: Iterable[Any], steps: int, student_steps:
         raise ValueError(f"steps, bank_size and batch_size must be >= 1, got {steps}, {bank_size}, {batch_size}")
     fit = StudentFit(teacher_policy, student_steps, teacher_steps=teacher_steps, teacher_path=teacher_path,
                      init=init, batch_size=batch_size, lr=lr, weight_decay=weight_decay, grad_clip=grad_clip,
-                     min_alpha_bar=min_alpha_bar, seed=seed, temperature=temperature, inner_levels=inner_levels)
+                     min_alpha_bar=min_alpha_bar, seed=seed, temperature=temperature, inner_levels=inner_levels,
+                     loss_space=loss_space)
     fit.fill(data, bank_size)
     fit.train(steps, log=log)
     return fit.result()

@@ -48,6 +48,7 @@ class DistillConfig:
     checkpoint: str = "???"  # the teacher checkpoint directory
     steps: int = 2000  # student training iterations on the demonstration bank (0: none; needs init_student)
     student_steps: int = 1  # N sampling steps of the student (1..8)
+    loss_space: str = "x0"  # x0 | landing: each step's error in x0 space, or where it lands (A_n²-weighted)
     inner_levels: Any = None  # the student's N-1 levels between noise and clean (null: evenly spaced, or init_student's)
     dataset: Any = None  # a path or list of paths; null: the teacher's training dataset (module docstring)
     out: str | None = None  # null: <teacher dir>/../student<N>
@@ -318,7 +319,7 @@ def distill_checkpoint(cfg: DistillConfig) -> dict[str, Any]:
         fit = StudentFit(teacher, cfg.student_steps, teacher_steps=cfg.teacher_steps,
                          teacher_path=str(Path(cfg.checkpoint).resolve()), init=init, batch_size=cfg.batch_size,
                          lr=cfg.lr, seed=cfg.seed, temperature=cfg.temperature,
-                         inner_levels=_inner_levels(cfg, init))
+                         inner_levels=_inner_levels(cfg, init), loss_space=cfg.loss_space)
         if saved is not None:
             try:
                 fit.load_bank(*saved)

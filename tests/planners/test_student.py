@@ -11,7 +11,7 @@ from parapolicy.policies.factory import make_policy
 from parapolicy.planners.base import Budget
 from parapolicy.planners.realtime import ChunkModel, MenuItem, RealtimePlanner
 from parapolicy.planners.sequential import SequentialSampler
-from parapolicy.planners.student import (deterministic_schedule, distill, student_timesteps,
+from parapolicy.planners.student import (StudentFit, deterministic_schedule, distill, student_timesteps,
                                          teacher_trajectories)
 
 torch.set_num_threads(1)
@@ -131,3 +131,14 @@ def test_distill_labels_the_bank_at_its_temperature(monkeypatch) -> None:
     for bad in (0.0, -1.0, float("nan")):
         with pytest.raises(ValueError, match="temperature"):
             distill(teacher, data, steps=1, temperature=bad)
+
+
+def test_landing_space_loss_weights_each_step_by_its_gain() -> None:
+    teacher = _teacher("flow")
+    assert torch.equal(StudentFit(teacher, 2).step_weight, torch.ones(2))
+    w = StudentFit(teacher, 2, loss_space="landing").step_weight  # levels 1 → 0.5 → 0: gains 0.5 and 1
+    assert torch.allclose(w, torch.tensor([0.25, 1.0]))
+    w = StudentFit(teacher, 2, loss_space="landing", inner_levels=[0.2]).step_weight  # gains 0.8 and 1
+    assert torch.allclose(w, torch.tensor([0.64, 1.0]))
+    with pytest.raises(ValueError, match="loss_space"):
+        StudentFit(teacher, 2, loss_space="eps")
