@@ -17,6 +17,10 @@ and added to the bank, and it trains ``onpolicy_steps`` more iterations on the w
 ``label_repeats=k`` labels each visited history k times, with independent noise (more of the teacher's
 noise → chunk map per state; cheap on a GPU), and a ``bank_size`` larger than the demonstration windows
 likewise labels windows again with fresh noise; ``label_batch`` is the teacher's batch while labelling.
+``inner_levels=[…]`` places the student's N - 1 middle levels (flow time, or DDPM training level)
+instead of spacing them evenly, and ``loss_space=landing`` weights each step's x0 error by the square
+of its gain on where the step lands (``planners.student.StudentFit``); neither moved the Push-T
+student beyond the noise of its benchmark (README).
 ``init_student=`` continues an earlier student of the same teacher instead of starting from the
 teacher's weights (``steps=0`` then skips the demonstrations-only round). ``save_bank=true`` keeps the
 teacher-labelled bank in the student's checkpoint (``distill_bank.safetensors``, ~0.8 KB per history
@@ -102,6 +106,8 @@ class DistillConfig:
         from parapolicy.policies.sampling import check_temperature
 
         check_temperature(self.temperature)
+        if self.loss_space not in ("x0", "landing"):
+            raise ValueError(f"loss_space must be 'x0' or 'landing', got {self.loss_space!r}")
         if self.device not in DEVICES:
             raise ValueError(f"unknown device {self.device!r}; allowed: {', '.join(DEVICES)}")
         if not Path(self.checkpoint).is_dir():

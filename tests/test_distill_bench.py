@@ -63,6 +63,8 @@ def test_distill_bad_inputs_are_one_line(teacher, tmp_path):
     assert_one_line_error(run_cli("parapolicy-distill", f"checkpoint={ckpt}", "student_steps=2", "inner_levels=[0.5]",
                                   f"out={tmp_path / 'odd'}", cwd=tmp_path), "inner levels")
     assert not (tmp_path / "odd").exists()
+    assert_one_line_error(run_cli("parapolicy-distill", f"checkpoint={ckpt}", "loss_space=eps", cwd=tmp_path),
+                          "loss_space")
     # an existing student is not overwritten
     before = (student_dir / "model.safetensors").read_bytes()
     assert_one_line_error(run_cli("parapolicy-distill", f"checkpoint={ckpt}", "steps=1", cwd=tmp_path),
