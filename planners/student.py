@@ -42,6 +42,9 @@ from parapolicy.policies.schedules import DDIMSchedule, FlowSchedule
 from .schedule_math import output_from_x0, x0_from_output
 
 
+LOSS_SPACES = ("x0", "landing")  # where a student step's error is measured (``StudentFit``)
+
+
 def student_timesteps(schedule: Any, steps: int, *, min_alpha_bar: float = 0.02,
                       inner: Sequence[float] | None = None) -> Tensor:
     """The ``steps + 1`` levels a student visits, noisiest first, ending in the terminal level.
@@ -212,6 +215,7 @@ class StudentFit:
         self.batch_size, self.grad_clip = int(batch_size), grad_clip
         self.clip = self.det.clip_range if getattr(self.det, "clip_sample", False) else None
         self.step_weight = self._step_weights(loss_space)  # (N,)
+        self._loss_w = self.step_weight / self.step_weight.sum()  # (N,) normalized once, not per training step
         self.obs = torch.zeros((0, int(cfg.obs_horizon), int(cfg.obs_dim)), device=self.device)  # (M, To, Do) raw
         self.states = torch.zeros((self.N + 1, 0, self.H, self.Da), device=self.device)  # (N+1, M, H, Da)
         self.targets = torch.zeros((self.N, 0, self.H, self.Da), device=self.device)  # (N, M, H, Da)
@@ -248,8 +252,8 @@ class StudentFit:
         shifts the fit toward the final steps."""
         if loss_space == "x0":
             return torch.ones(self.N, device=self.device)
-        if loss_space != "landing":
-            raise ValueError(f"loss_space must be 'x0' or 'landing', got {loss_space!r}")
+        if loss_space not in LOSS_SPACES:
+            raise ValueError(f"loss_space must be one of {', '.join(LOSS_SPACES)}, got {loss_space!r}")
         x = torch.zeros((self.N, self.H, self.Da), device=self.device)  # (N, H, Da)
         s_ts = self.student_ts.to(self.device)
         A, _ = step_affine(self.det, x, s_ts[:-1], s_ts[1:])  # (N, H, Da)
@@ -342,7 +346,7 @@ class StudentFit:
                 if self.clip is not None:  # the value sampling uses (clipped), with a straight-through gradient
                     x0_hat = x0_hat + (x0_hat.clamp(-self.clip, self.clip) - x0_hat).detach()
                 sq = (x0_hat - target).pow(2).reshape(N, b, H * Da).mean(dim=(1, 2))  # (N,) per student step
-                loss = (self.step_weight * sq).sum() / self.step_weight.sum()
+                loss = (self._loss_w * sq).sum()
                 self.opt.zero_grad(set_to_none=True)
                 loss.backward()
                 if self.grad_clip is not None:

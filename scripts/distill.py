@@ -103,11 +103,12 @@ class DistillConfig:
             raise ValueError(f"teacher_steps must be null or an integer >= 1, got {self.teacher_steps}")
         if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
             raise ValueError(f"lr must be a number > 0, got {self.lr!r}")
+        from parapolicy.planners.student import LOSS_SPACES
         from parapolicy.policies.sampling import check_temperature
 
         check_temperature(self.temperature)
-        if self.loss_space not in ("x0", "landing"):
-            raise ValueError(f"loss_space must be 'x0' or 'landing', got {self.loss_space!r}")
+        if self.loss_space not in LOSS_SPACES:
+            raise ValueError(f"loss_space must be one of {', '.join(LOSS_SPACES)}, got {self.loss_space!r}")
         if self.device not in DEVICES:
             raise ValueError(f"unknown device {self.device!r}; allowed: {', '.join(DEVICES)}")
         if not Path(self.checkpoint).is_dir():
