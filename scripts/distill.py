@@ -9,7 +9,9 @@ Method: ``parapolicy.planners.student.distill`` (one-stage step distillation of 
 deterministic sampler; see that module for why). The observations come from demonstrations — by
 default the dataset the teacher was trained on (recorded in its run's ``train_summary.json``), else
 ``runs/data/<env>.hdf5``, else the dataset shipped with the package. A tenth of the episodes (at least
-one) is held out of the distillation bank to report the student's x0 error against the teacher.
+one) is held out of the distillation bank to report the student's x0 error against the teacher; the
+same error on training histories with fresh noise is reported beside it (how much of the gap is
+overfitting to the bank's states, how much to its noise draws).
 
 ``onpolicy_rounds=R`` adds R rounds of on-policy distillation (``planners.onpolicy_distill``): the
 student is rolled out in the teacher's task, the histories it replanned at are labelled by the teacher
@@ -360,13 +362,19 @@ def distill_checkpoint(cfg: DistillConfig) -> dict[str, Any]:
             bar.close()
     err = heldout_error(teacher, student, held_ds, teacher_steps=cfg.teacher_steps, n=cfg.heldout_samples,
                         seed=cfg.seed, temperature=cfg.temperature)
+    # the same error on the training split's demonstration histories (where the bank drew from) with noise
+    # no label used: its gap to the held-out error measures overfitting to the states, its gap to the
+    # training loss overfitting to the labels' noise draws
+    seen = heldout_error(teacher, student, train_ds, teacher_steps=cfg.teacher_steps, n=cfg.heldout_samples,
+                         seed=cfg.seed + 1, temperature=cfg.temperature)
     dl = student.distill_log
     losses = dl.losses
     summary = {"teacher": str(Path(cfg.checkpoint).resolve()), "dataset": dataset_record(paths),
                "student_steps": cfg.student_steps, "timesteps": student.config.timesteps,
                "temperature": cfg.temperature, "init_student": cfg.init_student, "onpolicy": rounds,
                "bank_from": "init_student" if saved is not None else "demonstrations", "bank_saved": cfg.save_bank,
-               "nfe_per_chunk": err["nfe"], "heldout": err, "heldout_split_seed": split_seed, "bank_size": dl.bank_size,
+               "nfe_per_chunk": err["nfe"], "heldout": err, "train_histories_fresh_noise": seen,
+               "heldout_split_seed": split_seed, "bank_size": dl.bank_size,
                "teacher_nfe_per_sample": dl.teacher_nfe_per_sample, "seconds": dl.seconds,
                "loss_first": losses[0], "loss_last": losses[-1],
                "loss_last_mean": sum(losses[-50:]) / len(losses[-50:]), "config": asdict(cfg),
@@ -376,7 +384,8 @@ def distill_checkpoint(cfg: DistillConfig) -> dict[str, Any]:
     print(f"student: {cfg.student_steps} step(s), nfe {err['nfe']:.0f} per chunk; held-out x0 RMSE vs teacher "
           f"{err['student_rmse']:.4f} (teacher's own network at these levels: "
           f"{err['teacher_at_student_levels_rmse']:.4f}) "
-          f"over {err['samples']} histories; {dl.seconds:.0f} s -> {out}")
+          f"over {err['samples']} histories; on training histories with fresh noise {seen['student_rmse']:.4f}; "
+          f"{dl.seconds:.0f} s -> {out}")
     return summary
 
 

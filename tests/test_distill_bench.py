@@ -30,6 +30,7 @@ def teacher(tmp_path_factory):
                    "batch_size=32", "heldout_samples=16", "progress=false", cwd=root)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "nfe 1 per chunk" in proc.stdout and "held-out x0 RMSE" in proc.stdout, proc.stdout
+    assert "on training histories with fresh noise" in proc.stdout, proc.stdout
     return root, ckpt, root / "run" / "student1"
 
 
@@ -44,6 +45,9 @@ def test_distilled_student_checkpoint(teacher):
     assert meta["extra"]["distill"]["dataset"].endswith("fork.hdf5")  # the teacher's own training data
     assert meta["extra"]["distill"]["provenance"]["git_commit"]
     assert meta["extra"]["distill"]["temperature"] == 1.0  # the noise the teacher labelled
+    seen, held = meta["extra"]["distill"]["train_histories_fresh_noise"], meta["extra"]["distill"]["heldout"]
+    assert seen["samples"] == held["samples"] == 16 and 0 < seen["student_rmse"] < math.inf
+    assert seen["student_rmse"] != held["student_rmse"]  # other histories, other noise
     student = load_policy(student_dir)
     obs = torch.zeros(3, 2, 6)  # (B, To, Do)
     res = SequentialSampler(student.schedule, student.timesteps).sample(
