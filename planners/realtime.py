@@ -17,6 +17,7 @@ encoder, action un-normalizer, horizons); ``ChunkModel.from_policy`` adapts a ``
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import numbers
 import time
@@ -147,7 +148,8 @@ class SamplerSpec:
 
     ``kind``: sequential | picard; ``steps`` K; ``schedule``: None (the model's) or ddpm | ddim | flow
     (e.g. DDIM on a DDPM-trained model); ``window``/``tol``/``lookahead``: Picard; ``warm_start``: start level
-    index for warm starts; ``amortized``: Picard initial trajectory toward the previous chunk.
+    index for warm starts; ``amortized``: Picard initial trajectory toward the previous chunk;
+    ``time_power``: ρ of a flow model's time grid (``FlowSchedule``; 1 = uniform).
     """
 
     kind: str = "sequential"
@@ -158,6 +160,7 @@ class SamplerSpec:
     lookahead: bool = False
     warm_start: int | None = None
     amortized: bool = False
+    time_power: float = 1.0
     name: str | None = None
 
     def __post_init__(self) -> None:
@@ -172,6 +175,10 @@ class SamplerSpec:
     def build(self, model: ChunkModel) -> MenuItem:
         """The menu item for ``model``."""
         sch = model.schedule if self.schedule is None else _schedule_for(self.schedule, model.schedule)
+        if self.time_power != 1:
+            if not isinstance(sch, FlowSchedule):
+                raise ValueError(f"a time power (rho) needs a flow model, not {type(sch).__name__}")
+            sch = dataclasses.replace(sch, time_power=self.time_power)
         sched_name = self.schedule or type(sch).__name__.replace("Schedule", "").lower()
         if self.kind == "picard":
             sampler: Sampler = PicardSampler(sch, steps=self.steps, window=self.window, tol=self.tol,

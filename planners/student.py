@@ -169,8 +169,15 @@ class DistillLog:
     seconds: float
 
 
-def teacher_levels(teacher_policy: Any, det: Any, teacher_steps: int | None) -> Tensor:
-    """The teacher's deterministic-sampler levels: ``teacher_steps`` of them, else its own."""
+def teacher_levels(teacher_policy: Any, det: Any, teacher_steps: int | None, time_power: float = 1.0) -> Tensor:
+    """The teacher's deterministic-sampler levels: ``teacher_steps`` of them, else its own.
+    ``time_power`` ρ ≠ 1 (flow teachers only) places ``teacher_steps`` Euler steps at (1 - k/K)^ρ."""
+    if time_power != 1:
+        if not isinstance(det, FlowSchedule):
+            raise ValueError(f"a teacher time power needs a flow teacher, not {type(det).__name__}")
+        if teacher_steps is None:
+            raise ValueError("a teacher time power needs teacher_steps (the number of Euler steps it spaces)")
+        det = dataclasses.replace(det, time_power=time_power)
     if teacher_steps is not None:
         return det.timesteps(int(teacher_steps))
     if teacher_policy.config.sampler in ("ddim", "flow"):
@@ -185,14 +192,15 @@ class StudentFit:
     one round.
 
     ``init``: a student of this teacher to continue from (its levels must be the ones
-    ``student_steps`` gives); default: the teacher's own inference weights.
+    ``student_steps`` gives); default: the teacher's own inference weights. ``teacher_time_power``:
+    label with ``teacher_steps`` flow Euler steps on the grid (1 - k/K)^ρ (``teacher_levels``).
     """
 
     def __init__(self, teacher_policy: Any, student_steps: int = 1, *, teacher_steps: int | None = None,
                  teacher_path: str | None = None, init: Any = None, batch_size: int = 256, lr: float = 1e-4,
                  weight_decay: float = 1e-6, grad_clip: float | None = 1.0, min_alpha_bar: float = 0.02,
                  seed: int = 0, temperature: float = 1.0, inner_levels: Sequence[float] | None = None,
-                 loss_space: str = "x0") -> None:
+                 loss_space: str = "x0", teacher_time_power: float = 1.0) -> None:
         from parapolicy.policies.ema import EMA
         from parapolicy.policies.factory import make_policy
 
@@ -207,7 +215,8 @@ class StudentFit:
         self.seed = seed
         self.device = teacher_policy.device
         self.det = deterministic_schedule(teacher_policy.train_schedule)
-        self.teacher_ts = teacher_levels(teacher_policy, self.det, teacher_steps)
+        self.teacher_time_power = float(teacher_time_power)
+        self.teacher_ts = teacher_levels(teacher_policy, self.det, teacher_steps, self.teacher_time_power)
         self.K = int(self.teacher_ts.numel()) - 1
         self.student_ts = student_timesteps(self.det, student_steps, min_alpha_bar=min_alpha_bar, inner=inner_levels)
         self.N = self.student_ts.numel() - 1
@@ -369,7 +378,8 @@ class StudentFit:
         (N+1, M, H, Da)``, ``targets (N, M, H, Da)``, ``student_ts (N+1,)``, and what labelled it."""
         tensors = {"obs": self.obs, "states": self.states, "targets": self.targets,
                    "student_ts": self.student_ts.to(torch.float32)}
-        meta = {"temperature": repr(self.temperature), "teacher_nfe": str(self.K)}
+        meta = {"temperature": repr(self.temperature), "teacher_nfe": str(self.K),
+                "teacher_time_power": repr(self.teacher_time_power)}
         return tensors, meta
 
     def load_bank(self, tensors: dict[str, Tensor], meta: dict[str, str]) -> int:
@@ -381,9 +391,12 @@ class StudentFit:
         if not torch.equal(tensors["student_ts"].to(torch.float32), self.student_ts.to(torch.float32)):
             raise ValueError(f"the bank was labelled for student levels {tensors['student_ts'].tolist()}, "
                              f"not {self.student_ts.tolist()}")
-        if meta.get("teacher_nfe") != str(self.K) or meta.get("temperature") != repr(self.temperature):
-            raise ValueError(f"the bank was labelled with {meta.get('teacher_nfe')} teacher steps at temperature "
-                             f"{meta.get('temperature')}, not {self.K} at {self.temperature!r}")
+        power = meta.get("teacher_time_power", "1.0")  # banks from before the option: uniform grid
+        if (meta.get("teacher_nfe") != str(self.K) or meta.get("temperature") != repr(self.temperature)
+                or float(power) != self.teacher_time_power):
+            raise ValueError(f"the bank was labelled with {meta.get('teacher_nfe')} teacher steps (time power {power}) "
+                             f"at temperature {meta.get('temperature')}, not {self.K} (time power "
+                             f"{self.teacher_time_power!r}) at {self.temperature!r}")
         obs, states, targets = tensors["obs"], tensors["states"], tensors["targets"]
         M = obs.shape[0]
         if (tuple(obs.shape[1:]) != tuple(self.obs.shape[1:])

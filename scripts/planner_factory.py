@@ -4,6 +4,8 @@ A *menu* is a list of sampler specs, best quality first. Each spec is one string
 
 =====================================================  =================================================
 ``ddpm<K>`` / ``ddim<K>`` / ``flow<K>``                 sequential sampler with K steps (``ddpm100``)
+``flow<K>-rho<ρ>``                                      flow Euler on times (1 - k/K)^ρ: ρ > 1 packs the
+                                                        steps toward the data end (``flow20-rho2``)
 ``warm-<sched><K>[-s<i>]``                              warm start: the previous chunk, shifted and
                                                         re-noised to level index i (default K // 2)
 ``warm-student[<N>][-s<i>]``                            the same warm start into a student's N levels
@@ -59,7 +61,7 @@ from parapolicy.planners.sequential import SequentialSampler
 
 PLANNERS = ("chunked", "realtime", "async")
 SCHEDULE_NAMES = ("ddpm", "ddim", "flow")
-ALLOWED_FORMS = ("ddpm<K> | ddim<K> | flow<K> | warm-<sched><K>[-s<i>] | warm-student[<N>][-s<i>] | "
+ALLOWED_FORMS = ("ddpm<K> | ddim<K> | flow<K>[-rho<r>] | warm-<sched><K>[-s<i>] | warm-student[<N>][-s<i>] | "
                  "picard-<sched><K>-p<P>[-tau<t>][-look]"
                  "[-amortized[-student[<N>]]] | student[<N>] | cascade[-student<N>][-<sched><K>], "
                  "each but cascade with an optional -t<temperature> suffix")
@@ -67,6 +69,7 @@ ALLOWED_FORMS = ("ddpm<K> | ddim<K> | flow<K> | warm-<sched><K>[-s<i>] | warm-st
 _SEQ = re.compile(r"^(ddpm|ddim|flow)(\d+)$")
 _STUDENT = re.compile(r"^student(\d*)$")
 _TEMP = re.compile(r"^t(\d+(?:\.\d*)?|\.\d+)$")
+_RHO = re.compile(r"^rho(\d+(?:\.\d*)?|\.\d+)$")
 
 
 # ------------------------------------------------------------------------------------------ parsing
@@ -78,6 +81,7 @@ class MenuSpec:
     (sequential, picard, warm; cascade's teacher as ``teacher``). ``warm_start``: start level index
     (-1: the default K // 2). ``amortized``: None | "warm" | "student". ``student_steps``: which
     student (None: the one with the fewest steps). ``temperature``: scale of the initial noise.
+    ``time_power``: ρ of a flow sampler's time grid (1: uniform).
     """
 
     text: str
@@ -92,6 +96,7 @@ class MenuSpec:
     student_steps: int | None = None
     teacher: "MenuSpec | None" = None
     temperature: float = 1.0
+    time_power: float = 1.0
 
     @property
     def needs_student(self) -> bool:
@@ -144,10 +149,14 @@ def parse_spec(text: Any) -> MenuSpec:
         return dataclasses.replace(spec, text=text, temperature=temperature)
     head = tokens[0]
     if _SEQ.match(head):
-        if len(tokens) > 1:
-            raise _bad(text, f"unexpected suffix {'-'.join(tokens[1:])!r} after a sequential sampler")
         sched, steps = _seq_token(text, head)
-        return MenuSpec(text=text, kind="sequential", schedule=sched, steps=steps)
+        rho = _RHO.match(tokens[1]) if len(tokens) == 2 and sched == "flow" else None
+        if len(tokens) > 1 and rho is None:
+            raise _bad(text, f"unexpected suffix {'-'.join(tokens[1:])!r} after a sequential sampler")
+        power = float(rho.group(1)) if rho else 1.0
+        if not power > 0:
+            raise _bad(text, f"the grid's time power rho must be a number > 0, got {rho.group(1) if rho else power}")
+        return MenuSpec(text=text, kind="sequential", schedule=sched, steps=steps, time_power=power)
     if head == "warm":
         return _parse_warm(text, tokens[1:])
     if head == "picard":
@@ -396,7 +405,7 @@ def _teacher_item(spec: MenuSpec, ctx: MenuContext) -> MenuItem:
     else:
         start = None if spec.warm_start is None else (spec.steps // 2 if spec.warm_start < 0 else spec.warm_start)
         ss = SamplerSpec(kind="sequential", steps=spec.steps, schedule=spec.schedule, warm_start=start,
-                         name=spec.text)
+                         time_power=spec.time_power, name=spec.text)
     return ss.build(ctx.model)
 
 

@@ -69,6 +69,13 @@ def test_distill_bad_inputs_are_one_line(teacher, tmp_path):
     assert not (tmp_path / "odd").exists()
     assert_one_line_error(run_cli("parapolicy-distill", f"checkpoint={ckpt}", "loss_space=eps", cwd=tmp_path),
                           "loss_space")
+    assert_one_line_error(run_cli("parapolicy-distill", f"checkpoint={ckpt}", "teacher_time_power=0", cwd=tmp_path),
+                          "teacher_time_power must be a number > 0")
+    assert_one_line_error(run_cli("parapolicy-distill", f"checkpoint={ckpt}", "teacher_time_power=2", cwd=tmp_path),
+                          "teacher_time_power needs teacher_steps")
+    assert_one_line_error(run_cli("parapolicy-distill", f"checkpoint={ckpt}", "teacher_steps=10", "teacher_time_power=2",
+                                  f"out={tmp_path / 'rho'}", cwd=tmp_path), "needs a flow teacher")
+    assert not (tmp_path / "rho").exists()
     # an existing student is not overwritten
     before = (student_dir / "model.safetensors").read_bytes()
     assert_one_line_error(run_cli("parapolicy-distill", f"checkpoint={ckpt}", "steps=1", cwd=tmp_path),
@@ -328,6 +335,9 @@ def test_spec_parsing():
     assert (t.kind, t.student_steps, t.temperature, t.text) == ("student", 2, 0.8, "student2-T0.8")
     assert parse_spec("picard-ddpm100-p16-tau0.3-look-amortized-t.5").temperature == 0.5
     assert parse_spec("flow10").temperature == 1.0
+    r = parse_spec("flow20-rho2-t0.8")
+    assert (r.kind, r.schedule, r.steps, r.time_power, r.temperature) == ("sequential", "flow", 20, 2.0, 0.8)
+    assert parse_spec("flow20").time_power == 1.0 and parse_spec("flow5-rho.5").time_power == 0.5
     assert parse_spec("flow10").kind == "sequential" and parse_spec("cascade").teacher is None
     assert parse_spec("student1").needs_student and not parse_spec("ddim10").needs_student
     w = parse_spec("warm-student2-t0.8")
@@ -340,7 +350,8 @@ def test_spec_parsing():
     ("dpm10", "unknown sampler name"), ("ddim10-x", "unexpected suffix"), ("warm-ddim10-s10", "warm start level"),
     ("picard-ddpm100-p8-tauX", "tau<number>"), ("", "non-empty"), ("student0", "at least 1 step"),
     ("flow10-t0", "temperature must be a number > 0"), ("cascade-t0.8", "a cascade samples at temperature 1"),
-    ("flow10-t0.8-t0.5", "at most one -t<temperature>"),
+    ("flow10-t0.8-t0.5", "at most one -t<temperature>"), ("flow20-rho0", "time power rho must be a number > 0"),
+    ("ddim10-rho2", "unexpected suffix 'rho2'"), ("flow20-rho2-rho3", "unexpected suffix"),
 ])
 def test_bad_specs(spec, fragment):
     from parapolicy.scripts.planner_factory import ALLOWED_FORMS, parse_spec

@@ -266,3 +266,13 @@ def test_item_temperature_matches_chunked_policy_and_refuses_cascade() -> None:
     cas = CascadeSampler(SequentialSampler(model.schedule, steps=2), model.denoiser, item.sampler, threshold=0.1)
     with pytest.raises(ValueError, match="a cascade samples at temperature 1"):
         MenuItem("cascade", cas, temperature=0.8)
+
+
+def test_flow_time_power_item() -> None:
+    """A flow item with ρ runs its steps on the power grid; ρ on a DDPM model is one line."""
+    item = SamplerSpec(kind="sequential", steps=4, time_power=2.0, name="flow4-rho2").build(
+        make_chunk_model(schedules()["flow"]))
+    torch.testing.assert_close(item.sampler.timesteps, torch.tensor([1.0, 0.5625, 0.25, 0.0625, 0.0]))
+    assert item.name == "flow4-rho2" and item.sampler.num_steps == 4
+    with pytest.raises(ValueError, match="a time power \\(rho\\) needs a flow model, not DDPMSchedule"):
+        SamplerSpec(kind="sequential", steps=4, time_power=2.0).build(make_chunk_model(schedules()["ddpm"]))

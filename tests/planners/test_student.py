@@ -142,3 +142,32 @@ def test_landing_space_loss_weights_each_step_by_its_gain() -> None:
     assert torch.allclose(w, torch.tensor([0.64, 1.0]))
     with pytest.raises(ValueError, match="loss_space"):
         StudentFit(teacher, 2, loss_space="eps")
+
+
+def test_teacher_time_power_labels_on_the_power_grid() -> None:
+    """teacher_time_power ρ: the teacher's K Euler steps sit at (1 - k/K)^ρ (plus the student's levels),
+    the bank records ρ, and a bank labelled on another grid is refused."""
+    teacher = _teacher("flow", iters=20)
+    fit = StudentFit(teacher, 2, teacher_steps=4, teacher_time_power=2.0, temperature=0.8, seed=1)
+    torch.testing.assert_close(fit.teacher_ts, torch.tensor([1.0, 0.5625, 0.25, 0.0625, 0.0]))
+    obs = torch.randn(3, 2, 3, generator=torch.Generator().manual_seed(2))
+    fit.label(obs)
+    x = fit.states[0]  # (3, H, Da) the labels' initial noise
+    cond = teacher.encode_obs(obs)
+    grid = [1.0, 0.5625, 0.5, 0.25, 0.0625, 0.0]  # the power grid with the student's middle level 0.5
+    with torch.no_grad():
+        for t, tp in zip(grid[:-1], grid[1:]):
+            x = x + (tp - t) * teacher.denoiser(x, torch.full((3,), t), cond)
+    torch.testing.assert_close(fit.states[-1], x, rtol=1e-5, atol=1e-5)
+    tensors, meta = fit.bank_tensors()
+    assert meta["teacher_time_power"] == "2.0"
+    with pytest.raises(ValueError, match="time power 2.0"):
+        StudentFit(teacher, 2, teacher_steps=4, temperature=0.8).load_bank(tensors, meta)
+    assert StudentFit(teacher, 2, teacher_steps=4, teacher_time_power=2, temperature=0.8).load_bank(tensors, meta) == 3
+    uniform = StudentFit(teacher, 2, teacher_steps=4, temperature=0.8)
+    old_meta = {k: v for k, v in uniform.bank_tensors()[1].items() if k != "teacher_time_power"}
+    assert uniform.load_bank(tensors, old_meta) == 3  # a bank from before the option: the uniform grid
+    with pytest.raises(ValueError, match="needs a flow teacher"):
+        StudentFit(_teacher("ddpm", iters=0), 1, teacher_steps=4, teacher_time_power=2.0)
+    with pytest.raises(ValueError, match="needs teacher_steps"):
+        StudentFit(teacher, 1, teacher_time_power=2.0)

@@ -203,3 +203,21 @@ def test_training_targets_and_times():
     torch.testing.assert_close(ddpm.training_target(x0, eps, t[:4]), eps)
     torch.testing.assert_close(flow.training_target(x0, eps, tf[:4]), eps - x0)
     torch.testing.assert_close(flow.network_time(torch.tensor([0.5])), torch.tensor([50.0]))
+
+
+def test_flow_time_power_grid():
+    """ρ places the K steps at (1 - k/K)^ρ, dense toward the data end; Euler stays exact on straight paths."""
+    sch = FlowSchedule(T, time_power=2.0)
+    torch.testing.assert_close(sch.timesteps(4), torch.tensor([1.0, 0.5625, 0.25, 0.0625, 0.0]))
+    assert torch.equal(FlowSchedule(T, time_power=1).timesteps(7), FlowSchedule(T).timesteps(7))
+    g = gen(8)
+    x0, eps = torch.randn(3, 16, 2, generator=g), torch.randn(3, 16, 2, generator=g)
+    ts = sch.timesteps(5)
+    x = eps
+    for i in range(5):
+        t, tp = ts[i].expand(3), ts[i + 1].expand(3)
+        x = sch.step(sch.training_target(x0, eps, t), t, tp, x).prev
+    torch.testing.assert_close(x, x0, rtol=1e-5, atol=1e-5)
+    for bad in (0, -1.0, float("nan"), True, "2"):
+        with pytest.raises(ValueError, match="time power must be a number > 0"):
+            FlowSchedule(T, time_power=bad)
