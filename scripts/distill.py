@@ -24,8 +24,9 @@ instead of spacing them evenly, and ``loss_space=landing`` weights each step's x
 of its gain on where the step lands (``planners.student.StudentFit``); neither moved the Push-T
 student beyond the noise of its benchmark (README).
 ``teacher_steps=K teacher_time_power=ρ`` (flow teachers) labels with K Euler steps at times (1 - k/K)^ρ:
-ρ = 2 packs them toward the data end, where the Push-T flow bends, and 20 such steps match 100 uniform
-ones in closed loop at a fifth of the labelling cost (README).
+ρ = 2 packs them toward the data end, where the Push-T flow bends: there 20 such steps land as close to
+the converged ODE as 100 uniform ones (x0 RMSE 0.0028 against 0.0024) at a fifth of the labelling cost
+(README).
 ``init_student=`` continues an earlier student of the same teacher instead of starting from the
 teacher's weights (``steps=0`` then skips the demonstrations-only round). ``save_bank=true`` keeps the
 teacher-labelled bank in the student's checkpoint (``distill_bank.safetensors``, ~0.8 KB per history
