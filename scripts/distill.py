@@ -27,6 +27,8 @@ student beyond the noise of its benchmark (README).
 ρ = 2 packs them toward the data end, where the Push-T flow bends: there 20 such steps land as close to
 the converged ODE as 100 uniform ones (x0 RMSE 0.0028 against 0.0024) at a fifth of the labelling cost
 (README).
+``onpolicy_action_noise=σ`` perturbs the actions those rollouts execute (DART), so the histories the
+teacher labels also come from beside the student's path.
 ``init_student=`` continues an earlier student of the same teacher instead of starting from the
 teacher's weights (``steps=0`` then skips the demonstrations-only round). ``save_bank=true`` keeps the
 teacher-labelled bank in the student's checkpoint (``distill_bank.safetensors``, ~0.8 KB per history
@@ -44,7 +46,7 @@ import json
 import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from parapolicy.scripts.common import EnvConfig, UserError, hydra_app, provenance
 
@@ -76,6 +78,7 @@ class DistillConfig:
     onpolicy_steps: int = 1000  # training iterations per round, on the whole bank
     onpolicy_num_envs: int = 8
     onpolicy_seed: int = 200_000  # round r rolls out from seeds onpolicy_seed + r·onpolicy_episodes …
+    onpolicy_action_noise: float = 0.0  # DART in the student's rollouts: executed actions + N(0, (σ·half-range)²)
     action_horizon: int | None = None  # Ta of the rollouts (null: the teacher's)
     label_repeats: int = 1  # teacher labels (independent noise draws) per on-policy history
     label_batch: int = 1024  # histories per batched teacher labelling pass (larger suits a GPU)
@@ -99,6 +102,9 @@ class DistillConfig:
                              "continue)")
         if self.steps == 0 and self.onpolicy_rounds == 0:
             raise ValueError("steps=0 with onpolicy_rounds=0 trains nothing; give steps >= 1 or onpolicy_rounds >= 1")
+        noise = self.onpolicy_action_noise
+        if isinstance(noise, bool) or not isinstance(noise, (int, float)) or not 0 <= noise <= 1:
+            raise ValueError(f"onpolicy_action_noise must be a number in [0, 1], got {noise!r}")
         if self.action_horizon is not None and (isinstance(self.action_horizon, bool) or self.action_horizon < 1):
             raise ValueError(f"action_horizon must be null or an integer >= 1, got {self.action_horizon!r}")
         if self.init_student is not None and not Path(self.init_student).is_dir():
@@ -273,6 +279,22 @@ def heldout_error(teacher: Any, student: Any, heldout: Any, *, teacher_steps: in
             "depth": int(res.depth), "samples": int(obs.shape[0])}
 
 
+def onpolicy_env_fn(env_id: str, action_noise: float = 0.0) -> Callable[[], Any]:
+    """The task the student is rolled out in during on-policy rounds; with ``action_noise`` σ > 0 the
+    executed actions are perturbed (``envs.ActionNoise``, DART), so the histories labelled come from
+    around the student's path, not only on it."""
+    make = EnvConfig(id=env_id).make
+    if not action_noise:
+        return make
+
+    def noisy() -> Any:
+        from parapolicy.envs.action_noise import ActionNoise
+
+        return ActionNoise(make(), action_noise)
+
+    return noisy
+
+
 def _device(name: str) -> str:
     import torch
 
@@ -311,7 +333,7 @@ def distill_checkpoint(cfg: DistillConfig) -> dict[str, Any]:
     if cfg.onpolicy_rounds:
         if not tcfg.env_id:
             raise UserError(f"onpolicy_rounds needs the teacher's task, and {cfg.checkpoint} records no env_id")
-        env_fn = EnvConfig(id=tcfg.env_id).make
+        env_fn = onpolicy_env_fn(tcfg.env_id, cfg.onpolicy_action_noise)
         horizon = cfg.action_horizon or tcfg.action_horizon
         if horizon > tcfg.pred_horizon - tcfg.obs_horizon + 1:
             raise UserError(f"action_horizon={horizon} does not fit the chunk: at most "

@@ -69,6 +69,8 @@ def test_distill_bad_inputs_are_one_line(teacher, tmp_path):
     assert not (tmp_path / "odd").exists()
     assert_one_line_error(run_cli("parapolicy-distill", f"checkpoint={ckpt}", "loss_space=eps", cwd=tmp_path),
                           "loss_space")
+    assert_one_line_error(run_cli("parapolicy-distill", f"checkpoint={ckpt}", "onpolicy_action_noise=2", cwd=tmp_path),
+                          "onpolicy_action_noise must be a number in [0, 1]")
     assert_one_line_error(run_cli("parapolicy-distill", f"checkpoint={ckpt}", "teacher_time_power=0", cwd=tmp_path),
                           "teacher_time_power must be a number > 0")
     assert_one_line_error(run_cli("parapolicy-distill", f"checkpoint={ckpt}", "teacher_time_power=2", cwd=tmp_path),
@@ -97,6 +99,24 @@ def test_distill_places_the_students_inner_level(teacher, tmp_path):
                    cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert json.loads((tmp_path / "s2b" / "config.json").read_text())["timesteps"] == ts
+
+
+def test_onpolicy_rollouts_can_perturb_the_executed_actions():
+    """onpolicy_action_noise σ: the student's rollouts run in an ActionNoise-wrapped task (DART), so the
+    same actions from the same seed reach other states, reproducibly; σ = 0 is the plain task."""
+    from parapolicy.envs.action_noise import ActionNoise
+    from parapolicy.scripts.distill import onpolicy_env_fn
+
+    plain, noisy = onpolicy_env_fn("parapolicy/Fork-v0")(), onpolicy_env_fn("parapolicy/Fork-v0", 0.2)()
+    assert isinstance(noisy, ActionNoise) and noisy.scale == 0.2 and not isinstance(plain, ActionNoise)
+
+    def states(env, seed):
+        env.reset(seed=seed)
+        act = np.full(env.action_space.shape, 0.3, dtype=env.action_space.dtype)
+        return np.stack([env.step(act)[0] for _ in range(5)])  # (5, Do)
+
+    assert not np.allclose(states(plain, 1), states(noisy, 1))
+    np.testing.assert_array_equal(states(noisy, 1), states(onpolicy_env_fn("parapolicy/Fork-v0", 0.2)(), 1))
 
 
 def test_distill_continues_a_student_on_policy(teacher, tmp_path):
