@@ -186,7 +186,7 @@ class SamplerSpec:
             auto = f"picard-{sched_name}{self.steps}-w{self.window}"
         else:
             sampler = SequentialSampler(sch, steps=self.steps)
-            auto = f"{sched_name}{self.steps}"
+            auto = f"{sched_name}{self.steps}" + (f"-rho{self.time_power:g}" if self.time_power != 1 else "")
         if self.warm_start is not None:
             auto += f"-warm{self.warm_start}"
         if self.amortized:

@@ -274,5 +274,7 @@ def test_flow_time_power_item() -> None:
         make_chunk_model(schedules()["flow"]))
     torch.testing.assert_close(item.sampler.timesteps, torch.tensor([1.0, 0.5625, 0.25, 0.0625, 0.0]))
     assert item.name == "flow4-rho2" and item.sampler.num_steps == 4
+    assert SamplerSpec(kind="sequential", steps=4, time_power=2.0).build(make_chunk_model(schedules()["flow"])).name \
+        == "flow4-rho2"  # unnamed: the grid is in its default name, apart from plain flow4
     with pytest.raises(ValueError, match="a time power \\(rho\\) needs a flow model, not DDPMSchedule"):
         SamplerSpec(kind="sequential", steps=4, time_power=2.0).build(make_chunk_model(schedules()["ddpm"]))
