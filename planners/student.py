@@ -43,6 +43,23 @@ from .schedule_math import output_from_x0, x0_from_output
 
 
 LOSS_SPACES = ("x0", "landing")  # where a student step's error is measured (``StudentFit``)
+LOSSES = ("mse", "pseudo_huber")  # how a chunk's error is penalised (``StudentFit``, ``chunk_loss``)
+
+
+def chunk_loss(diff: Tensor, loss: str = "mse", c: float = 0.003) -> Tensor:
+    """Per-chunk penalty of x0 errors ``diff (..., H·Da)`` → ``(...)``.
+
+    ``mse``: the mean squared error over the chunk. ``pseudo_huber``: sqrt(e² + c²) − c on the chunk's
+    RMS error e (improved consistency training, Song & Dhariwal 2023, uses it on the whole sample): about
+    e²/(2c) below c and e above it, so a few chunks far from their label (histories where the teacher's
+    map jumps between modes) pull the fit linearly, not quadratically — the student is drawn toward
+    the majority's chunk instead of the mean of the modes, which no mode contains."""
+    sq = diff.pow(2).mean(dim=-1)  # (...)
+    if loss == "mse":
+        return sq
+    if loss == "pseudo_huber":
+        return (sq + c * c).sqrt() - c
+    raise ValueError(f"loss must be one of {', '.join(LOSSES)}, got {loss!r}")
 
 
 def student_timesteps(schedule: Any, steps: int, *, min_alpha_bar: float = 0.02,
@@ -194,13 +211,15 @@ class StudentFit:
     ``init``: a student of this teacher to continue from (its levels must be the ones
     ``student_steps`` gives); default: the teacher's own inference weights. ``teacher_time_power``:
     label with ``teacher_steps`` flow Euler steps on the grid (1 - k/K)^ρ (``teacher_levels``).
+    ``loss``/``huber_c``: the per-chunk penalty (``chunk_loss``).
     """
 
     def __init__(self, teacher_policy: Any, student_steps: int = 1, *, teacher_steps: int | None = None,
                  teacher_path: str | None = None, init: Any = None, batch_size: int = 256, lr: float = 1e-4,
                  weight_decay: float = 1e-6, grad_clip: float | None = 1.0, min_alpha_bar: float = 0.02,
                  seed: int = 0, temperature: float = 1.0, inner_levels: Sequence[float] | None = None,
-                 loss_space: str = "x0", teacher_time_power: float = 1.0) -> None:
+                 loss_space: str = "x0", teacher_time_power: float = 1.0, loss: str = "mse",
+                 huber_c: float = 0.003) -> None:
         from parapolicy.policies.ema import EMA
         from parapolicy.policies.factory import make_policy
 
@@ -223,6 +242,11 @@ class StudentFit:
         self.H, self.Da = int(cfg.pred_horizon), int(cfg.action_dim)
         self.batch_size, self.grad_clip = int(batch_size), grad_clip
         self.clip = self.det.clip_range if getattr(self.det, "clip_sample", False) else None
+        if loss not in LOSSES:
+            raise ValueError(f"loss must be one of {', '.join(LOSSES)}, got {loss!r}")
+        if not (isinstance(huber_c, (int, float)) and huber_c > 0):
+            raise ValueError(f"huber_c must be a number > 0, got {huber_c!r}")
+        self.loss, self.huber_c = loss, float(huber_c)
         self.step_weight = self._step_weights(loss_space)  # (N,)
         self._loss_w = self.step_weight / self.step_weight.sum()  # (N,) normalized once, not per training step
         self.obs = torch.zeros((0, int(cfg.obs_horizon), int(cfg.obs_dim)), device=self.device)  # (M, To, Do) raw
@@ -354,8 +378,8 @@ class StudentFit:
                 x0_hat = x0_from_output(self.det, st.denoiser(x_n, t_n, cond), x_n, t_n)  # (N·b, H, Da)
                 if self.clip is not None:  # the value sampling uses (clipped), with a straight-through gradient
                     x0_hat = x0_hat + (x0_hat.clamp(-self.clip, self.clip) - x0_hat).detach()
-                sq = (x0_hat - target).pow(2).reshape(N, b, H * Da).mean(dim=(1, 2))  # (N,) per student step
-                loss = (self._loss_w * sq).sum()
+                per = chunk_loss((x0_hat - target).reshape(N, b, H * Da), self.loss, self.huber_c)  # (N, b)
+                loss = (self._loss_w * per.mean(dim=1)).sum()  # per-step means, weighted over the N steps
                 self.opt.zero_grad(set_to_none=True)
                 loss.backward()
                 if self.grad_clip is not None:

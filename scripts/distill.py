@@ -61,6 +61,8 @@ class DistillConfig:
     steps: int = 2000  # student training iterations on the demonstration bank (0: none; needs init_student)
     student_steps: int = 1  # N sampling steps of the student (1..8)
     loss_space: str = "x0"  # x0 | landing: each step's error in x0 space, or where it lands (A_n²-weighted)
+    loss: str = "mse"  # mse | pseudo_huber: a chunk's penalty (pseudo-Huber: linear above huber_c, robust to mode jumps)
+    huber_c: float = 0.003  # pseudo-Huber's knee, in RMS x0 error per chunk (normalized action units)
     inner_levels: Any = None  # the student's N-1 levels between noise and clean (null: evenly spaced, or init_student's)
     dataset: Any = None  # a path or list of paths; null: the teacher's training dataset (module docstring)
     out: str | None = None  # null: <teacher dir>/../student<N>
@@ -121,12 +123,17 @@ class DistillConfig:
             raise ValueError("teacher_time_power needs teacher_steps (the number of Euler steps it places)")
         if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
             raise ValueError(f"lr must be a number > 0, got {self.lr!r}")
-        from parapolicy.planners.student import LOSS_SPACES
+        from parapolicy.planners.student import LOSS_SPACES, LOSSES
         from parapolicy.policies.sampling import check_temperature
 
         check_temperature(self.temperature)
         if self.loss_space not in LOSS_SPACES:
             raise ValueError(f"loss_space must be one of {', '.join(LOSS_SPACES)}, got {self.loss_space!r}")
+        if self.loss not in LOSSES:
+            raise ValueError(f"loss must be one of {', '.join(LOSSES)}, got {self.loss!r}")
+        c = self.huber_c
+        if isinstance(c, bool) or not isinstance(c, (int, float)) or not math.isfinite(c) or c <= 0:
+            raise ValueError(f"huber_c must be a number > 0, got {c!r}")
         if self.device not in DEVICES:
             raise ValueError(f"unknown device {self.device!r}; allowed: {', '.join(DEVICES)}")
         if not Path(self.checkpoint).is_dir():
@@ -364,7 +371,7 @@ def distill_checkpoint(cfg: DistillConfig) -> dict[str, Any]:
                          teacher_path=str(Path(cfg.checkpoint).resolve()), init=init, batch_size=cfg.batch_size,
                          lr=cfg.lr, seed=cfg.seed, temperature=cfg.temperature,
                          inner_levels=_inner_levels(cfg, init), loss_space=cfg.loss_space,
-                         teacher_time_power=cfg.teacher_time_power)
+                         teacher_time_power=cfg.teacher_time_power, loss=cfg.loss, huber_c=cfg.huber_c)
         if saved is not None:
             try:
                 fit.load_bank(*saved)

@@ -11,8 +11,8 @@ from parapolicy.policies.factory import make_policy
 from parapolicy.planners.base import Budget
 from parapolicy.planners.realtime import ChunkModel, MenuItem, RealtimePlanner
 from parapolicy.planners.sequential import SequentialSampler
-from parapolicy.planners.student import (StudentFit, deterministic_schedule, distill, student_timesteps,
-                                         teacher_trajectories)
+from parapolicy.planners.student import (StudentFit, chunk_loss, deterministic_schedule, distill,
+                                         student_timesteps, teacher_trajectories)
 
 torch.set_num_threads(1)
 
@@ -142,6 +142,40 @@ def test_landing_space_loss_weights_each_step_by_its_gain() -> None:
     assert torch.allclose(w, torch.tensor([0.64, 1.0]))
     with pytest.raises(ValueError, match="loss_space"):
         StudentFit(teacher, 2, loss_space="eps")
+
+
+def test_chunk_loss_values_and_bad_name() -> None:
+    diff = torch.tensor([[0.0, 0.0], [3.0, 4.0], [1e-4, -1e-4]])  # (3, 2): chunk RMS 0, 3.54, 1e-4
+    assert torch.allclose(chunk_loss(diff, "mse"), diff.pow(2).mean(-1))
+    ph = chunk_loss(diff, "pseudo_huber", c=0.01)  # (3,)
+    e = diff.pow(2).mean(-1).sqrt()
+    assert ph[0] == 0
+    assert abs(ph[1] - (e[1] - 0.01)) < 1e-4  # linear far above the knee
+    assert abs(ph[2] - e[2] ** 2 / 0.02) < 1e-8  # quadratic below it
+    with pytest.raises(ValueError, match="loss must be one of"):
+        chunk_loss(diff, "l7")
+    with pytest.raises(ValueError, match="loss must be one of"):
+        StudentFit(_teacher("flow", iters=1), 1, loss="l7")
+    with pytest.raises(ValueError, match="huber_c"):
+        StudentFit(_teacher("flow", iters=1), 1, loss="pseudo_huber", huber_c=0.0)
+
+
+def test_pseudo_huber_fit_picks_the_majority_mode_where_mse_averages() -> None:
+    """One chunk fitted to labels from two modes (70% at +0.5, 30% at -0.5): the MSE optimum is the
+    mean (+0.2), which neither mode contains; the pseudo-Huber optimum sits at the majority mode."""
+    labels = torch.cat([torch.full((7, 16), 0.5), torch.full((3, 16), -0.5)])  # (10, H·Da)
+    fits = {}
+    for loss in ("mse", "pseudo_huber"):
+        x = torch.zeros(16, requires_grad=True)
+        opt = torch.optim.Adam([x], lr=1e-2)
+        for _ in range(600):
+            val = chunk_loss(x[None] - labels, loss, c=0.003).mean()
+            opt.zero_grad()
+            val.backward()
+            opt.step()
+        fits[loss] = x.detach().mean().item()
+    assert abs(fits["mse"] - 0.2) < 0.01
+    assert abs(fits["pseudo_huber"] - 0.5) < 0.02
 
 
 def test_teacher_time_power_labels_on_the_power_grid() -> None:
