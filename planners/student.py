@@ -211,7 +211,12 @@ class StudentFit:
     ``init``: a student of this teacher to continue from (its levels must be the ones
     ``student_steps`` gives); default: the teacher's own inference weights. ``teacher_time_power``:
     label with ``teacher_steps`` flow Euler steps on the grid (1 - k/K)^ρ (``teacher_levels``).
-    ``loss``/``huber_c``: the per-chunk penalty (``chunk_loss``).
+    ``loss``/``huber_c``: the per-chunk penalty (``chunk_loss``). ``executed_weight`` w: the chunk
+    positions a replan executes (To − 1 … To − 2 + Ta, Ta = ``action_horizon`` or the teacher's) count w
+    times as much as the rest. ``anchor`` λ: after each optimizer step every weight moves a fraction
+    lr·λ back toward the teacher's inference weights (decoupled like AdamW's decay, but toward the
+    teacher, not zero — L2-SP), so the student departs from its teacher's features, which generalise
+    across histories, only where the labels keep asking it to.
     """
 
     def __init__(self, teacher_policy: Any, student_steps: int = 1, *, teacher_steps: int | None = None,
@@ -219,7 +224,8 @@ class StudentFit:
                  weight_decay: float = 1e-6, grad_clip: float | None = 1.0, min_alpha_bar: float = 0.02,
                  seed: int = 0, temperature: float = 1.0, inner_levels: Sequence[float] | None = None,
                  loss_space: str = "x0", teacher_time_power: float = 1.0, loss: str = "mse",
-                 huber_c: float = 0.003) -> None:
+                 huber_c: float = 0.003, executed_weight: float = 1.0, action_horizon: int | None = None,
+                 anchor: float = 0.0) -> None:
         from parapolicy.policies.ema import EMA
         from parapolicy.policies.factory import make_policy
 
@@ -247,6 +253,17 @@ class StudentFit:
         if not (isinstance(huber_c, (int, float)) and huber_c > 0):
             raise ValueError(f"huber_c must be a number > 0, got {huber_c!r}")
         self.loss, self.huber_c = loss, float(huber_c)
+        if not (isinstance(executed_weight, (int, float)) and executed_weight > 0):
+            raise ValueError(f"executed_weight must be a number > 0, got {executed_weight!r}")
+        if not (isinstance(anchor, (int, float)) and anchor >= 0):
+            raise ValueError(f"anchor must be a number >= 0, got {anchor!r}")
+        self.anchor = float(anchor)
+        To, Ta = int(cfg.obs_horizon), int(action_horizon or cfg.action_horizon)
+        if To - 1 + Ta > int(cfg.pred_horizon):
+            raise ValueError(f"action_horizon={Ta} does not fit the chunk: at most {int(cfg.pred_horizon) - To + 1}")
+        pos_w = torch.ones(int(cfg.pred_horizon), 1, device=self.device)  # (H, 1)
+        pos_w[To - 1:To - 1 + Ta] = float(executed_weight)
+        self._pos_w = (pos_w / pos_w.mean()).expand(-1, int(cfg.action_dim)).reshape(-1)  # (H·Da,) mean 1
         self.step_weight = self._step_weights(loss_space)  # (N,)
         self._loss_w = self.step_weight / self.step_weight.sum()  # (N,) normalized once, not per training step
         self.obs = torch.zeros((0, int(cfg.obs_horizon), int(cfg.obs_dim)), device=self.device)  # (M, To, Do) raw
@@ -273,6 +290,10 @@ class StudentFit:
         self.student.ema.load_state_dict(start.state_dict())
         self.params = [p for p in self.student.model.parameters() if p.requires_grad]
         self.opt = torch.optim.AdamW(self.params, lr=lr, weight_decay=weight_decay)
+        self.lr = float(lr)
+        teacher_w = teacher_policy.inference_net.state_dict()
+        self._anchor_to = ([teacher_w[n].detach().clone() for n, p in self.student.model.named_parameters()
+                            if p.requires_grad] if self.anchor > 0 else [])  # aligned with self.params
         self.ema = EMA()
         self.student.use_ema = True
         self.student.eval()
@@ -378,13 +399,18 @@ class StudentFit:
                 x0_hat = x0_from_output(self.det, st.denoiser(x_n, t_n, cond), x_n, t_n)  # (N·b, H, Da)
                 if self.clip is not None:  # the value sampling uses (clipped), with a straight-through gradient
                     x0_hat = x0_hat + (x0_hat.clamp(-self.clip, self.clip) - x0_hat).detach()
-                per = chunk_loss((x0_hat - target).reshape(N, b, H * Da), self.loss, self.huber_c)  # (N, b)
+                diff = (x0_hat - target).reshape(N, b, H * Da) * self._pos_w.sqrt()  # (N, b, H·Da) position-weighted
+                per = chunk_loss(diff, self.loss, self.huber_c)  # (N, b)
                 loss = (self._loss_w * per.mean(dim=1)).sum()  # per-step means, weighted over the N steps
                 self.opt.zero_grad(set_to_none=True)
                 loss.backward()
                 if self.grad_clip is not None:
                     torch.nn.utils.clip_grad_norm_(self.params, self.grad_clip)
                 self.opt.step()
+                if self.anchor > 0:
+                    with torch.no_grad():
+                        for p, p0 in zip(self.params, self._anchor_to):
+                            p.add_(p - p0, alpha=-self.lr * self.anchor)
                 self.ema.update(st.model, st.ema)
                 losses.append(loss.item())
                 if log is not None:

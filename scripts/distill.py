@@ -63,6 +63,8 @@ class DistillConfig:
     loss_space: str = "x0"  # x0 | landing: each step's error in x0 space, or where it lands (A_n²-weighted)
     loss: str = "mse"  # mse | pseudo_huber: a chunk's penalty (pseudo-Huber: linear above huber_c, robust to mode jumps)
     huber_c: float = 0.003  # pseudo-Huber's knee, in RMS x0 error per chunk (normalized action units)
+    executed_weight: float = 1.0  # loss weight of the Ta chunk positions a replan executes (the rest: 1)
+    anchor: float = 0.0  # L2-SP: each step pulls the weights a fraction lr·anchor back toward the teacher's
     inner_levels: Any = None  # the student's N-1 levels between noise and clean (null: evenly spaced, or init_student's)
     dataset: Any = None  # a path or list of paths; null: the teacher's training dataset (module docstring)
     out: str | None = None  # null: <teacher dir>/../student<N>
@@ -134,6 +136,11 @@ class DistillConfig:
         c = self.huber_c
         if isinstance(c, bool) or not isinstance(c, (int, float)) or not math.isfinite(c) or c <= 0:
             raise ValueError(f"huber_c must be a number > 0, got {c!r}")
+        for name, low in (("executed_weight", 0.0), ("anchor", None)):
+            v = getattr(self, name)
+            bad = isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v)
+            if bad or (v <= 0 if low is not None else v < 0):
+                raise ValueError(f"{name} must be a number {'> 0' if low is not None else '>= 0'}, got {v!r}")
         if self.device not in DEVICES:
             raise ValueError(f"unknown device {self.device!r}; allowed: {', '.join(DEVICES)}")
         if not Path(self.checkpoint).is_dir():
@@ -371,7 +378,8 @@ def distill_checkpoint(cfg: DistillConfig) -> dict[str, Any]:
                          teacher_path=str(Path(cfg.checkpoint).resolve()), init=init, batch_size=cfg.batch_size,
                          lr=cfg.lr, seed=cfg.seed, temperature=cfg.temperature,
                          inner_levels=_inner_levels(cfg, init), loss_space=cfg.loss_space,
-                         teacher_time_power=cfg.teacher_time_power, loss=cfg.loss, huber_c=cfg.huber_c)
+                         teacher_time_power=cfg.teacher_time_power, loss=cfg.loss, huber_c=cfg.huber_c,
+                         executed_weight=cfg.executed_weight, action_horizon=cfg.action_horizon, anchor=cfg.anchor)
         if saved is not None:
             try:
                 fit.load_bank(*saved)

@@ -73,6 +73,10 @@ def test_distill_bad_inputs_are_one_line(teacher, tmp_path):
                           "loss must be one of mse, pseudo_huber")
     assert_one_line_error(run_cli("parapolicy-distill", f"checkpoint={ckpt}", "huber_c=0", cwd=tmp_path),
                           "huber_c must be a number > 0")
+    assert_one_line_error(run_cli("parapolicy-distill", f"checkpoint={ckpt}", "executed_weight=0", cwd=tmp_path),
+                          "executed_weight must be a number > 0")
+    assert_one_line_error(run_cli("parapolicy-distill", f"checkpoint={ckpt}", "anchor=-1", cwd=tmp_path),
+                          "anchor must be a number >= 0")
     assert_one_line_error(run_cli("parapolicy-distill", f"checkpoint={ckpt}", "onpolicy_action_noise=2", cwd=tmp_path),
                           "onpolicy_action_noise must be a number in [0, 1]")
     assert_one_line_error(run_cli("parapolicy-distill", f"checkpoint={ckpt}", "teacher_time_power=0", cwd=tmp_path),

@@ -178,6 +178,45 @@ def test_pseudo_huber_fit_picks_the_majority_mode_where_mse_averages() -> None:
     assert abs(fits["pseudo_huber"] - 0.5) < 0.02
 
 
+def test_executed_weight_weights_the_executed_positions() -> None:
+    """With To = 2 and Ta = 3 the positions 1-3 of the chunk count w times the others; a student whose
+    error sits only there pays more than one with the same error elsewhere."""
+    teacher = _teacher("flow", iters=1)
+    To = teacher.config.obs_horizon
+    fit = StudentFit(teacher, 1, executed_weight=4.0, action_horizon=3)
+    w = fit._pos_w.reshape(8, 2)  # (H, Da)
+    assert torch.allclose(w[To - 1:To + 2], 4 * w[0].expand(3, 2)) and torch.allclose(w[To + 2:], w[0].expand(8 - To - 2, 2))
+    assert abs(w.mean().item() - 1) < 1e-6
+    err_exec, err_tail = torch.zeros(8, 2), torch.zeros(8, 2)
+    err_exec[To - 1:To + 2] = 0.1
+    err_tail[-3:] = 0.1
+    pay = lambda e: chunk_loss((e.reshape(-1) * fit._pos_w.sqrt())[None]).item()  # noqa: E731
+    assert pay(err_exec) > 3 * pay(err_tail)
+    with pytest.raises(ValueError, match="executed_weight"):
+        StudentFit(teacher, 1, executed_weight=0)
+    with pytest.raises(ValueError, match="does not fit the chunk"):
+        StudentFit(teacher, 1, action_horizon=8)
+
+
+def test_anchor_pulls_the_student_back_to_its_teacher() -> None:
+    """anchor = 1/lr resets every live weight to the teacher's after each step, whatever the student
+    started from; anchor = 0 lets training move them."""
+    teacher = _teacher("flow", iters=20)
+    obs = torch.randn(64, 2, 3, generator=torch.Generator().manual_seed(3))
+    moved = StudentFit(teacher, 1, lr=1e-2, seed=0)
+    moved.label(obs)
+    moved.train(3)
+    start = [p.detach().clone() for p in teacher.inference_net.parameters()]
+    assert any(not torch.equal(p, q) for p, q in zip(moved.student.model.parameters(), start))
+    held = StudentFit(teacher, 1, lr=1e-2, anchor=100.0, seed=0, init=moved.result())
+    held.label(obs)
+    held.train(3)
+    for p, q in zip(held.student.model.parameters(), start):
+        torch.testing.assert_close(p, q)
+    with pytest.raises(ValueError, match="anchor"):
+        StudentFit(teacher, 1, anchor=-1.0)
+
+
 def test_teacher_time_power_labels_on_the_power_grid() -> None:
     """teacher_time_power ρ: the teacher's K Euler steps sit at (1 - k/K)^ρ (plus the student's levels),
     the bank records ρ, and a bank labelled on another grid is refused."""
