@@ -44,6 +44,7 @@ from .schedule_math import output_from_x0, x0_from_output
 
 LOSS_SPACES = ("x0", "landing")  # where a student step's error is measured (``StudentFit``)
 LOSSES = ("mse", "pseudo_huber")  # how a chunk's error is penalised (``StudentFit``, ``chunk_loss``)
+OBJECTIVES = ("trajectory", "reflow")  # what a student step is trained to reproduce (``StudentFit``)
 
 
 def chunk_loss(diff: Tensor, loss: str = "mse", c: float = 0.003) -> Tensor:
@@ -217,6 +218,15 @@ class StudentFit:
     lr·λ back toward the teacher's inference weights (decoupled like AdamW's decay, but toward the
     teacher, not zero — L2-SP), so the student departs from its teacher's features, which generalise
     across histories, only where the labels keep asking it to.
+
+    ``objective``: ``trajectory`` (default) — step n from the teacher's state at t_n must land on the
+    teacher's state at t_{n+1}. ``reflow`` (flow teachers; rectified flow's reflow, Liu et al. 2022) —
+    the bank's (noise z, teacher endpoint x0*) pairs are joined by straight lines and the student
+    predicts x0* from x_t = (1 − t)·x0* + t·z: at the student's own levels for a share
+    1 − ``reflow_uniform`` of each batch, at uniform t in [0, 1] for the rest. A student Euler step
+    from z lands on such a straight point, so its later steps see inputs of the kind they trained on,
+    and the uniform levels supervise it like the teacher's own training (denoising at every t)
+    instead of at N fixed levels only.
     """
 
     def __init__(self, teacher_policy: Any, student_steps: int = 1, *, teacher_steps: int | None = None,
@@ -225,7 +235,7 @@ class StudentFit:
                  seed: int = 0, temperature: float = 1.0, inner_levels: Sequence[float] | None = None,
                  loss_space: str = "x0", teacher_time_power: float = 1.0, loss: str = "mse",
                  huber_c: float = 0.003, executed_weight: float = 1.0, action_horizon: int | None = None,
-                 anchor: float = 0.0) -> None:
+                 anchor: float = 0.0, objective: str = "trajectory", reflow_uniform: float = 0.5) -> None:
         from parapolicy.policies.ema import EMA
         from parapolicy.policies.factory import make_policy
 
@@ -258,6 +268,13 @@ class StudentFit:
         if not (isinstance(anchor, (int, float)) and anchor >= 0):
             raise ValueError(f"anchor must be a number >= 0, got {anchor!r}")
         self.anchor = float(anchor)
+        if objective not in OBJECTIVES:
+            raise ValueError(f"objective must be one of {', '.join(OBJECTIVES)}, got {objective!r}")
+        if objective == "reflow" and not isinstance(self.det, FlowSchedule):
+            raise ValueError("objective=reflow needs a flow teacher (straight noise-to-data paths)")
+        if not (isinstance(reflow_uniform, (int, float)) and 0 <= reflow_uniform <= 1):
+            raise ValueError(f"reflow_uniform must be a number in [0, 1], got {reflow_uniform!r}")
+        self.objective, self.reflow_uniform = objective, float(reflow_uniform)
         To, Ta = int(cfg.obs_horizon), int(action_horizon or cfg.action_horizon)
         if To - 1 + Ta > int(cfg.pred_horizon):
             raise ValueError(f"action_horizon={Ta} does not fit the chunk: at most {int(cfg.pred_horizon) - To + 1}")
@@ -392,9 +409,12 @@ class StudentFit:
             for _ in range(steps):
                 idx = torch.randint(0, M, (min(self.batch_size, M),), generator=self.gen).to(self.device)
                 b = idx.numel()
-                x_n = self.states[:N, idx].reshape(N * b, H, Da)  # (N·b, H, Da), row n·b+i
-                t_n = s_ts[:N].repeat_interleave(b)  # (N·b,)
-                target = self.targets[:, idx].reshape(N * b, H, Da)  # (N·b, H, Da)
+                if self.objective == "reflow":
+                    x_n, t_n, target = self._reflow_rows(idx)  # (N·b, H, Da), (N·b,), (N·b, H, Da)
+                else:
+                    x_n = self.states[:N, idx].reshape(N * b, H, Da)  # (N·b, H, Da), row n·b+i
+                    t_n = s_ts[:N].repeat_interleave(b)  # (N·b,)
+                    target = self.targets[:, idx].reshape(N * b, H, Da)  # (N·b, H, Da)
                 cond = st.encode_obs(self.obs[idx]).repeat(N, 1)  # (N·b, Dc)
                 x0_hat = x0_from_output(self.det, st.denoiser(x_n, t_n, cond), x_n, t_n)  # (N·b, H, Da)
                 if self.clip is not None:  # the value sampling uses (clipped), with a straight-through gradient
@@ -422,6 +442,20 @@ class StudentFit:
             self.losses += losses
             self.seconds += time.perf_counter() - t0
         return losses
+
+    def _reflow_rows(self, idx: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """Reflow training rows for bank entries ``idx (b,)``: N rows per entry, on the straight line
+        from the teacher's endpoint x0* (t = 0) to its initial noise z (t = 1); each row's t is one
+        of the student's levels t_0 … t_{N-1} (row block n: t_n) or, with probability
+        ``reflow_uniform``, uniform in [0, 1]. Returns x_t ``(N·b, H, Da)``, t ``(N·b,)`` and the
+        x0 target x0* ``(N·b, H, Da)``."""
+        N, b = self.N, idx.numel()
+        z = self.states[0, idx].repeat(N, 1, 1)  # (N·b, H, Da) the labels' initial noise (already × T)
+        x0 = self.states[N, idx].repeat(N, 1, 1)  # (N·b, H, Da) the teacher's endpoint
+        t = self.student_ts[:N].to(self.device).repeat_interleave(b)  # (N·b,)
+        uniform = torch.rand(N * b, generator=self.gen).to(self.device) < self.reflow_uniform  # (N·b,)
+        t = torch.where(uniform, torch.rand(N * b, generator=self.gen).to(self.device), t)
+        return self.det.add_noise(x0, z, t), t, x0
 
     def bank_tensors(self) -> tuple[dict[str, Tensor], dict[str, str]]:
         """The bank as safetensors-ready ``(tensors, metadata)``: ``obs (M, To, Do)``, ``states

@@ -64,6 +64,8 @@ class DistillConfig:
     loss: str = "mse"  # mse | pseudo_huber: a chunk's penalty (pseudo-Huber: linear above huber_c, robust to mode jumps)
     huber_c: float = 0.003  # pseudo-Huber's knee, in RMS x0 error per chunk (normalized action units)
     executed_weight: float = 1.0  # loss weight of the Ta chunk positions a replan executes (the rest: 1)
+    objective: str = "trajectory"  # trajectory | reflow (flow teachers: straight lines between the bank's noise and endpoints)
+    reflow_uniform: float = 0.5  # reflow: share of training rows at uniform t (the rest at the student's levels)
     anchor: float = 0.0  # L2-SP: each step pulls the weights a fraction lr·anchor back toward the teacher's
     inner_levels: Any = None  # the student's N-1 levels between noise and clean (null: evenly spaced, or init_student's)
     dataset: Any = None  # a path or list of paths; null: the teacher's training dataset (module docstring)
@@ -125,12 +127,17 @@ class DistillConfig:
             raise ValueError("teacher_time_power needs teacher_steps (the number of Euler steps it places)")
         if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
             raise ValueError(f"lr must be a number > 0, got {self.lr!r}")
-        from parapolicy.planners.student import LOSS_SPACES, LOSSES
+        from parapolicy.planners.student import LOSS_SPACES, LOSSES, OBJECTIVES
         from parapolicy.policies.sampling import check_temperature
 
         check_temperature(self.temperature)
         if self.loss_space not in LOSS_SPACES:
             raise ValueError(f"loss_space must be one of {', '.join(LOSS_SPACES)}, got {self.loss_space!r}")
+        if self.objective not in OBJECTIVES:
+            raise ValueError(f"objective must be one of {', '.join(OBJECTIVES)}, got {self.objective!r}")
+        u = self.reflow_uniform
+        if isinstance(u, bool) or not isinstance(u, (int, float)) or not 0 <= u <= 1:
+            raise ValueError(f"reflow_uniform must be a number in [0, 1], got {u!r}")
         if self.loss not in LOSSES:
             raise ValueError(f"loss must be one of {', '.join(LOSSES)}, got {self.loss!r}")
         c = self.huber_c
@@ -379,7 +386,8 @@ def distill_checkpoint(cfg: DistillConfig) -> dict[str, Any]:
                          lr=cfg.lr, seed=cfg.seed, temperature=cfg.temperature,
                          inner_levels=_inner_levels(cfg, init), loss_space=cfg.loss_space,
                          teacher_time_power=cfg.teacher_time_power, loss=cfg.loss, huber_c=cfg.huber_c,
-                         executed_weight=cfg.executed_weight, action_horizon=cfg.action_horizon, anchor=cfg.anchor)
+                         executed_weight=cfg.executed_weight, action_horizon=cfg.action_horizon, anchor=cfg.anchor,
+                         objective=cfg.objective, reflow_uniform=cfg.reflow_uniform)
         if saved is not None:
             try:
                 fit.load_bank(*saved)

@@ -77,6 +77,8 @@ def test_distill_bad_inputs_are_one_line(teacher, tmp_path):
                           "executed_weight must be a number > 0")
     assert_one_line_error(run_cli("parapolicy-distill", f"checkpoint={ckpt}", "anchor=-1", cwd=tmp_path),
                           "anchor must be a number >= 0")
+    assert_one_line_error(run_cli("parapolicy-distill", f"checkpoint={ckpt}", "objective=cd", cwd=tmp_path),
+                          "objective must be one of trajectory, reflow")
     assert_one_line_error(run_cli("parapolicy-distill", f"checkpoint={ckpt}", "onpolicy_action_noise=2", cwd=tmp_path),
                           "onpolicy_action_noise must be a number in [0, 1]")
     assert_one_line_error(run_cli("parapolicy-distill", f"checkpoint={ckpt}", "teacher_time_power=0", cwd=tmp_path),

@@ -217,6 +217,36 @@ def test_anchor_pulls_the_student_back_to_its_teacher() -> None:
         StudentFit(teacher, 1, anchor=-1.0)
 
 
+def test_reflow_rows_lie_on_straight_lines_from_endpoint_to_noise() -> None:
+    """objective=reflow trains on x_t = (1 - t)·x0* + t·z with target x0*: at the student's own levels
+    when reflow_uniform = 0 (then a 2-step student's second row sits where its first Euler step would
+    land from z with a perfect x0), at spread-out t when it is 1; DDPM teachers are refused."""
+    teacher = _teacher("flow", iters=20)
+    obs = torch.randn(32, 2, 3, generator=torch.Generator().manual_seed(4))
+    fit = StudentFit(teacher, 2, objective="reflow", reflow_uniform=0.0, temperature=0.8)
+    fit.label(obs)
+    idx = torch.arange(32)
+    x_t, t, target = fit._reflow_rows(idx)  # (64, 8, 2), (64,), (64, 8, 2)
+    z, x0 = fit.states[0], fit.states[-1]  # (32, 8, 2) each
+    torch.testing.assert_close(target, x0.repeat(2, 1, 1))
+    torch.testing.assert_close(t, torch.tensor([1.0] * 32 + [0.5] * 32))
+    torch.testing.assert_close(x_t[:32], z)
+    euler_landing = z + (0.5 - 1.0) * (z - x0)  # one Euler step 1 -> 0.5 whose velocity implies x0*
+    torch.testing.assert_close(x_t[32:], euler_landing)
+    fit.reflow_uniform = 1.0
+    x_t, t, target = fit._reflow_rows(idx)
+    assert t.min() >= 0 and t.max() <= 1 and t.std() > 0.2
+    torch.testing.assert_close(x_t, (1 - t)[:, None, None] * target + t[:, None, None] * z.repeat(2, 1, 1))
+    losses = fit.train(30)
+    assert all(torch.isfinite(torch.tensor(losses)))
+    with pytest.raises(ValueError, match="needs a flow teacher"):
+        StudentFit(_teacher("ddpm", iters=0), 1, objective="reflow")
+    with pytest.raises(ValueError, match="objective must be one of"):
+        StudentFit(teacher, 1, objective="consistency")
+    with pytest.raises(ValueError, match="reflow_uniform"):
+        StudentFit(teacher, 1, objective="reflow", reflow_uniform=1.5)
+
+
 def test_teacher_time_power_labels_on_the_power_grid() -> None:
     """teacher_time_power ρ: the teacher's K Euler steps sit at (1 - k/K)^ρ (plus the student's levels),
     the bank records ρ, and a bank labelled on another grid is refused."""
