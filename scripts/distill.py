@@ -29,6 +29,11 @@ the converged ODE as 100 uniform ones (x0 RMSE 0.0028 against 0.0024) at a fifth
 (README).
 ``onpolicy_action_noise=σ`` perturbs the actions those rollouts execute (DART), so the histories the
 teacher labels also come from beside the student's path.
+How the student fits its labels (``planners.student.StudentFit``): ``loss=pseudo_huber huber_c=c`` (a
+robust per-chunk penalty), ``executed_weight=w`` (the Ta executed chunk positions weigh w),
+``anchor=λ`` (L2-SP: weights pulled back toward the teacher's) and ``objective=reflow`` (straight
+noise → endpoint lines at uniform t, rectified flow's reflow, flow teachers). On the 400-demo Push-T
+student none moved success beyond the noise of 200 episodes (README).
 ``init_student=`` continues an earlier student of the same teacher instead of starting from the
 teacher's weights (``steps=0`` then skips the demonstrations-only round). ``save_bank=true`` keeps the
 teacher-labelled bank in the student's checkpoint (``distill_bank.safetensors``, ~0.8 KB per history

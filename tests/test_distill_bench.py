@@ -67,24 +67,15 @@ def test_distill_bad_inputs_are_one_line(teacher, tmp_path):
     assert_one_line_error(run_cli("parapolicy-distill", f"checkpoint={ckpt}", "student_steps=2", "inner_levels=[0.5]",
                                   f"out={tmp_path / 'odd'}", cwd=tmp_path), "inner levels")
     assert not (tmp_path / "odd").exists()
-    assert_one_line_error(run_cli("parapolicy-distill", f"checkpoint={ckpt}", "loss_space=eps", cwd=tmp_path),
-                          "loss_space")
-    assert_one_line_error(run_cli("parapolicy-distill", f"checkpoint={ckpt}", "loss=l7", cwd=tmp_path),
-                          "loss must be one of mse, pseudo_huber")
-    assert_one_line_error(run_cli("parapolicy-distill", f"checkpoint={ckpt}", "huber_c=0", cwd=tmp_path),
-                          "huber_c must be a number > 0")
-    assert_one_line_error(run_cli("parapolicy-distill", f"checkpoint={ckpt}", "executed_weight=0", cwd=tmp_path),
-                          "executed_weight must be a number > 0")
-    assert_one_line_error(run_cli("parapolicy-distill", f"checkpoint={ckpt}", "anchor=-1", cwd=tmp_path),
-                          "anchor must be a number >= 0")
-    assert_one_line_error(run_cli("parapolicy-distill", f"checkpoint={ckpt}", "objective=cd", cwd=tmp_path),
-                          "objective must be one of trajectory, reflow")
-    assert_one_line_error(run_cli("parapolicy-distill", f"checkpoint={ckpt}", "onpolicy_action_noise=2", cwd=tmp_path),
-                          "onpolicy_action_noise must be a number in [0, 1]")
-    assert_one_line_error(run_cli("parapolicy-distill", f"checkpoint={ckpt}", "teacher_time_power=0", cwd=tmp_path),
-                          "teacher_time_power must be a number > 0")
-    assert_one_line_error(run_cli("parapolicy-distill", f"checkpoint={ckpt}", "teacher_time_power=2", cwd=tmp_path),
-                          "teacher_time_power needs teacher_steps")
+    for arg, message in [("loss_space=eps", "loss_space"), ("loss=l7", "loss must be one of mse, pseudo_huber"),
+                         ("huber_c=0", "huber_c must be a number > 0"),
+                         ("executed_weight=0", "executed_weight must be a number > 0"),
+                         ("anchor=-1", "anchor must be a number >= 0"),
+                         ("objective=cd", "objective must be one of trajectory, reflow"),
+                         ("onpolicy_action_noise=2", "onpolicy_action_noise must be a number in [0, 1]"),
+                         ("teacher_time_power=0", "teacher_time_power must be a number > 0"),
+                         ("teacher_time_power=2", "teacher_time_power needs teacher_steps")]:
+        assert_one_line_error(run_cli("parapolicy-distill", f"checkpoint={ckpt}", arg, cwd=tmp_path), message)
     assert_one_line_error(run_cli("parapolicy-distill", f"checkpoint={ckpt}", "teacher_steps=10", "teacher_time_power=2",
                                   f"out={tmp_path / 'rho'}", cwd=tmp_path), "needs a flow teacher")
     assert not (tmp_path / "rho").exists()
