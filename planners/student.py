@@ -29,6 +29,7 @@ Flow students use the plain uniform grid (velocity prediction is well conditione
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator, Sequence
@@ -61,6 +62,29 @@ def chunk_loss(diff: Tensor, loss: str = "mse", c: float = 0.003) -> Tensor:
     if loss == "pseudo_huber":
         return (sq + c * c).sqrt() - c
     raise ValueError(f"loss must be one of {', '.join(LOSSES)}, got {loss!r}")
+
+
+def _number(name: str, v: Any, lo: float, hi: float = math.inf, *, strict: bool = False) -> float:
+    """``v`` as a float if it is a finite number in [lo, hi] (> lo when ``strict``), else ``ValueError``."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) \
+            or v > hi or (v <= lo if strict else v < lo):
+        bounds = f"> {lo:g}" if strict else (f">= {lo:g}" if hi == math.inf else f"in [{lo:g}, {hi:g}]")
+        raise ValueError(f"{name} must be a number {bounds}, got {v!r}")
+    return float(v)
+
+
+def check_fit_options(loss: str, huber_c: Any, executed_weight: Any, anchor: Any, objective: str,
+                      reflow_uniform: Any) -> None:
+    """One-line ``ValueError`` for a bad ``StudentFit`` fitting option (shared with ``parapolicy-distill``'s
+    config, which checks before loading anything)."""
+    if loss not in LOSSES:
+        raise ValueError(f"loss must be one of {', '.join(LOSSES)}, got {loss!r}")
+    if objective not in OBJECTIVES:
+        raise ValueError(f"objective must be one of {', '.join(OBJECTIVES)}, got {objective!r}")
+    _number("huber_c", huber_c, 0, strict=True)
+    _number("executed_weight", executed_weight, 0, strict=True)
+    _number("anchor", anchor, 0)
+    _number("reflow_uniform", reflow_uniform, 0, 1)
 
 
 def student_timesteps(schedule: Any, steps: int, *, min_alpha_bar: float = 0.02,
@@ -258,22 +282,10 @@ class StudentFit:
         self.H, self.Da = int(cfg.pred_horizon), int(cfg.action_dim)
         self.batch_size, self.grad_clip = int(batch_size), grad_clip
         self.clip = self.det.clip_range if getattr(self.det, "clip_sample", False) else None
-        if loss not in LOSSES:
-            raise ValueError(f"loss must be one of {', '.join(LOSSES)}, got {loss!r}")
-        if not (isinstance(huber_c, (int, float)) and huber_c > 0):
-            raise ValueError(f"huber_c must be a number > 0, got {huber_c!r}")
-        self.loss, self.huber_c = loss, float(huber_c)
-        if not (isinstance(executed_weight, (int, float)) and executed_weight > 0):
-            raise ValueError(f"executed_weight must be a number > 0, got {executed_weight!r}")
-        if not (isinstance(anchor, (int, float)) and anchor >= 0):
-            raise ValueError(f"anchor must be a number >= 0, got {anchor!r}")
-        self.anchor = float(anchor)
-        if objective not in OBJECTIVES:
-            raise ValueError(f"objective must be one of {', '.join(OBJECTIVES)}, got {objective!r}")
+        check_fit_options(loss, huber_c, executed_weight, anchor, objective, reflow_uniform)
         if objective == "reflow" and not isinstance(self.det, FlowSchedule):
             raise ValueError("objective=reflow needs a flow teacher (straight noise-to-data paths)")
-        if not (isinstance(reflow_uniform, (int, float)) and 0 <= reflow_uniform <= 1):
-            raise ValueError(f"reflow_uniform must be a number in [0, 1], got {reflow_uniform!r}")
+        self.loss, self.huber_c, self.anchor = loss, float(huber_c), float(anchor)
         self.objective, self.reflow_uniform = objective, float(reflow_uniform)
         To, Ta = int(cfg.obs_horizon), int(action_horizon or cfg.action_horizon)
         if To - 1 + Ta > int(cfg.pred_horizon):

@@ -132,27 +132,14 @@ class DistillConfig:
             raise ValueError("teacher_time_power needs teacher_steps (the number of Euler steps it places)")
         if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
             raise ValueError(f"lr must be a number > 0, got {self.lr!r}")
-        from parapolicy.planners.student import LOSS_SPACES, LOSSES, OBJECTIVES
+        from parapolicy.planners.student import LOSS_SPACES, check_fit_options
         from parapolicy.policies.sampling import check_temperature
 
         check_temperature(self.temperature)
         if self.loss_space not in LOSS_SPACES:
             raise ValueError(f"loss_space must be one of {', '.join(LOSS_SPACES)}, got {self.loss_space!r}")
-        if self.objective not in OBJECTIVES:
-            raise ValueError(f"objective must be one of {', '.join(OBJECTIVES)}, got {self.objective!r}")
-        u = self.reflow_uniform
-        if isinstance(u, bool) or not isinstance(u, (int, float)) or not 0 <= u <= 1:
-            raise ValueError(f"reflow_uniform must be a number in [0, 1], got {u!r}")
-        if self.loss not in LOSSES:
-            raise ValueError(f"loss must be one of {', '.join(LOSSES)}, got {self.loss!r}")
-        c = self.huber_c
-        if isinstance(c, bool) or not isinstance(c, (int, float)) or not math.isfinite(c) or c <= 0:
-            raise ValueError(f"huber_c must be a number > 0, got {c!r}")
-        for name, low in (("executed_weight", 0.0), ("anchor", None)):
-            v = getattr(self, name)
-            bad = isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v)
-            if bad or (v <= 0 if low is not None else v < 0):
-                raise ValueError(f"{name} must be a number {'> 0' if low is not None else '>= 0'}, got {v!r}")
+        check_fit_options(self.loss, self.huber_c, self.executed_weight, self.anchor, self.objective,
+                          self.reflow_uniform)
         if self.device not in DEVICES:
             raise ValueError(f"unknown device {self.device!r}; allowed: {', '.join(DEVICES)}")
         if not Path(self.checkpoint).is_dir():
