@@ -251,6 +251,11 @@ class StudentFit:
     from z lands on such a straight point, so its later steps see inputs of the kind they trained on,
     and the uniform levels supervise it like the teacher's own training (denoising at every t)
     instead of at N fixed levels only.
+
+    ``level_experts``: the student holds one network per step (``policies.experts.LevelExperts``),
+    each started from the same weights (the teacher's, or ``init``'s); every training row reaches only
+    its own step's expert, so the last step no longer shares its capacity with the first. Sampling
+    cost per step is unchanged; the checkpoint holds N networks.
     """
 
     def __init__(self, teacher_policy: Any, student_steps: int = 1, *, teacher_steps: int | None = None,
@@ -259,8 +264,10 @@ class StudentFit:
                  seed: int = 0, temperature: float = 1.0, inner_levels: Sequence[float] | None = None,
                  loss_space: str = "x0", teacher_time_power: float = 1.0, loss: str = "mse",
                  huber_c: float = 0.003, executed_weight: float = 1.0, action_horizon: int | None = None,
-                 anchor: float = 0.0, objective: str = "trajectory", reflow_uniform: float = 0.5) -> None:
+                 anchor: float = 0.0, objective: str = "trajectory", reflow_uniform: float = 0.5,
+                 level_experts: bool = False) -> None:
         from parapolicy.policies.ema import EMA
+        from parapolicy.policies.experts import load_into, shared_name
         from parapolicy.policies.factory import make_policy
 
         if batch_size < 1:
@@ -306,7 +313,7 @@ class StudentFit:
         flow = isinstance(self.det, FlowSchedule)
         levels = [float(t) for t in self.student_ts] if flow else [int(t) for t in self.student_ts]
         scfg = dataclasses.replace(cfg, sampler="flow" if flow else "ddim", inference_steps=self.N,
-                                   timesteps=levels,
+                                   timesteps=levels, level_experts=bool(level_experts),
                                    teacher=teacher_path or f"in-memory teacher ({cfg.sampler}, {self.K} steps)")
         self.student = make_policy(scfg, teacher_policy.normalizer).to(self.device)
         start = teacher_policy.inference_net
@@ -315,14 +322,15 @@ class StudentFit:
                 raise ValueError(f"the initial student's levels {init.config.timesteps} differ from the "
                                  f"{self.N}-step student's {levels}")
             start = init.inference_net
-        self.student.model.load_state_dict(start.state_dict())
-        self.student.ema.load_state_dict(start.state_dict())
+        load_into(self.student.model, start.state_dict())
+        load_into(self.student.ema, start.state_dict())
         self.params = [p for p in self.student.model.parameters() if p.requires_grad]
         self.opt = torch.optim.AdamW(self.params, lr=lr, weight_decay=weight_decay)
         self.lr = float(lr)
         teacher_w = teacher_policy.inference_net.state_dict()
-        self._anchor_to = ([teacher_w[n].detach().clone() for n, p in self.student.model.named_parameters()
-                            if p.requires_grad] if self.anchor > 0 else [])  # aligned with self.params
+        named = self.student.model.named_parameters()  # expert i's weights pull toward the same teacher weights
+        self._anchor_to = ([teacher_w[shared_name(n)].detach().clone() for n, p in named if p.requires_grad]
+                           if self.anchor > 0 else [])  # aligned with self.params
         self.ema = EMA()
         self.student.use_ema = True
         self.student.eval()

@@ -83,7 +83,8 @@ class PolicyConfig:
     ``timesteps``: an explicit list of K+1 inference levels (noisiest first, ending at the terminal
     level ``-1`` for DDPM/DDIM or ``0.0`` for flow) that overrides ``inference_steps``; a distilled
     student is just a policy with its own ``timesteps`` (and ``teacher``, the path of the checkpoint
-    it was distilled from).
+    it was distilled from). ``level_experts``: one network per step of ``timesteps`` instead of one
+    shared by all (``policies.experts``; students only).
     """
 
     obs_dim: int
@@ -112,6 +113,7 @@ class PolicyConfig:
     p_drop: float = 0.1
     causal_attn: bool = True
     env_id: str | None = None
+    level_experts: bool = False
 
     def __post_init__(self) -> None:
         _check_choice("policy kind", self.kind, POLICY_KINDS)
@@ -162,6 +164,10 @@ class PolicyConfig:
             raise ValueError(f"p_drop must be < 1, got {self.p_drop}")
         if self.timesteps is not None:
             self.timesteps = self._validated_timesteps(self.timesteps)
+        if not isinstance(self.level_experts, bool):
+            raise ValueError(f"level_experts must be a boolean, got {self.level_experts!r}")
+        if self.level_experts and self.timesteps is None:
+            raise ValueError("level_experts needs explicit timesteps (one network per step)")
         for name in ("teacher", "env_id"):
             v = getattr(self, name)
             if v is not None and not isinstance(v, str):

@@ -1,6 +1,8 @@
 """Build the backbone network a ``PolicyConfig`` asks for (U-Net or transformer)."""
 from __future__ import annotations
 
+import dataclasses
+
 from torch import nn
 
 from .config import PolicyConfig
@@ -14,7 +16,14 @@ def cond_dim(config: PolicyConfig) -> int:
 
 
 def make_network(config: PolicyConfig) -> nn.Module:
-    """``net(x (B, H, Da), t (B,) network time, cond (B, To·Do)) -> (B, H, Da)`` sized by ``config``."""
+    """``net(x (B, H, Da), t (B,) network time, cond (B, To·Do)) -> (B, H, Da)`` sized by ``config``
+    (with ``level_experts``: one such network per step of ``config.timesteps``, ``LevelExperts``)."""
+    if config.level_experts:
+        from .experts import LevelExperts, network_levels
+
+        levels = network_levels(config)
+        single = dataclasses.replace(config, level_experts=False)
+        return LevelExperts([make_network(single) for _ in levels], levels)
     if config.denoiser == "unet":
         return ConditionalUnet1D(config.action_dim, cond_dim(config), down_dims=config.down_dims,
                                  kernel_size=config.kernel_size, n_groups=config.n_groups,

@@ -34,6 +34,9 @@ robust per-chunk penalty), ``executed_weight=w`` (the Ta executed chunk position
 ``anchor=λ`` (L2-SP: weights pulled back toward the teacher's) and ``objective=reflow`` (straight
 noise → endpoint lines at uniform t, rectified flow's reflow, flow teachers). On the 400-demo Push-T
 student none moved success beyond the noise of 200 episodes (README).
+``level_experts=true`` gives the student one network per step (``policies.experts``), each started
+from the same weights (the teacher's, or ``init_student``'s single network); a step still costs one
+network call, the checkpoint holds N networks.
 ``init_student=`` continues an earlier student of the same teacher instead of starting from the
 teacher's weights (``steps=0`` then skips the demonstrations-only round). ``save_bank=true`` keeps the
 teacher-labelled bank in the student's checkpoint (``distill_bank.safetensors``, ~0.8 KB per history
@@ -72,6 +75,7 @@ class DistillConfig:
     objective: str = "trajectory"  # trajectory | reflow (flow teachers: straight lines between the bank's noise and endpoints)
     reflow_uniform: float = 0.5  # reflow: share of training rows at uniform t (the rest at the student's levels)
     anchor: float = 0.0  # L2-SP: each step pulls the weights a fraction lr·anchor back toward the teacher's
+    level_experts: bool = False  # one network per student step (eDiff-I's expert denoisers), same cost per step
     inner_levels: Any = None  # the student's N-1 levels between noise and clean (null: evenly spaced, or init_student's)
     dataset: Any = None  # a path or list of paths; null: the teacher's training dataset (module docstring)
     out: str | None = None  # null: <teacher dir>/../student<N>
@@ -108,6 +112,8 @@ class DistillConfig:
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 0:
                 raise ValueError(f"{name} must be an integer >= 0, got {v!r}")
+        if not isinstance(self.level_experts, bool):
+            raise ValueError(f"level_experts must be true or false, got {self.level_experts!r}")
         if self.steps == 0 and self.init_student is None:
             raise ValueError("steps=0 trains nothing on the demonstrations; it needs init_student= (a student to "
                              "continue)")
@@ -166,8 +172,9 @@ def check_teacher(path: str | Path) -> Any:
     return cfg
 
 
-def check_init_student(path: str | Path, teacher: str | Path, student_steps: int) -> None:
-    """``UserError`` unless ``path`` is a ``student_steps``-step student distilled from ``teacher``."""
+def check_init_student(path: str | Path, teacher: str | Path, student_steps: int, level_experts: bool = False) -> None:
+    """``UserError`` unless ``path`` is a ``student_steps``-step student distilled from ``teacher`` whose
+    networks fit (a level-expert student continues only as one; a single network can seed experts)."""
     from parapolicy.policies import read_checkpoint_config
 
     cfg, _ = read_checkpoint_config(path)
@@ -178,6 +185,8 @@ def check_init_student(path: str | Path, teacher: str | Path, student_steps: int
     if cfg.num_inference_steps != student_steps:
         raise UserError(f"init_student={path} is a {cfg.num_inference_steps}-step student; student_steps="
                         f"{student_steps}")
+    if cfg.level_experts and not level_experts:
+        raise UserError(f"init_student={path} has one network per step; continue it with level_experts=true")
 
 
 BANK_FILE = "distill_bank.safetensors"
@@ -339,7 +348,7 @@ def distill_checkpoint(cfg: DistillConfig) -> dict[str, Any]:
     if out.exists() and not cfg.overwrite:
         raise FileExistsError(f"{out} already exists; pass overwrite=true to replace it")
     if cfg.init_student is not None:
-        check_init_student(cfg.init_student, cfg.checkpoint, cfg.student_steps)
+        check_init_student(cfg.init_student, cfg.checkpoint, cfg.student_steps, cfg.level_experts)
     teacher = load_policy(cfg.checkpoint, device=_device(cfg.device))
     init = load_policy(cfg.init_student, device=teacher.device) if cfg.init_student is not None else None
     env_fn = None
@@ -379,7 +388,8 @@ def distill_checkpoint(cfg: DistillConfig) -> dict[str, Any]:
                          inner_levels=_inner_levels(cfg, init), loss_space=cfg.loss_space,
                          teacher_time_power=cfg.teacher_time_power, loss=cfg.loss, huber_c=cfg.huber_c,
                          executed_weight=cfg.executed_weight, action_horizon=cfg.action_horizon, anchor=cfg.anchor,
-                         objective=cfg.objective, reflow_uniform=cfg.reflow_uniform)
+                         objective=cfg.objective, reflow_uniform=cfg.reflow_uniform,
+                         level_experts=cfg.level_experts)
         if saved is not None:
             try:
                 fit.load_bank(*saved)

@@ -8,6 +8,9 @@ import numpy as np
 import pytest
 import torch
 
+from parapolicy.policies import load_policy
+from parapolicy.policies.experts import LevelExperts
+
 from cli_utils import TINY_TRAIN, assert_one_line_error, run_cli
 
 torch.set_num_threads(1)
@@ -84,6 +87,24 @@ def test_distill_bad_inputs_are_one_line(teacher, tmp_path):
     assert_one_line_error(run_cli("parapolicy-distill", f"checkpoint={ckpt}", "steps=1", cwd=tmp_path),
                           "already exists")
     assert (student_dir / "model.safetensors").read_bytes() == before
+
+
+def test_distill_level_experts_student_loads_and_continues_only_as_one(teacher, tmp_path):
+    """level_experts=true writes a 2-network student that loads and samples; continuing it as a single
+    network is refused in one line and writes nothing."""
+    root, ckpt, _ = teacher
+    out = tmp_path / "experts"
+    proc = run_cli("parapolicy-distill", f"checkpoint={ckpt}", "steps=2", "student_steps=2", "level_experts=true",
+                   "bank_size=16", "batch_size=8", "heldout_samples=4", f"out={out}", "progress=false", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    student = load_policy(out)
+    assert student.config.level_experts and len(student.inference_net.experts) == 2
+    assert isinstance(student.inference_net, LevelExperts)
+    assert student.predict_chunk(np.zeros((student.config.obs_horizon, student.config.obs_dim), np.float32)).shape[0] == student.config.pred_horizon
+    assert_one_line_error(run_cli("parapolicy-distill", f"checkpoint={ckpt}", f"init_student={out}", "steps=1",
+                                  "student_steps=2", f"out={tmp_path / 'single'}", cwd=tmp_path),
+                          "has one network per step")
+    assert not (tmp_path / "single").exists()
 
 
 def test_distill_places_the_students_inner_level(teacher, tmp_path):

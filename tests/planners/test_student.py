@@ -274,3 +274,33 @@ def test_teacher_time_power_labels_on_the_power_grid() -> None:
         StudentFit(_teacher("ddpm", iters=0), 1, teacher_steps=4, teacher_time_power=2.0)
     with pytest.raises(ValueError, match="needs teacher_steps"):
         StudentFit(teacher, 1, teacher_time_power=2.0)
+
+
+def test_level_expert_student_starts_as_its_teacher_and_trains_each_step_apart() -> None:
+    """level_experts: both step networks start from the teacher's weights (so before training the student
+    samples exactly what the single-network student samples), training moves each to its own weights, an
+    anchor of 1/lr holds every expert at the teacher's, and an expert student does not seed a single one."""
+    teacher = _teacher("flow", iters=20)
+    obs = torch.randn(64, 2, 3, generator=torch.Generator().manual_seed(5))
+    plain = StudentFit(teacher, 2, seed=0).result()
+    fit = StudentFit(teacher, 2, lr=1e-2, seed=0, level_experts=True)
+    x = torch.randn(8, 8, 2, generator=torch.Generator().manual_seed(6))
+    sampler = SequentialSampler(plain.schedule, plain.timesteps)
+    cond = plain.encode_obs(obs[:8])
+    torch.testing.assert_close(sampler.sample(fit.student.denoiser, cond, x_init=x, budget=Budget()).x0,
+                               sampler.sample(plain.denoiser, cond, x_init=x, budget=Budget()).x0)
+    fit.label(obs)
+    fit.train(5)
+    e0, e1 = (list(e.parameters()) for e in fit.student.model.experts)
+    start = list(teacher.inference_net.parameters())
+    assert any(not torch.equal(p, q) for p, q in zip(e0, start))
+    assert any(not torch.equal(p, q) for p, q in zip(e1, start))
+    assert any(not torch.equal(p, q) for p, q in zip(e0, e1))
+    held = StudentFit(teacher, 2, lr=1e-2, anchor=100.0, seed=0, init=fit.result(), level_experts=True)
+    held.label(obs)
+    held.train(2)
+    for expert in held.student.model.experts:
+        for p, q in zip(expert.parameters(), start):
+            torch.testing.assert_close(p, q)
+    with pytest.raises(ValueError, match="single network"):
+        StudentFit(teacher, 2, init=fit.result())
