@@ -392,12 +392,19 @@ class StudentFit:
         self.seconds += time.perf_counter() - t0
         return self.bank_size
 
-    def fill(self, data: Iterable[Any], bank_size: int, *, chunk: int = 1024) -> int:
+    def fill(self, data: Iterable[Any], bank_size: int, *, chunk: int = 1024, obs_noise: float = 0.0) -> int:
         """Label ``bank_size`` histories drawn from ``data`` (see ``distill``; the loader is cycled,
         so a bank larger than the data labels histories again with fresh noise), ``chunk`` per
-        teacher batch; returns the bank size."""
+        teacher batch; returns the bank size.
+
+        ``obs_noise`` σ > 0: every drawn history is first moved by N(0, σ²) noise per element in
+        normalized observation units (the normalizer's [-1, 1] range). The teacher can label any
+        history, so the student is then also fitted beside the demonstrations, where its own errors
+        take it in closed loop — function matching on perturbed inputs, the "patient and consistent
+        teacher" recipe of Beyer et al. 2022."""
         if bank_size < 1:
             raise ValueError(f"bank_size must be >= 1, got {bank_size}")
+        noise = _number("obs_noise", obs_noise, 0.0)
         t0 = time.perf_counter()
         drawn, n = [], 0
         for obs in _raw_obs_batches(data, self.teacher.normalizer):
@@ -405,8 +412,13 @@ class StudentFit:
             n += drawn[-1].shape[0]
             if n >= bank_size:
                 break
+        obs = torch.cat(drawn)  # (bank_size, To, Do) raw
+        if noise > 0:
+            norm = self.teacher.normalizer
+            jitter = torch.randn(obs.shape, generator=self.gen).mul_(noise)  # (bank_size, To, Do) normalized units
+            obs = norm.unnormalize("obs", norm.normalize("obs", obs) + jitter)
         self.seconds += time.perf_counter() - t0
-        return self.label(torch.cat(drawn), chunk=chunk)
+        return self.label(obs, chunk=chunk)
 
     def train(self, steps: int, log: Callable[[int, float], None] | None = None) -> list[float]:
         """``steps`` AdamW iterations on uniform minibatches of the whole bank (EMA on the inference

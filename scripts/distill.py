@@ -34,6 +34,9 @@ robust per-chunk penalty), ``executed_weight=w`` (the Ta executed chunk position
 ``anchor=λ`` (L2-SP: weights pulled back toward the teacher's) and ``objective=reflow`` (straight
 noise → endpoint lines at uniform t, rectified flow's reflow, flow teachers). On the 400-demo Push-T
 student none moved success beyond the noise of 200 episodes (README).
+``augment_size=M obs_noise=σ`` labels M more training histories after the bank (filled or continued),
+each moved by N(0, σ²) per element in normalized observation units first: the teacher labels any
+history, so the student is also fitted beside the demonstrations (``StudentFit.fill``).
 ``level_experts=true`` gives the student one network per step (``policies.experts``), each started
 from the same weights (the teacher's, or ``init_student``'s single network); a step still costs one
 network call, the checkpoint holds N networks.
@@ -83,6 +86,8 @@ class DistillConfig:
     teacher_steps: int | None = None  # the teacher's deterministic sampler steps (null: its own)
     teacher_time_power: float = 1.0  # flow teachers: those steps at times (1 - k/K)^rho (needs teacher_steps)
     bank_size: int = 2048  # observation histories labelled by the teacher
+    augment_size: int = 0  # then this many more training histories, moved by obs_noise before labelling
+    obs_noise: float = 0.0  # σ of those moves, per element in normalized observation units ([-1, 1])
     batch_size: int = 256
     lr: float = 1e-4
     heldout_samples: int = 256  # held-out histories for the x0-error report
@@ -108,10 +113,15 @@ class DistillConfig:
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
-        for name in ("steps", "onpolicy_rounds", "onpolicy_seed"):
+        for name in ("steps", "onpolicy_rounds", "onpolicy_seed", "augment_size"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 0:
                 raise ValueError(f"{name} must be an integer >= 0, got {v!r}")
+        sigma = self.obs_noise
+        if isinstance(sigma, bool) or not isinstance(sigma, (int, float)) or not math.isfinite(sigma) or sigma < 0:
+            raise ValueError(f"obs_noise must be a number >= 0, got {sigma!r}")
+        if sigma > 0 and self.augment_size == 0:
+            raise ValueError("obs_noise applies to the augment_size extra histories; give augment_size >= 1")
         if not isinstance(self.level_experts, bool):
             raise ValueError(f"level_experts must be true or false, got {self.level_experts!r}")
         if self.steps == 0 and self.init_student is None:
@@ -402,6 +412,11 @@ def distill_checkpoint(cfg: DistillConfig) -> dict[str, Any]:
         else:
             fit.fill(ObsBatches(train_ds, min(cfg.batch_size, cfg.bank_size), cfg.seed), cfg.bank_size,
                      chunk=cfg.label_batch)
+        if cfg.augment_size:
+            fit.fill(ObsBatches(train_ds, min(cfg.batch_size, cfg.augment_size), cfg.seed + 1), cfg.augment_size,
+                     chunk=cfg.label_batch, obs_noise=cfg.obs_noise)
+            (bar.write if bar is not None else print)(
+                f"+{cfg.augment_size} training histories moved by N(0, {cfg.obs_noise:g}²) -> bank {fit.bank_size}")
         if cfg.steps:
             fit.train(cfg.steps, log=log)
         if cfg.onpolicy_rounds:

@@ -75,6 +75,9 @@ def test_distill_bad_inputs_are_one_line(teacher, tmp_path):
                          ("executed_weight=0", "executed_weight must be a number > 0"),
                          ("anchor=-1", "anchor must be a number >= 0"),
                          ("objective=cd", "objective must be one of trajectory, reflow"),
+                         ("obs_noise=-1", "obs_noise must be a number >= 0"),
+                         ("obs_noise=0.05", "obs_noise applies to the augment_size extra histories"),
+                         ("augment_size=-2", "augment_size must be an integer >= 0"),
                          ("onpolicy_action_noise=2", "onpolicy_action_noise must be a number in [0, 1]"),
                          ("teacher_time_power=0", "teacher_time_power must be a number > 0"),
                          ("teacher_time_power=2", "teacher_time_power needs teacher_steps")]:
@@ -90,13 +93,17 @@ def test_distill_bad_inputs_are_one_line(teacher, tmp_path):
 
 
 def test_distill_level_experts_student_loads_and_continues_only_as_one(teacher, tmp_path):
-    """level_experts=true writes a 2-network student that loads and samples; continuing it as a single
-    network is refused in one line and writes nothing."""
+    """level_experts=true writes a 2-network student that loads and samples (here with augment_size extra
+    moved histories in its bank); continuing it as a single network is refused in one line and writes
+    nothing."""
     root, ckpt, _ = teacher
     out = tmp_path / "experts"
     proc = run_cli("parapolicy-distill", f"checkpoint={ckpt}", "steps=2", "student_steps=2", "level_experts=true",
-                   "bank_size=16", "batch_size=8", "heldout_samples=4", f"out={out}", "progress=false", cwd=tmp_path)
+                   "bank_size=16", "augment_size=8", "obs_noise=0.05", "batch_size=8", "heldout_samples=4",
+                   f"out={out}", "progress=false", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
+    summary = json.loads((out / "config.json").read_text())["extra"]["distill"]
+    assert summary["bank_size"] == 24 and summary["config"]["obs_noise"] == 0.05
     student = load_policy(out)
     assert student.config.level_experts and len(student.inference_net.experts) == 2
     assert isinstance(student.inference_net, LevelExperts)

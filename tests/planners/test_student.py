@@ -304,3 +304,25 @@ def test_level_expert_student_starts_as_its_teacher_and_trains_each_step_apart()
             torch.testing.assert_close(p, q)
     with pytest.raises(ValueError, match="single network"):
         StudentFit(teacher, 2, init=fit.result())
+
+
+def test_fill_with_obs_noise_labels_histories_moved_beside_the_data() -> None:
+    """obs_noise σ: the bank holds the drawn histories moved by N(0, σ²) in normalized units (std ≈ σ
+    there), labelled by the teacher at the moved histories; σ = 0 keeps them exact; σ < 0 is refused."""
+    teacher = _teacher("flow", iters=5)
+    obs = torch.randn(512, 2, 3, generator=torch.Generator().manual_seed(8))
+    exact = StudentFit(teacher, 1, seed=0)
+    exact.fill([obs], 256)
+    torch.testing.assert_close(exact.obs, obs[:256])
+    moved = StudentFit(teacher, 1, seed=0)
+    moved.fill([obs], 256, obs_noise=0.05)
+    norm = teacher.normalizer
+    shift = norm.normalize("obs", moved.obs) - norm.normalize("obs", obs[:256])  # (256, To, Do)
+    assert abs(float(shift.std()) - 0.05) < 0.005 and abs(float(shift.mean())) < 0.005
+    z, ts, s_ts = moved.states[0, :4], moved.teacher_ts, moved.student_ts  # the labels' own initial noise
+    at_moved, _ = teacher_trajectories(teacher, moved.obs[:4], z, ts, s_ts)
+    at_data, _ = teacher_trajectories(teacher, obs[:4], z, ts, s_ts)
+    torch.testing.assert_close(moved.states[-1, :4], at_moved[-1])  # labelled where the history was moved to
+    assert not torch.allclose(at_moved[-1], at_data[-1])
+    with pytest.raises(ValueError, match="obs_noise must be a number >= 0"):
+        moved.fill([obs], 8, obs_noise=-0.1)
