@@ -2,12 +2,12 @@
 
 A distilled student runs a handful of fixed levels, and each of its steps learns a different map:
 the first turns pure noise into a coarse chunk, the last turns an almost clean chunk into the exact
-one. Sharing one network between them makes the steps compete for its capacity. eDiff-I (Balaji et
-al. 2022) trains separate "expert denoisers" for separate noise intervals for this reason; here a
+one. Sharing one network between them can make the steps compete for its capacity. eDiff-I (Balaji
+et al. 2022) trains separate "expert denoisers" for separate noise intervals for this reason; here a
 student with ``level_experts`` holds one copy of its architecture per step, each initialised from
 the same weights, and every call is routed to the expert of the level it is made at. A sampling call
 runs one expert, so a step costs what it cost with one network; the parameters (and the checkpoint)
-grow K-fold.
+grow K-fold. (On the 400-demo Push-T student it scored within noise of the single network: README.)
 """
 from __future__ import annotations
 
