@@ -64,7 +64,7 @@ def chunk_loss(diff: Tensor, loss: str = "mse", c: float = 0.003) -> Tensor:
     raise ValueError(f"loss must be one of {', '.join(LOSSES)}, got {loss!r}")
 
 
-def _number(name: str, v: Any, lo: float, hi: float = math.inf, *, strict: bool = False) -> float:
+def check_number(name: str, v: Any, lo: float, hi: float = math.inf, *, strict: bool = False) -> float:
     """``v`` as a float if it is a finite number in [lo, hi] (> lo when ``strict``), else ``ValueError``."""
     if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) \
             or v > hi or (v <= lo if strict else v < lo):
@@ -81,10 +81,10 @@ def check_fit_options(loss: str, huber_c: Any, executed_weight: Any, anchor: Any
         raise ValueError(f"loss must be one of {', '.join(LOSSES)}, got {loss!r}")
     if objective not in OBJECTIVES:
         raise ValueError(f"objective must be one of {', '.join(OBJECTIVES)}, got {objective!r}")
-    _number("huber_c", huber_c, 0, strict=True)
-    _number("executed_weight", executed_weight, 0, strict=True)
-    _number("anchor", anchor, 0)
-    _number("reflow_uniform", reflow_uniform, 0, 1)
+    check_number("huber_c", huber_c, 0, strict=True)
+    check_number("executed_weight", executed_weight, 0, strict=True)
+    check_number("anchor", anchor, 0)
+    check_number("reflow_uniform", reflow_uniform, 0, 1)
 
 
 def student_timesteps(schedule: Any, steps: int, *, min_alpha_bar: float = 0.02,
@@ -404,7 +404,7 @@ class StudentFit:
         teacher" recipe of Beyer et al. 2022."""
         if bank_size < 1:
             raise ValueError(f"bank_size must be >= 1, got {bank_size}")
-        noise = _number("obs_noise", obs_noise, 0.0)
+        noise = check_number("obs_noise", obs_noise, 0.0)
         t0 = time.perf_counter()
         drawn, n = [], 0
         for obs in _raw_obs_batches(data, self.teacher.normalizer):

@@ -118,10 +118,9 @@ class DistillConfig:
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 0:
                 raise ValueError(f"{name} must be an integer >= 0, got {v!r}")
-        sigma = self.obs_noise
-        if isinstance(sigma, bool) or not isinstance(sigma, (int, float)) or not math.isfinite(sigma) or sigma < 0:
-            raise ValueError(f"obs_noise must be a number >= 0, got {sigma!r}")
-        if sigma > 0 and self.augment_size == 0:
+        from parapolicy.planners.student import LOSS_SPACES, check_fit_options, check_number
+
+        if check_number("obs_noise", self.obs_noise, 0) > 0 and self.augment_size == 0:
             raise ValueError("obs_noise applies to the augment_size extra histories; give augment_size >= 1")
         if not isinstance(self.level_experts, bool):
             raise ValueError(f"level_experts must be true or false, got {self.level_experts!r}")
@@ -149,7 +148,6 @@ class DistillConfig:
             raise ValueError("teacher_time_power needs teacher_steps (the number of Euler steps it places)")
         if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
             raise ValueError(f"lr must be a number > 0, got {self.lr!r}")
-        from parapolicy.planners.student import LOSS_SPACES, check_fit_options
         from parapolicy.policies.sampling import check_temperature
 
         check_temperature(self.temperature)
