@@ -256,6 +256,11 @@ class StudentFit:
     each started from the same weights (the teacher's, or ``init``'s); every training row reaches only
     its own step's expert, so the last step no longer shares its capacity with the first. Sampling
     cost per step is unchanged; the checkpoint holds N networks.
+
+    ``net``: ``PolicyConfig`` network fields (``NETWORK_FIELDS``) that the student overrides, e.g.
+    ``{"denoiser": "mlp"}`` for a residual MLP, which is cheaper per call than the teacher's U-Net.
+    A student whose network differs from the teacher's starts from fresh weights seeded by ``seed``
+    and cannot be anchored. ``init`` must have the same network as the student.
     """
 
     def __init__(self, teacher_policy: Any, student_steps: int = 1, *, teacher_steps: int | None = None,
@@ -265,7 +270,8 @@ class StudentFit:
                  loss_space: str = "x0", teacher_time_power: float = 1.0, loss: str = "mse",
                  huber_c: float = 0.003, executed_weight: float = 1.0, action_horizon: int | None = None,
                  anchor: float = 0.0, objective: str = "trajectory", reflow_uniform: float = 0.5,
-                 level_experts: bool = False) -> None:
+                 level_experts: bool = False, net: dict[str, Any] | None = None) -> None:
+        from parapolicy.policies.config import NETWORK_FIELDS
         from parapolicy.policies.ema import EMA
         from parapolicy.policies.experts import load_into, shared_name
         from parapolicy.policies.factory import make_policy
@@ -312,16 +318,31 @@ class StudentFit:
         # the student: the teacher's network and normalizer with its own timesteps
         flow = isinstance(self.det, FlowSchedule)
         levels = [float(t) for t in self.student_ts] if flow else [int(t) for t in self.student_ts]
+        net = dict(net or {})
+        if set(net) - set(NETWORK_FIELDS):
+            raise ValueError(f"unknown student network field(s) {sorted(set(net) - set(NETWORK_FIELDS))}; allowed: "
+                             f"{', '.join(NETWORK_FIELDS)}")
         scfg = dataclasses.replace(cfg, sampler="flow" if flow else "ddim", inference_steps=self.N,
                                    timesteps=levels, level_experts=bool(level_experts),
-                                   teacher=teacher_path or f"in-memory teacher ({cfg.sampler}, {self.K} steps)")
-        self.student = make_policy(scfg, teacher_policy.normalizer).to(self.device)
-        start = teacher_policy.inference_net
+                                   teacher=teacher_path or f"in-memory teacher ({cfg.sampler}, {self.K} steps)", **net)
+        own_net = any(getattr(scfg, f) != getattr(cfg, f) for f in NETWORK_FIELDS)  # not the teacher's network
+        if own_net and anchor:
+            raise ValueError("anchor pulls the student toward the teacher's weights; a student with its own network "
+                             "(net=...) has none to be pulled toward")
+        with torch.random.fork_rng():
+            torch.manual_seed(seed)  # a fresh network's weights depend on the seed only
+            self.student = make_policy(scfg, teacher_policy.normalizer).to(self.device)
+        start = None if own_net else teacher_policy.inference_net
         if init is not None:
             if [float(t) for t in init.config.timesteps or []] != [float(t) for t in levels]:
                 raise ValueError(f"the initial student's levels {init.config.timesteps} differ from the "
                                  f"{self.N}-step student's {levels}")
+            differ = [f for f in NETWORK_FIELDS if getattr(init.config, f) != getattr(scfg, f)]
+            if differ:
+                raise ValueError(f"the initial student's network differs from this student's in {', '.join(differ)}")
             start = init.inference_net
+        if start is None:
+            start = self.student.model
         load_into(self.student.model, start.state_dict())
         load_into(self.student.ema, start.state_dict())
         self.params = [p for p in self.student.model.parameters() if p.requires_grad]

@@ -32,7 +32,10 @@ from dataclasses import dataclass
 from typing import Any
 
 POLICY_KINDS = ("diffusion", "mse")
-DENOISERS = ("unet", "transformer")
+DENOISERS = ("unet", "transformer", "mlp")
+# The PolicyConfig fields that say which network a policy runs and how large it is.
+NETWORK_FIELDS = ("denoiser", "down_dims", "kernel_size", "n_groups", "step_embed_dim", "n_layer", "n_head", "n_emb",
+                  "p_drop", "causal_attn", "mlp_width", "mlp_blocks")
 OBJECTIVES = ("ddpm", "flow")
 SAMPLERS = ("ddpm", "ddim", "flow")
 DEVICES = ("auto", "cpu", "cuda")
@@ -112,6 +115,9 @@ class PolicyConfig:
     n_emb: int = 128
     p_drop: float = 0.1
     causal_attn: bool = True
+    # residual-MLP size (``policies.mlp``; a cheap network for few-step students)
+    mlp_width: int = 512
+    mlp_blocks: int = 3
     env_id: str | None = None
     level_experts: bool = False
 
@@ -121,8 +127,9 @@ class PolicyConfig:
         _check_choice("objective", self.objective, OBJECTIVES)
         for name in ("obs_dim", "action_dim", "obs_horizon", "pred_horizon", "action_horizon",
                      "num_train_steps", "inference_steps", "kernel_size", "n_groups", "step_embed_dim",
-                     "n_layer", "n_head", "n_emb"):
+                     "n_layer", "n_head", "n_emb", "mlp_width"):
             _check_int(name, getattr(self, name), 1)
+        _check_int("mlp_blocks", self.mlp_blocks, 0)
         if self.obs_horizon - 1 + self.action_horizon > self.pred_horizon:
             raise ValueError(
                 f"need obs_horizon - 1 + action_horizon <= pred_horizon (the executed actions start at chunk "
@@ -279,5 +286,5 @@ class TrainConfig:
         return _from_dict(cls, data, "train config")
 
 
-__all__ = ["PolicyConfig", "TrainConfig", "POLICY_KINDS", "DENOISERS", "OBJECTIVES", "SAMPLERS",
+__all__ = ["PolicyConfig", "TrainConfig", "POLICY_KINDS", "DENOISERS", "NETWORK_FIELDS", "OBJECTIVES", "SAMPLERS",
            "SAMPLERS_FOR_OBJECTIVE"]

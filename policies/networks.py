@@ -1,4 +1,4 @@
-"""Build the backbone network a ``PolicyConfig`` asks for (U-Net or transformer)."""
+"""Build the backbone network a ``PolicyConfig`` asks for (U-Net, transformer or residual MLP)."""
 from __future__ import annotations
 
 import dataclasses
@@ -6,6 +6,7 @@ import dataclasses
 from torch import nn
 
 from .config import PolicyConfig
+from .mlp import ResidualMLPDenoiser
 from .transformer import TransformerDenoiser
 from .unet1d import ConditionalUnet1D
 
@@ -32,7 +33,10 @@ def make_network(config: PolicyConfig) -> nn.Module:
         return TransformerDenoiser(config.action_dim, config.pred_horizon, cond_dim(config), config.obs_horizon,
                                    n_layer=config.n_layer, n_head=config.n_head, n_emb=config.n_emb,
                                    p_drop=config.p_drop, causal_attn=config.causal_attn)
-    raise ValueError(f"unknown denoiser {config.denoiser!r}; allowed: unet, transformer")
+    if config.denoiser == "mlp":
+        return ResidualMLPDenoiser(config.action_dim, config.pred_horizon, cond_dim(config), width=config.mlp_width,
+                                   blocks=config.mlp_blocks, step_embed_dim=config.step_embed_dim)
+    raise ValueError(f"unknown denoiser {config.denoiser!r}; allowed: unet, transformer, mlp")
 
 
 def count_parameters(module: nn.Module) -> int:

@@ -80,6 +80,7 @@ class DistillConfig:
     reflow_uniform: float = 0.5  # reflow: share of training rows at uniform t (the rest at the student's levels)
     anchor: float = 0.0  # L2-SP: each step pulls the weights a fraction lr·anchor back toward the teacher's
     level_experts: bool = False  # one network per student step (eDiff-I's expert denoisers), same cost per step
+    student_net: Any = None  # null: the teacher's network; else its own, e.g. {denoiser: mlp, mlp_width: 512}, from scratch
     inner_levels: Any = None  # the student's N-1 levels between noise and clean (null: evenly spaced, or init_student's)
     dataset: Any = None  # a path or list of paths; null: the teacher's training dataset (module docstring)
     out: str | None = None  # null: <teacher dir>/../student<N>
@@ -94,6 +95,7 @@ class DistillConfig:
     heldout_samples: int = 256  # held-out histories for the x0-error report
     temperature: float = 1.0  # initial noise N(0, T²·I) of the teacher's labels; sample the student at the same T
     init_student: str | None = None  # an earlier student of this teacher to continue (null: teacher's weights)
+    bank_from: str | None = None  # a student of this teacher whose saved bank to train on (null: init_student's)
     onpolicy_rounds: int = 0  # rounds of on-policy distillation after the demonstration round
     onpolicy_episodes: int = 50  # student rollouts per round
     onpolicy_steps: int = 1000  # training iterations per round, on the whole bank
@@ -122,6 +124,18 @@ class DistillConfig:
 
         if check_number("obs_noise", self.obs_noise, 0) > 0 and self.augment_size == 0:
             raise ValueError("obs_noise applies to the augment_size extra histories; give augment_size >= 1")
+        if self.student_net is not None:
+            from parapolicy.policies.config import NETWORK_FIELDS
+
+            if not hasattr(self.student_net, "keys"):
+                raise ValueError(f"student_net must be a mapping of network fields, e.g. {{denoiser: mlp}}, got "
+                                 f"{self.student_net!r}")
+            self.student_net = dict(self.student_net)
+            unknown = sorted(set(self.student_net) - set(NETWORK_FIELDS))
+            if unknown:
+                raise ValueError(f"unknown student_net field(s) {unknown}; allowed: {', '.join(NETWORK_FIELDS)}")
+            if self.anchor:
+                raise ValueError("anchor pulls the student toward the teacher's weights; a student_net has none")
         if not isinstance(self.level_experts, bool):
             raise ValueError(f"level_experts must be true or false, got {self.level_experts!r}")
         if self.steps == 0 and self.init_student is None:
@@ -136,6 +150,9 @@ class DistillConfig:
             raise ValueError(f"action_horizon must be null or an integer >= 1, got {self.action_horizon!r}")
         if self.init_student is not None and not Path(self.init_student).is_dir():
             raise FileNotFoundError(f"init_student checkpoint directory not found: {self.init_student}")
+        if self.bank_from is not None and not (Path(self.bank_from) / BANK_FILE).is_file():
+            raise FileNotFoundError(f"bank_from={self.bank_from} holds no saved bank ({BANK_FILE}; distill it with "
+                                    "save_bank=true)")
         if isinstance(self.student_steps, bool) or not 1 <= self.student_steps <= 8:
             raise ValueError(f"student_steps must be an integer in [1, 8] (a few-step student), "
                              f"got {self.student_steps}")
@@ -358,8 +375,15 @@ def distill_checkpoint(cfg: DistillConfig) -> dict[str, Any]:
         raise FileExistsError(f"{out} already exists; pass overwrite=true to replace it")
     if cfg.init_student is not None:
         check_init_student(cfg.init_student, cfg.checkpoint, cfg.student_steps, cfg.level_experts)
+    if cfg.bank_from is not None:
+        check_init_student(cfg.bank_from, cfg.checkpoint, cfg.student_steps, True)
     teacher = load_policy(cfg.checkpoint, device=_device(cfg.device))
     init = load_policy(cfg.init_student, device=teacher.device) if cfg.init_student is not None else None
+    net = cfg.student_net
+    if net is None and init is not None:  # continue the initial student's own network
+        from parapolicy.policies.config import NETWORK_FIELDS
+
+        net = {f: getattr(init.config, f) for f in NETWORK_FIELDS}
     env_fn = None
     if cfg.onpolicy_rounds:
         if not tcfg.env_id:
@@ -375,12 +399,13 @@ def distill_checkpoint(cfg: DistillConfig) -> dict[str, Any]:
     if demos.obs_dim != tcfg.obs_dim:
         raise UserError(f"dataset {data_path} has observations of dim {demos.obs_dim}, the teacher expects "
                         f"{tcfg.obs_dim}")
-    saved = read_bank(cfg.init_student) if cfg.init_student is not None else None
+    bank_dir = cfg.bank_from or cfg.init_student
+    saved = read_bank(bank_dir) if bank_dir is not None else None
     # a saved bank holds demonstration histories from its first run's split: keep that split's
     # held-out episodes out of it whatever this run's seed is (older banks did not record it)
     split_seed = int(saved[1]["split_seed"]) if saved is not None and "split_seed" in saved[1] else cfg.seed
     train_ds, held_ds = split_demos(demos, teacher, split_seed)
-    bank = f"{cfg.init_student}'s saved bank" if saved is not None else f"bank {cfg.bank_size}"
+    bank = f"{bank_dir}'s saved bank" if saved is not None else f"bank {cfg.bank_size}"
     print(f"distilling a {cfg.student_steps}-step student from {cfg.checkpoint} ({tcfg.sampler}"
           f"{cfg.teacher_steps or tcfg.num_inference_steps}"
           f"{f'-rho{cfg.teacher_time_power:g}' if cfg.teacher_time_power != 1 else ''} teacher) on {len(train_ds)} "
@@ -398,14 +423,14 @@ def distill_checkpoint(cfg: DistillConfig) -> dict[str, Any]:
                          teacher_time_power=cfg.teacher_time_power, loss=cfg.loss, huber_c=cfg.huber_c,
                          executed_weight=cfg.executed_weight, action_horizon=cfg.action_horizon, anchor=cfg.anchor,
                          objective=cfg.objective, reflow_uniform=cfg.reflow_uniform,
-                         level_experts=cfg.level_experts)
+                         level_experts=cfg.level_experts, net=net)
         if saved is not None:
             try:
                 fit.load_bank(*saved)
             except ValueError as e:
-                raise UserError(f"init_student={cfg.init_student}: its saved bank does not fit this run: {e}") from e
+                raise UserError(f"{bank_dir}: its saved bank does not fit this run: {e}") from e
             (bar.write if bar is not None else print)(
-                f"continuing from {cfg.init_student}'s saved bank of {fit.bank_size} histories"
+                f"continuing from {bank_dir}'s saved bank of {fit.bank_size} histories"
                 + (f" (held-out episodes from its split, seed {split_seed})" if "split_seed" in saved[1] else
                    " (it records no split seed: the held-out episodes may overlap its histories)"))
         else:
@@ -447,7 +472,7 @@ def distill_checkpoint(cfg: DistillConfig) -> dict[str, Any]:
     summary = {"teacher": str(Path(cfg.checkpoint).resolve()), "dataset": dataset_record(paths),
                "student_steps": cfg.student_steps, "timesteps": student.config.timesteps,
                "temperature": cfg.temperature, "init_student": cfg.init_student, "onpolicy": rounds,
-               "bank_from": "init_student" if saved is not None else "demonstrations", "bank_saved": cfg.save_bank,
+               "bank_from": str(bank_dir) if saved is not None else "demonstrations", "bank_saved": cfg.save_bank,
                "nfe_per_chunk": err["nfe"], "heldout": err, "train_histories_fresh_noise": seen,
                "heldout_split_seed": split_seed, "bank_size": dl.bank_size,
                "teacher_nfe_per_sample": dl.teacher_nfe_per_sample, "seconds": dl.seconds,

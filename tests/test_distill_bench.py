@@ -114,6 +114,41 @@ def test_distill_level_experts_student_loads_and_continues_only_as_one(teacher, 
     assert not (tmp_path / "single").exists()
 
 
+def test_distill_student_net_trains_its_own_network_on_another_students_bank(teacher, tmp_path):
+    """student_net={denoiser: mlp}: the student is a residual MLP started fresh; bank_from= trains it on
+    a saved bank without continuing that student's network; continuing the MLP student keeps its network
+    without naming it again; bad student_net / bank_from values are one line and write nothing."""
+    root, ckpt, _ = teacher
+    banked = tmp_path / "banked"
+    proc = run_cli("parapolicy-distill", f"checkpoint={ckpt}", "steps=1", "student_steps=2", "bank_size=16",
+                   "batch_size=8", "heldout_samples=4", "save_bank=true", f"out={banked}", "progress=false",
+                   cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = tmp_path / "mlp"
+    proc = run_cli("parapolicy-distill", f"checkpoint={ckpt}", "steps=3", "student_steps=2", f"bank_from={banked}",
+                   "student_net={denoiser:mlp,mlp_width:32,mlp_blocks:1}", "batch_size=8", "heldout_samples=4",
+                   f"out={out}", "progress=false", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert f"continuing from {banked}'s saved bank of 16 histories" in proc.stdout, proc.stdout
+    summary = json.loads((out / "config.json").read_text())["extra"]["distill"]
+    assert summary["bank_from"] == str(banked) and summary["bank_size"] == 16
+    student = load_policy(out)
+    assert student.config.denoiser == "mlp" and student.config.mlp_width == 32
+    assert student.predict_chunk(np.zeros((student.config.obs_horizon, student.config.obs_dim), np.float32)).shape[0] == student.config.pred_horizon
+    proc = run_cli("parapolicy-distill", f"checkpoint={ckpt}", f"init_student={out}", "steps=1", "student_steps=2",
+                   "bank_size=8", "batch_size=8", "heldout_samples=4", f"out={tmp_path / 'mlp2'}", "progress=false",
+                   cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert load_policy(tmp_path / "mlp2").config.mlp_width == 32
+    for args, msg in [(("student_net={width:3}",), "unknown student_net field"),
+                      (("student_net=mlp",), "student_net must be a mapping"),
+                      (("student_net={denoiser:mlp}", "anchor=1"), "a student_net has none"),
+                      ((f"bank_from={tmp_path / 'mlp'}",), "holds no saved bank")]:
+        assert_one_line_error(run_cli("parapolicy-distill", f"checkpoint={ckpt}", "student_steps=2", *args,
+                                      f"out={tmp_path / 'bad'}", cwd=tmp_path), msg)
+    assert not (tmp_path / "bad").exists()
+
+
 def test_distill_places_the_students_inner_level(teacher, tmp_path):
     root, ckpt, _ = teacher
     out = tmp_path / "s2"
@@ -175,7 +210,7 @@ def test_distill_continues_a_student_on_policy(teacher, tmp_path):
     # its demonstration histories came from the seed-3 split: that split's held-out episodes stay held out
     assert "held-out episodes from its split, seed 3" in proc.stdout, proc.stdout
     again = json.loads((out2 / "config.json").read_text())["extra"]["distill"]
-    assert again["bank_from"] == "init_student" and again["heldout_split_seed"] == 3
+    assert again["bank_from"] == str(out) and again["heldout_split_seed"] == 3
     assert again["bank_size"] == summary["bank_size"] + again["onpolicy"][0]["new_histories"]
     assert not (out2 / "distill_bank.safetensors").exists()  # save_bank defaults to false
 

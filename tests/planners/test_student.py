@@ -326,3 +326,37 @@ def test_fill_with_obs_noise_labels_histories_moved_beside_the_data() -> None:
     assert not torch.allclose(at_moved[-1], at_data[-1])
     with pytest.raises(ValueError, match="obs_noise must be a number >= 0"):
         moved.fill([obs], 8, obs_noise=-0.1)
+
+
+def test_student_with_its_own_network_starts_fresh_and_learns_the_teacher() -> None:
+    """net={denoiser: mlp}: the student runs a residual MLP, not a copy of the teacher's U-Net; its fresh
+    weights depend on the seed only; training brings its samples toward the teacher's; it refuses an
+    anchor (no teacher weights of its shape), an unknown field and an initial student of another network."""
+    teacher = _teacher("flow", iters=100)
+    net = {"denoiser": "mlp", "mlp_width": 64, "mlp_blocks": 2}
+    fit = StudentFit(teacher, 2, lr=3e-3, batch_size=64, seed=4, net=net)
+    assert fit.student.config.denoiser == "mlp" and fit.student.config.mlp_width == 64
+    same = StudentFit(teacher, 2, seed=4, net=net).student.inference_net.state_dict()
+    other = StudentFit(teacher, 2, seed=5, net=net).student.inference_net.state_dict()
+    for k, v in fit.student.inference_net.state_dict().items():
+        torch.testing.assert_close(v, same[k])
+    assert any(not torch.equal(v, other[k]) for k, v in fit.student.inference_net.state_dict().items())
+    g = torch.Generator().manual_seed(9)
+    fit.label(torch.randn(512, 2, 3, generator=g))
+    obs, x = torch.randn(64, 2, 3, generator=g), torch.randn(64, 8, 2, generator=g)
+    _, x_teacher = teacher_trajectories(teacher, obs, x, fit.teacher_ts, fit.student_ts)
+
+    def error() -> float:
+        st = fit.student
+        res = SequentialSampler(st.schedule, st.timesteps).sample(st.denoiser, st.encode_obs(obs), x_init=x)
+        return float((res.x0 - x_teacher).pow(2).mean())
+
+    before = error()
+    fit.train(300)
+    assert error() < 0.3 * before
+    with pytest.raises(ValueError, match="anchor"):
+        StudentFit(teacher, 2, anchor=1.0, net=net)
+    with pytest.raises(ValueError, match="unknown student network field"):
+        StudentFit(teacher, 2, net={"width": 3})
+    with pytest.raises(ValueError, match="differs from this student's in denoiser"):
+        StudentFit(teacher, 2, init=fit.result())
