@@ -211,6 +211,23 @@ class DistillLog:
     seconds: float
 
 
+def load_matching(net: torch.nn.Module, state: dict[str, Tensor]) -> int:
+    """Copy into ``net`` every tensor of ``state`` whose name and shape match one of its own (into each
+    expert of a ``LevelExperts`` when ``state`` is a single network's); the rest keep their values.
+    Returns how many tensors were copied (per expert)."""
+    from parapolicy.policies.experts import LevelExperts
+
+    single = not any(k.startswith("experts.") for k in state)
+    targets = list(net.experts) if isinstance(net, LevelExperts) and single else [net]
+    copied = 0
+    for module in targets:
+        own = module.state_dict()
+        keep = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
+        module.load_state_dict(keep, strict=False)
+        copied = len(keep)
+    return copied
+
+
 def teacher_levels(teacher_policy: Any, det: Any, teacher_steps: int | None, time_power: float = 1.0) -> Tensor:
     """The teacher's deterministic-sampler levels: ``teacher_steps`` of them, else its own.
     ``time_power`` ρ ≠ 1 (flow teachers only) places ``teacher_steps`` Euler steps at (1 - k/K)^ρ."""
@@ -257,10 +274,13 @@ class StudentFit:
     its own step's expert, so the last step no longer shares its capacity with the first. Sampling
     cost per step is unchanged; the checkpoint holds N networks.
 
-    ``net``: ``PolicyConfig`` network fields (``NETWORK_FIELDS``) that the student overrides, e.g.
-    ``{"denoiser": "mlp"}`` for a residual MLP, which is cheaper per call than the teacher's U-Net.
-    A student whose network differs from the teacher's starts from fresh weights seeded by ``seed``
-    and cannot be anchored. ``init`` must have the same network as the student.
+    ``net``: ``PolicyConfig`` network fields (``NETWORK_FIELDS``) that the student overrides, to make
+    it cheaper per call than its teacher: ``{"mid_blocks": 0}`` drops the U-Net's bottleneck blocks,
+    ``{"denoiser": "mlp"}`` swaps in a residual MLP. Such a student starts from fresh weights seeded by
+    ``seed``, then takes every tensor of ``init`` (default: the teacher) whose name and shape it shares
+    (``load_matching``), so a U-Net with blocks removed keeps the rest of its source (DistilBERT's
+    layer-dropping start, Sanh et al. 2019). It cannot be anchored. ``shared_tensors`` counts the
+    tensors taken.
     """
 
     def __init__(self, teacher_policy: Any, student_steps: int = 1, *, teacher_steps: int | None = None,
@@ -332,17 +352,20 @@ class StudentFit:
         with torch.random.fork_rng():
             torch.manual_seed(seed)  # a fresh network's weights depend on the seed only
             self.student = make_policy(scfg, teacher_policy.normalizer).to(self.device)
-        start = None if own_net else teacher_policy.inference_net
+        start = teacher_policy.inference_net
         if init is not None:
             if [float(t) for t in init.config.timesteps or []] != [float(t) for t in levels]:
                 raise ValueError(f"the initial student's levels {init.config.timesteps} differ from the "
                                  f"{self.N}-step student's {levels}")
-            differ = [f for f in NETWORK_FIELDS if getattr(init.config, f) != getattr(scfg, f)]
-            if differ:
-                raise ValueError(f"the initial student's network differs from this student's in {', '.join(differ)}")
             start = init.inference_net
-        if start is None:
+            own_net = own_net or any(getattr(init.config, f) != getattr(scfg, f) for f in NETWORK_FIELDS)
+        if own_net:
+            self.shared_tensors = load_matching(self.student.model, start.state_dict())
+            if init is not None and self.shared_tensors == 0:
+                raise ValueError("the initial student shares no weights with this student's network")
             start = self.student.model
+        else:
+            self.shared_tensors = len(start.state_dict())
         load_into(self.student.model, start.state_dict())
         load_into(self.student.ema, start.state_dict())
         self.params = [p for p in self.student.model.parameters() if p.requires_grad]

@@ -49,11 +49,13 @@ class ConditionalUnet1D(nn.Module):
 
     ``action_dim`` Da, ``cond_dim`` Dc (flattened observation features), ``down_dims`` channel
     widths per level (the time axis halves between levels, so H must be divisible by
-    ``2 ** (len(down_dims) - 1)``), ``kernel_size``, ``n_groups`` (GroupNorm), ``step_embed_dim``.
+    ``2 ** (len(down_dims) - 1)``), ``kernel_size``, ``n_groups`` (GroupNorm), ``step_embed_dim``,
+    ``mid_blocks`` residual blocks at the bottleneck (2 in Chi et al.; a distilled student may drop them
+    to save calls: each block is ~8% of a forward at batch 1 on a small CPU).
     """
 
     def __init__(self, action_dim: int, cond_dim: int, *, down_dims: Sequence[int] = (32, 64, 128),
-                 kernel_size: int = 5, n_groups: int = 8, step_embed_dim: int = 32) -> None:
+                 kernel_size: int = 5, n_groups: int = 8, step_embed_dim: int = 32, mid_blocks: int = 2) -> None:
         super().__init__()
         dims = [int(action_dim), *[int(d) for d in down_dims]]
         self.step_encoder = nn.Sequential(SinusoidalEmbedding(step_embed_dim),
@@ -70,8 +72,8 @@ class ConditionalUnet1D(nn.Module):
                 nn.Conv1d(c_out, c_out, 3, stride=2, padding=1) if not last else nn.Identity(),
             ]))
         mid = dims[-1]
-        self.mid = nn.ModuleList([FiLMResidualBlock(mid, mid, film_dim, kernel_size, n_groups),
-                                  FiLMResidualBlock(mid, mid, film_dim, kernel_size, n_groups)])
+        self.mid = nn.ModuleList([FiLMResidualBlock(mid, mid, film_dim, kernel_size, n_groups)
+                                  for _ in range(int(mid_blocks))])
         self.up = nn.ModuleList()
         for c_in, c_out in reversed(levels[1:]):  # each decoder level undoes one downsampling
             self.up.append(nn.ModuleList([

@@ -238,6 +238,7 @@ class Bench:
     student_paths: dict[int, str] = field(default_factory=dict)  # steps -> checkpoint path
     forecaster: Any = None  # planners.forecast.ObsForecaster, when cfg.forecaster is given
     notes: list[str] = field(default_factory=list)
+    net_cost_models: dict[str, Any] = field(default_factory=dict)  # network fingerprint -> its CostModel
 
     @property
     def samplers_model(self) -> Any:
@@ -494,6 +495,27 @@ def measure_overheads(b: Bench, item: Any) -> None:
                                           device=m.device)
 
 
+def network_cost_model(b: Bench, denoiser: Any) -> Any:
+    """The cost model of the network ``denoiser`` runs: the teacher's when the architecture is the same
+    (a student distilled into the teacher's network), else one measured for it now (a student with a
+    cheaper network, ``parapolicy-distill student_net=…``), sharing the teacher's sampler overheads."""
+    from parapolicy.planners.cost_model import model_fingerprint
+
+    m = b.ctx.model
+    cond_dim = b.policy.config.obs_horizon * b.policy.config.obs_dim
+    shape = (m.pred_horizon, m.action_dim)
+    if denoiser is None or model_fingerprint(denoiser, shape, cond_dim) == model_fingerprint(b.policy.denoiser, shape,
+                                                                                               cond_dim):
+        return b.cost_model
+    fp = model_fingerprint(denoiser, shape, cond_dim)
+    if fp not in b.net_cost_models:
+        cm = measure_cost_model(denoiser, shape, cond_dim, device=m.device, rounds=b.cfg.cost_repeats,
+                                stat=b.cfg.cost_stat)
+        cm.overhead_s = b.cost_model.overhead_s  # sampler arithmetic does not depend on the network
+        b.net_cost_models[fp] = cm
+    return b.net_cost_models[fp]
+
+
 def predict_ms(b: Bench, item: Any, start_indices: Sequence[int] | None = None) -> float:
     """Predicted mean latency of one batch-1 replan with ``item`` (ms): the cost model's sampler
     prediction (composite samplers are the sum of their parts, a cascade's teacher weighted by its
@@ -510,6 +532,7 @@ def predict_ms(b: Bench, item: Any, start_indices: Sequence[int] | None = None) 
         sec = cm.predict(s.student, batch=1) + cm.predict(s.picard, batch=1)
     else:
         starts = list(start_indices) if start_indices else [item.warm_start or 0]
+        cm = network_cost_model(b, item.denoiser)
         sec = float(np.mean([cm.predict(s, batch=1, start_index=int(i)) for i in starts]))
     return sec * 1e3 + b.plan_overhead_ms
 
@@ -557,7 +580,7 @@ def sampler_row(b: Bench, spec: str) -> dict[str, Any]:
         "converged_fraction": float(np.mean([r.converged for r in recs])),
         "latency_p50_ms": lat["p50_ms"], "latency_p99_ms": lat["p99_ms"], "latency_mean_ms": lat["mean_ms"],
         "latency_chunks": lat["count"], "predicted_ms": pred, "plan_overhead_ms": b.plan_overhead_ms,
-        "cost_batch1_ms": b.cost_model.cost(1) * 1e3,
+        "cost_batch1_ms": network_cost_model(b, item.denoiser).cost(1) * 1e3,
         # the cost model predicts an expected (mean) time per call, so it is checked against the mean
         "prediction_error": (pred - lat["mean_ms"]) / lat["mean_ms"] if lat["mean_ms"] > 0 else None,
         "escalation_rate": escalation, "batched_eval": {"num_envs": cfg.num_envs, **batched},

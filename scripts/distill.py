@@ -46,6 +46,15 @@ teacher's weights (``steps=0`` then skips the demonstrations-only round). ``save
 teacher-labelled bank in the student's checkpoint (``distill_bank.safetensors``, ~0.8 KB per history
 for Push-T); a later ``init_student=`` of that student starts from that bank — demonstration and
 on-policy histories alike — instead of relabelling ``bank_size`` demonstration histories.
+``bank_from=`` takes that saved bank from another student of the same teacher without continuing its
+network.
+``student_net={…}`` gives the student a cheaper network than its teacher's, named by ``PolicyConfig``
+network fields: ``{mid_blocks: 0}`` drops the U-Net's two bottleneck blocks, ``{denoiser: mlp,
+mlp_width: 256}`` swaps in a residual MLP (``policies.mlp``). It starts fresh, then takes every tensor
+of ``init_student`` (or the teacher) whose name and shape it shares, so the U-Net without its middle
+keeps everything else (``StudentFit``'s ``net``). Two calls of the teacher's own network cost more than
+a fiftieth of its hundred, whatever the student learns; a cheaper network is what brings a 2-step
+student past 50× (README).
 
 The student is saved with ``save_checkpoint`` (atomic; an existing ``out`` is refused unless
 ``overwrite=true``) beside the teacher by default (``<teacher dir>/../student<N>``); its config records
@@ -424,6 +433,12 @@ def distill_checkpoint(cfg: DistillConfig) -> dict[str, Any]:
                          executed_weight=cfg.executed_weight, action_horizon=cfg.action_horizon, anchor=cfg.anchor,
                          objective=cfg.objective, reflow_uniform=cfg.reflow_uniform,
                          level_experts=cfg.level_experts, net=net)
+        if cfg.student_net is not None:
+            total = len(fit.student.inference_net.state_dict())
+            (bar.write if bar is not None else print)(
+                f"student network {fit.student.config.denoiser} ({fit.student.num_parameters()} parameters): "
+                f"{fit.shared_tensors} of its {total} tensors taken from {cfg.init_student or cfg.checkpoint}"
+                + (", the rest fresh" if fit.shared_tensors < total else ""))
         if saved is not None:
             try:
                 fit.load_bank(*saved)
@@ -474,7 +489,7 @@ def distill_checkpoint(cfg: DistillConfig) -> dict[str, Any]:
                "temperature": cfg.temperature, "init_student": cfg.init_student, "onpolicy": rounds,
                "bank_from": str(bank_dir) if saved is not None else "demonstrations", "bank_saved": cfg.save_bank,
                "nfe_per_chunk": err["nfe"], "heldout": err, "train_histories_fresh_noise": seen,
-               "heldout_split_seed": split_seed, "bank_size": dl.bank_size,
+               "heldout_split_seed": split_seed, "bank_size": dl.bank_size, "shared_tensors": fit.shared_tensors,
                "teacher_nfe_per_sample": dl.teacher_nfe_per_sample, "seconds": dl.seconds,
                "loss_first": losses[0], "loss_last": losses[-1],
                "loss_last_mean": sum(losses[-50:]) / len(losses[-50:]), "config": asdict(cfg),

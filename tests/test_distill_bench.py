@@ -130,6 +130,7 @@ def test_distill_student_net_trains_its_own_network_on_another_students_bank(tea
                    f"out={out}", "progress=false", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert f"continuing from {banked}'s saved bank of 16 histories" in proc.stdout, proc.stdout
+    assert "student network mlp" in proc.stdout and "0 of its" in proc.stdout and "the rest fresh" in proc.stdout
     summary = json.loads((out / "config.json").read_text())["extra"]["distill"]
     assert summary["bank_from"] == str(banked) and summary["bank_size"] == 16
     student = load_policy(out)
@@ -570,3 +571,27 @@ def test_bench_delay_curves_merge_across_runs(teacher, tmp_path):
     proc = run_cli("parapolicy-bench", *common, "delay_modes=[naive]", "delay_episodes=2", cwd=root, timeout=240)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert list(json.loads((out / "delay.json").read_text())["curves"]) == ["naive"]  # another key: replaced
+
+
+def test_bench_predicts_a_cheaper_student_network_with_its_own_cost_model():
+    """network_cost_model: a student on the teacher's network is predicted with the teacher's cost model;
+    one with its own network gets a cost model measured for that network (cached by architecture),
+    sharing the teacher's per-pass sampler overheads."""
+    from types import SimpleNamespace
+
+    from parapolicy.planners.cost_model import CostModel
+    from parapolicy.policies import PolicyConfig, make_policy
+    from parapolicy.scripts.bench import network_cost_model
+
+    base = dict(obs_dim=3, action_dim=2, pred_horizon=8, action_horizon=4, objective="flow")
+    teacher = make_policy(PolicyConfig(**base, down_dims=(64, 128)))
+    same = make_policy(PolicyConfig(**base, down_dims=(64, 128)))
+    small = make_policy(PolicyConfig(**base, denoiser="mlp", mlp_width=16, mlp_blocks=1))
+    cm = CostModel(latency_s={1: 0.5, 2: 0.6}, overhead_s={"s": 1e-4})
+    b = SimpleNamespace(cfg=SimpleNamespace(cost_repeats=3, cost_stat="median"),
+                        ctx=SimpleNamespace(model=SimpleNamespace(pred_horizon=8, action_dim=2, device="cpu")),
+                        policy=teacher, cost_model=cm, net_cost_models={})
+    assert network_cost_model(b, None) is cm and network_cost_model(b, same.denoiser) is cm
+    own = network_cost_model(b, small.denoiser)
+    assert own is not cm and own.cost(1) < 0.1  # measured for the MLP, not the teacher's (fake) 0.5 s
+    assert own.overhead("s") == 1e-4 and network_cost_model(b, small.denoiser) is own

@@ -358,5 +358,25 @@ def test_student_with_its_own_network_starts_fresh_and_learns_the_teacher() -> N
         StudentFit(teacher, 2, anchor=1.0, net=net)
     with pytest.raises(ValueError, match="unknown student network field"):
         StudentFit(teacher, 2, net={"width": 3})
-    with pytest.raises(ValueError, match="differs from this student's in denoiser"):
+    with pytest.raises(ValueError, match="shares no weights"):
         StudentFit(teacher, 2, init=fit.result())
+
+
+def test_student_without_mid_blocks_keeps_the_rest_of_its_source() -> None:
+    """net={mid_blocks: 0}: a U-Net student without the bottleneck blocks takes every other tensor from
+    the teacher (or from an initial student), exactly, and samples differently from its source only
+    because the blocks are gone."""
+    teacher = _teacher("flow", iters=20)
+    fit = StudentFit(teacher, 2, seed=0, net={"mid_blocks": 0})
+    own, src = fit.student.inference_net.state_dict(), teacher.inference_net.state_dict()
+    assert len(fit.student.inference_net.mid) == 0 and not any(k.startswith("mid.") for k in own)
+    assert set(own) == {k for k in src if not k.startswith("mid.")} and fit.shared_tensors == len(own)
+    for k, v in own.items():
+        torch.testing.assert_close(v, src[k])
+    fit.label(torch.randn(64, 2, 3, generator=torch.Generator().manual_seed(2)))
+    fit.train(3)
+    again = StudentFit(teacher, 2, seed=1, init=fit.result())  # continuing it takes all of its weights
+    assert again.student.config.mid_blocks == 2 and again.shared_tensors == len(own)
+    kept = StudentFit(teacher, 2, seed=1, init=fit.result(), net={"mid_blocks": 0})
+    for k, v in kept.student.inference_net.state_dict().items():
+        torch.testing.assert_close(v, fit.student.inference_net.state_dict()[k])
