@@ -1,17 +1,19 @@
 """Residual MLP denoiser over the whole flattened action chunk.
 
-The cheap backbone for few-step students. On a small CPU a denoiser call at batch ≤ 8 costs about
-as much per layer as per FLOP: the 1-D U-Net launches ~150 small kernels (convs, group norms,
-FiLM) and a 1.1 M-parameter one takes ~2 ms. This network runs about fifteen. The chunk
+A cheap backbone for few-step students. On a small CPU a denoiser call at batch ≤ 8 costs more per
+kernel launched than per FLOP: the 1-D U-Net launches ~150 small kernels (convs, group norms, FiLM)
+and a 1.1 M-parameter one takes ~1.8 ms at batch 1; this network launches about twenty-five, and at
+width 256 with 3 blocks (1.6 M parameters) takes ~0.4 ms. The chunk
 ``(H, Da)`` is flattened and concatenated with the step embedding and the observation features.
 A linear layer lifts that to ``width``, then ``blocks`` pre-norm residual blocks follow
 (LayerNorm → Linear(width, 4·width) → Mish → Linear(4·width, width), added back), and a final
 LayerNorm → Linear maps back to ``H·Da``. This is the residual-MLP form used as a diffusion-policy
 backbone by IDQL (Hansen-Estruch et al. 2023).
 
-It has no temporal prior (no convolution over the chunk), so as a policy trained on demonstrations
-it is weaker than the U-Net. As a distillation student it only has to copy a trained teacher's map
-at two or three levels, and there the prior matters less than the calls it saves.
+It has no temporal prior (no convolution over the chunk) and shares no weights with a U-Net teacher,
+so a student built on it starts from nothing. On the Push-T keypoint teacher that cost too much: its
+2-step student's held-out x0 error was 0.074 against the U-Net student's 0.032, and it succeeded in
+0.07 of episodes against 0.63 (README, stop 25).
 
 Call: ``net(x (B, H, Da), t (B,) float network time, cond (B, Dc)) -> (B, H, Da)``.
 """

@@ -53,8 +53,9 @@ network fields: ``{mid_blocks: 0}`` drops the U-Net's two bottleneck blocks, ``{
 mlp_width: 256}`` swaps in a residual MLP (``policies.mlp``). It starts fresh, then takes every tensor
 of ``init_student`` (or the teacher) whose name and shape it shares, so the U-Net without its middle
 keeps everything else (``StudentFit``'s ``net``). Two calls of the teacher's own network cost more than
-a fiftieth of its hundred, whatever the student learns; a cheaper network is what brings a 2-step
-student past 50× (README).
+a fiftieth of its hundred, whatever the student learns, so only a cheaper network takes a 2-step
+student past 50×; on the Push-T keypoint student each one tried lost more success than it saved time
+(README).
 
 The student is saved with ``save_checkpoint`` (atomic; an existing ``out`` is refused unless
 ``overwrite=true``) beside the teacher by default (``<teacher dir>/../student<N>``); its config records
@@ -89,7 +90,7 @@ class DistillConfig:
     reflow_uniform: float = 0.5  # reflow: share of training rows at uniform t (the rest at the student's levels)
     anchor: float = 0.0  # L2-SP: each step pulls the weights a fraction lr·anchor back toward the teacher's
     level_experts: bool = False  # one network per student step (eDiff-I's expert denoisers), same cost per step
-    student_net: Any = None  # null: the teacher's network; else its own, e.g. {denoiser: mlp, mlp_width: 512}, from scratch
+    student_net: Any = None  # null: the teacher's (or init_student's) network; else its own, e.g. {mid_blocks: 1}
     inner_levels: Any = None  # the student's N-1 levels between noise and clean (null: evenly spaced, or init_student's)
     dataset: Any = None  # a path or list of paths; null: the teacher's training dataset (module docstring)
     out: str | None = None  # null: <teacher dir>/../student<N>
@@ -207,20 +208,23 @@ def check_teacher(path: str | Path) -> Any:
     return cfg
 
 
-def check_init_student(path: str | Path, teacher: str | Path, student_steps: int, level_experts: bool = False) -> None:
+def check_init_student(path: str | Path, teacher: str | Path, student_steps: int, level_experts: bool = False,
+                       option: str = "init_student") -> None:
     """``UserError`` unless ``path`` is a ``student_steps``-step student distilled from ``teacher`` whose
-    networks fit (a level-expert student continues only as one; a single network can seed experts)."""
+    networks fit (a level-expert student continues only as one; a single network can seed experts).
+    ``option`` names the argument in the messages (``bank_from`` only borrows the bank: networks are
+    not checked)."""
     from parapolicy.policies import read_checkpoint_config
 
     cfg, _ = read_checkpoint_config(path)
     if cfg.teacher is None:
-        raise UserError(f"init_student={path} is not a distilled student (its config names no teacher)")
+        raise UserError(f"{option}={path} is not a distilled student (its config names no teacher)")
     if Path(cfg.teacher).resolve() != Path(teacher).resolve():
-        raise UserError(f"init_student={path} was distilled from {cfg.teacher}, not from {Path(teacher).resolve()}")
+        raise UserError(f"{option}={path} was distilled from {cfg.teacher}, not from {Path(teacher).resolve()}")
     if cfg.num_inference_steps != student_steps:
-        raise UserError(f"init_student={path} is a {cfg.num_inference_steps}-step student; student_steps="
+        raise UserError(f"{option}={path} is a {cfg.num_inference_steps}-step student; student_steps="
                         f"{student_steps}")
-    if cfg.level_experts and not level_experts:
+    if cfg.level_experts and not level_experts and option == "init_student":
         raise UserError(f"init_student={path} has one network per step; continue it with level_experts=true")
 
 
@@ -385,7 +389,7 @@ def distill_checkpoint(cfg: DistillConfig) -> dict[str, Any]:
     if cfg.init_student is not None:
         check_init_student(cfg.init_student, cfg.checkpoint, cfg.student_steps, cfg.level_experts)
     if cfg.bank_from is not None:
-        check_init_student(cfg.bank_from, cfg.checkpoint, cfg.student_steps, True)
+        check_init_student(cfg.bank_from, cfg.checkpoint, cfg.student_steps, option="bank_from")
     teacher = load_policy(cfg.checkpoint, device=_device(cfg.device))
     init = load_policy(cfg.init_student, device=teacher.device) if cfg.init_student is not None else None
     net = cfg.student_net

@@ -147,6 +147,8 @@ def test_distill_student_net_trains_its_own_network_on_another_students_bank(tea
                       ((f"bank_from={tmp_path / 'mlp'}",), "holds no saved bank")]:
         assert_one_line_error(run_cli("parapolicy-distill", f"checkpoint={ckpt}", "student_steps=2", *args,
                                       f"out={tmp_path / 'bad'}", cwd=tmp_path), msg)
+    assert_one_line_error(run_cli("parapolicy-distill", f"checkpoint={ckpt}", "student_steps=1", f"bank_from={banked}",
+                                  f"out={tmp_path / 'bad'}", cwd=tmp_path), f"bank_from={banked} is a 2-step student")
     assert not (tmp_path / "bad").exists()
 
 

@@ -4,6 +4,8 @@ does a 2-step student's first step survive a cheaper network? The loss was trace
 teacher). Here the first step (noise at T = 0.8 → the middle level) is made by student FIRST's network
 and the second by student SECOND's, both 2-step students on the same levels; each of the given seed
 sets gets 100 episodes at Ta = 3, and the same planner is timed at batch 1 (p50 over 300 replans).
+Either name may be ``checkpoint``: the teacher's own network makes that step, at the other's levels
+(the teacher's network for both steps runs at levels 1 → 0.15 → 0, the control student's).
 """
 import statistics
 import sys
@@ -18,8 +20,9 @@ from parapolicy.policies import ChunkedPolicy, load_policy
 torch.set_num_threads(1)
 A = load_policy(f"runs/pusht_kp400/{sys.argv[1]}")
 B = load_policy(f"runs/pusht_kp400/{sys.argv[2]}")
-assert A.config.timesteps == B.config.timesteps, (A.config.timesteps, B.config.timesteps)
-t0, t_m = (float(t) for t in A.config.timesteps[:2])
+levels = [p.config.timesteps for p in (A, B) if p.config.timesteps is not None] or [[1.0, 0.15, 0.0]]
+assert all(lv == levels[0] for lv in levels), levels
+t0, t_m = (float(t) for t in levels[0][:2])
 seeds = [int(a) for a in sys.argv[3:]] or [100000]
 
 
@@ -40,7 +43,10 @@ class TwoNet:
         return B._finish(x.clamp(-1, 1), single)
 
 
-for name, pred in ((f"{sys.argv[1]} first step + {sys.argv[2]} last step", TwoNet()), (f"{sys.argv[2]} alone", B)):
+rows = [(f"{sys.argv[1]} first step + {sys.argv[2]} last step", TwoNet())]
+if B.config.timesteps is not None:
+    rows.append((f"{sys.argv[2]} alone", B))
+for name, pred in rows:
     obs = torch.zeros(B.config.obs_horizon, B.config.obs_dim).numpy()
     for _ in range(30):
         pred.predict_chunk(obs)
