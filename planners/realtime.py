@@ -35,7 +35,7 @@ from parapolicy.policies.schedules import DDIMSchedule, DDPMSchedule, FlowSchedu
 from .amortized_init import amortized_trajectory
 from .base import Budget, Denoiser, Sampler, SampleResult
 from .cascade import CascadeSampler
-from .cost_model import CostModel
+from .cost_model import CostModel, model_fingerprint
 from .picard import PicardSampler
 from .rtc import InpaintingDenoiser
 from .rtc_pigdm import PinvGuidedDenoiser
@@ -250,6 +250,12 @@ def _check_budget_ms(budget_ms: Any) -> float:
     return float(budget_ms)
 
 
+def _is_network(denoiser: Any) -> bool:
+    """Whether ``denoiser`` is a torch network or a method of one (timed by a cost model); test
+    doubles and wrappers are not."""
+    return isinstance(denoiser, torch.nn.Module) or isinstance(getattr(denoiser, "__self__", None), torch.nn.Module)
+
+
 class RealtimePlanner:
     """A ``Policy`` that replans every ``Ta`` actions with the best menu item that fits the budget.
 
@@ -283,6 +289,7 @@ class RealtimePlanner:
         self.fixed = fixed
         self.safety = float(safety)
         self.cost_model = cost_model
+        self.item_costs: dict[str, CostModel] | None = None  # items on another network: their own (ensure_cost_model)
         self.cost_cache_dir = cost_cache_dir
         self.anytime = anytime
         self.clock = clock
@@ -379,11 +386,22 @@ class RealtimePlanner:
         return rec
 
     def ensure_cost_model(self, cond_dim: int) -> CostModel:
-        """The cost model, measured (and cached) on first use when none was given."""
+        """The cost model, measured (and cached) on first use when none was given; also one for each
+        menu item whose own network (a student distilled into a cheaper one) has another architecture
+        than the model's, sharing the model's sampler overheads (``item_costs``)."""
+        shape = (self.model.pred_horizon, self.model.action_dim)
         if self.cost_model is None:
-            self.cost_model = CostModel.measure(
-                self.model.denoiser, x_shape=(self.model.pred_horizon, self.model.action_dim),
-                cond_dim=cond_dim, device=self.model.device, cache_dir=self.cost_cache_dir)
+            self.cost_model = CostModel.measure(self.model.denoiser, x_shape=shape, cond_dim=cond_dim,
+                                                device=self.model.device, cache_dir=self.cost_cache_dir)
+        if self.item_costs is None:
+            self.item_costs = {}
+            base = model_fingerprint(self.model.denoiser, shape, cond_dim)
+            for item in self.menu:
+                if _is_network(item.denoiser) and model_fingerprint(item.denoiser, shape, cond_dim) != base:
+                    own = CostModel.measure(item.denoiser, x_shape=shape, cond_dim=cond_dim, device=self.model.device,
+                                            cache_dir=self.cost_cache_dir)
+                    own.overhead_s = self.cost_model.overhead_s
+                    self.item_costs[item.name] = own
         return self.cost_model
 
     def predict(self, item: MenuItem, batch: int = 1, *, observed: bool = True) -> float:
@@ -397,7 +415,8 @@ class RealtimePlanner:
         if self.cost_model is None:
             return 0.0
         start = item.warm_start or 0
-        return self.cost_model.predict(item.sampler, batch=batch, start_index=start)
+        cm = (self.item_costs or {}).get(item.name, self.cost_model)
+        return cm.predict(item.sampler, batch=batch, start_index=start)
 
     def calibrate(self, obs_hist: np.ndarray) -> dict[str, float]:
         """Run once, without a budget, every menu item whose sampler is not yet ``calibrated`` (a Picard
@@ -463,7 +482,7 @@ class RealtimePlanner:
         with torch.no_grad():
             obs_t = torch.as_tensor(obs_hist, dtype=torch.float32, device=dev)  # (m, To, Do)
             cond_probe = None
-            if self.cost_model is None and self.fixed is None and item is None:
+            if (self.cost_model is None or self.item_costs is None) and self.fixed is None and item is None:
                 cond_probe = self.model.encode_obs(obs_t)
                 self.ensure_cost_model(cond_probe.shape[-1])
             if item is None:

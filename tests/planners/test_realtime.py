@@ -278,3 +278,26 @@ def test_flow_time_power_item() -> None:
         == "flow4-rho2"  # unnamed: the grid is in its default name, apart from plain flow4
     with pytest.raises(ValueError, match="a time power \\(rho\\) needs a flow model, not DDPMSchedule"):
         SamplerSpec(kind="sequential", steps=4, time_power=2.0).build(make_chunk_model(schedules()["ddpm"]))
+
+
+def test_an_item_on_another_network_is_predicted_with_its_own_cost_model(tmp_path) -> None:
+    """A student distilled into a cheaper network is predicted with a cost model measured for that
+    network (sharing the model's sampler overheads); items on the model's own architecture keep the
+    model's cost model."""
+    from parapolicy.policies.config import PolicyConfig
+    from parapolicy.policies.factory import make_policy
+    from parapolicy.planners.realtime import ChunkModel
+
+    base = dict(obs_dim=3, action_dim=2, pred_horizon=8, action_horizon=4, objective="flow")
+    teacher = make_policy(PolicyConfig(**base, down_dims=(8, 16), step_embed_dim=8, kernel_size=3)).eval()
+    same = make_policy(PolicyConfig(**base, down_dims=(8, 16), step_embed_dim=8, kernel_size=3)).eval()
+    small = make_policy(PolicyConfig(**base, denoiser="mlp", mlp_width=16, mlp_blocks=1)).eval()
+    sampler = SequentialSampler(schedules()["flow"], torch.tensor([1.0, 0.5, 0.0]))
+    fake = CostModel(latency_s={1: 0.5, 16: 0.6}, overhead_s={sampler.name: 0.0})
+    menu = [MenuItem("same", sampler, denoiser=same.denoiser), MenuItem("mlp", sampler, denoiser=small.denoiser)]
+    planner = RealtimePlanner(ChunkModel.from_policy(teacher), menu, budget_ms=10_000, cost_model=fake, seed=0,
+                              cost_cache_dir=str(tmp_path))
+    planner.act(np.zeros(3, np.float32))  # the first choice measures what it needs
+    assert set(planner.item_costs) == {"mlp"} and planner.item_costs["mlp"].overhead_s is fake.overhead_s
+    assert planner.predict(menu[0], observed=False) == pytest.approx(2 * 0.5)
+    assert planner.predict(menu[1], observed=False) < 0.1  # two calls of the tiny MLP, measured
