@@ -364,8 +364,8 @@ def test_student_with_its_own_network_starts_fresh_and_learns_the_teacher() -> N
 
 def test_student_without_mid_blocks_keeps_the_rest_of_its_source() -> None:
     """net={mid_blocks: 0}: a U-Net student without the bottleneck blocks takes every other tensor from
-    the teacher (or from an initial student), exactly, and samples differently from its source only
-    because the blocks are gone."""
+    the teacher, exactly; a full U-Net started from it takes all of its tensors (its bottleneck starts
+    fresh), and another student without the blocks continues it tensor for tensor."""
     teacher = _teacher("flow", iters=20)
     fit = StudentFit(teacher, 2, seed=0, net={"mid_blocks": 0})
     own, src = fit.student.inference_net.state_dict(), teacher.inference_net.state_dict()
@@ -375,7 +375,7 @@ def test_student_without_mid_blocks_keeps_the_rest_of_its_source() -> None:
         torch.testing.assert_close(v, src[k])
     fit.label(torch.randn(64, 2, 3, generator=torch.Generator().manual_seed(2)))
     fit.train(3)
-    again = StudentFit(teacher, 2, seed=1, init=fit.result())  # continuing it takes all of its weights
+    again = StudentFit(teacher, 2, seed=1, init=fit.result())  # the teacher's network, from the smaller one
     assert again.student.config.mid_blocks == 2 and again.shared_tensors == len(own)
     kept = StudentFit(teacher, 2, seed=1, init=fit.result(), net={"mid_blocks": 0})
     for k, v in kept.student.inference_net.state_dict().items():
