@@ -100,8 +100,8 @@ def test_too_short_and_inconsistent_data_raise():
 def test_config_validation_lists_allowed_values():
     with pytest.raises(ValueError, match="allowed: diffusion, mse"):
         PolicyConfig(obs_dim=2, action_dim=2, kind="gan")
-    with pytest.raises(ValueError, match="allowed: unet, transformer"):
-        PolicyConfig(obs_dim=2, action_dim=2, denoiser="mlp")
+    with pytest.raises(ValueError, match="allowed: unet, transformer, mlp"):
+        PolicyConfig(obs_dim=2, action_dim=2, denoiser="resnet")
     with pytest.raises(ValueError, match="allowed: flow"):
         PolicyConfig(obs_dim=2, action_dim=2, objective="flow", sampler="ddim")
     with pytest.raises(ValueError, match="obs_horizon - 1 \\+ action_horizon <= pred_horizon"):
