@@ -64,6 +64,21 @@ def chunk_loss(diff: Tensor, loss: str = "mse", c: float = 0.003) -> Tensor:
     raise ValueError(f"loss must be one of {', '.join(LOSSES)}, got {loss!r}")
 
 
+def check_student_net(net: Any, name: str = "student network") -> dict[str, Any]:
+    """``net`` (None or a mapping of ``PolicyConfig.NETWORK_FIELDS``) as a plain dict; ``ValueError``
+    naming ``name`` for anything else or an unknown field."""
+    from parapolicy.policies.config import NETWORK_FIELDS
+
+    if net is None:
+        return {}
+    if not hasattr(net, "keys"):
+        raise ValueError(f"{name} must be a mapping of network fields, e.g. {{denoiser: mlp}}, got {net!r}")
+    unknown = sorted(set(net) - set(NETWORK_FIELDS))
+    if unknown:
+        raise ValueError(f"unknown {name} field(s) {unknown}; allowed: {', '.join(NETWORK_FIELDS)}")
+    return dict(net)
+
+
 def check_number(name: str, v: Any, lo: float, hi: float = math.inf, *, strict: bool = False) -> float:
     """``v`` as a float if it is a finite number in [lo, hi] (> lo when ``strict``), else ``ValueError``."""
     if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) \
@@ -338,10 +353,7 @@ class StudentFit:
         # the student: the teacher's network and normalizer with its own timesteps
         flow = isinstance(self.det, FlowSchedule)
         levels = [float(t) for t in self.student_ts] if flow else [int(t) for t in self.student_ts]
-        net = dict(net or {})
-        if set(net) - set(NETWORK_FIELDS):
-            raise ValueError(f"unknown student network field(s) {sorted(set(net) - set(NETWORK_FIELDS))}; allowed: "
-                             f"{', '.join(NETWORK_FIELDS)}")
+        net = check_student_net(net)
         scfg = dataclasses.replace(cfg, sampler="flow" if flow else "ddim", inference_steps=self.N,
                                    timesteps=levels, level_experts=bool(level_experts),
                                    teacher=teacher_path or f"in-memory teacher ({cfg.sampler}, {self.K} steps)", **net)

@@ -504,10 +504,9 @@ def network_cost_model(b: Bench, denoiser: Any) -> Any:
     m = b.ctx.model
     cond_dim = b.policy.config.obs_horizon * b.policy.config.obs_dim
     shape = (m.pred_horizon, m.action_dim)
-    if denoiser is None or model_fingerprint(denoiser, shape, cond_dim) == model_fingerprint(b.policy.denoiser, shape,
-                                                                                               cond_dim):
+    fp = None if denoiser is None else model_fingerprint(denoiser, shape, cond_dim)
+    if fp is None or fp == model_fingerprint(b.policy.denoiser, shape, cond_dim):
         return b.cost_model
-    fp = model_fingerprint(denoiser, shape, cond_dim)
     if fp not in b.net_cost_models:
         cm = measure_cost_model(denoiser, shape, cond_dim, device=m.device, rounds=b.cfg.cost_repeats,
                                 stat=b.cfg.cost_stat)

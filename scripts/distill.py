@@ -130,20 +130,12 @@ class DistillConfig:
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 0:
                 raise ValueError(f"{name} must be an integer >= 0, got {v!r}")
-        from parapolicy.planners.student import LOSS_SPACES, check_fit_options, check_number
+        from parapolicy.planners.student import LOSS_SPACES, check_fit_options, check_number, check_student_net
 
         if check_number("obs_noise", self.obs_noise, 0) > 0 and self.augment_size == 0:
             raise ValueError("obs_noise applies to the augment_size extra histories; give augment_size >= 1")
         if self.student_net is not None:
-            from parapolicy.policies.config import NETWORK_FIELDS
-
-            if not hasattr(self.student_net, "keys"):
-                raise ValueError(f"student_net must be a mapping of network fields, e.g. {{denoiser: mlp}}, got "
-                                 f"{self.student_net!r}")
-            self.student_net = dict(self.student_net)
-            unknown = sorted(set(self.student_net) - set(NETWORK_FIELDS))
-            if unknown:
-                raise ValueError(f"unknown student_net field(s) {unknown}; allowed: {', '.join(NETWORK_FIELDS)}")
+            self.student_net = check_student_net(self.student_net, "student_net")
             if self.anchor:
                 raise ValueError("anchor pulls the student toward the teacher's weights; a student_net has none")
         if not isinstance(self.level_experts, bool):
@@ -212,8 +204,7 @@ def check_init_student(path: str | Path, teacher: str | Path, student_steps: int
                        option: str = "init_student") -> None:
     """``UserError`` unless ``path`` is a ``student_steps``-step student distilled from ``teacher`` whose
     networks fit (a level-expert student continues only as one; a single network can seed experts).
-    ``option`` names the argument in the messages (``bank_from`` only borrows the bank: networks are
-    not checked)."""
+    ``option`` names the argument in the messages."""
     from parapolicy.policies import read_checkpoint_config
 
     cfg, _ = read_checkpoint_config(path)
@@ -224,7 +215,7 @@ def check_init_student(path: str | Path, teacher: str | Path, student_steps: int
     if cfg.num_inference_steps != student_steps:
         raise UserError(f"{option}={path} is a {cfg.num_inference_steps}-step student; student_steps="
                         f"{student_steps}")
-    if cfg.level_experts and not level_experts and option == "init_student":
+    if cfg.level_experts and not level_experts:
         raise UserError(f"init_student={path} has one network per step; continue it with level_experts=true")
 
 
@@ -389,7 +380,7 @@ def distill_checkpoint(cfg: DistillConfig) -> dict[str, Any]:
     if cfg.init_student is not None:
         check_init_student(cfg.init_student, cfg.checkpoint, cfg.student_steps, cfg.level_experts)
     if cfg.bank_from is not None:
-        check_init_student(cfg.bank_from, cfg.checkpoint, cfg.student_steps, option="bank_from")
+        check_init_student(cfg.bank_from, cfg.checkpoint, cfg.student_steps, True, option="bank_from")  # bank only
     teacher = load_policy(cfg.checkpoint, device=_device(cfg.device))
     init = load_policy(cfg.init_student, device=teacher.device) if cfg.init_student is not None else None
     net = cfg.student_net
