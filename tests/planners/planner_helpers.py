@@ -135,3 +135,22 @@ def make_chunk_model(schedule: Any, *, denoiser: Callable | None = None, H: int 
     return ChunkModel(denoiser=den, schedule=schedule, encode_obs=lambda o: o.reshape(o.shape[0], -1),
                       unnormalize=lambda x: 2 * x + 1, obs_horizon=To, pred_horizon=H, action_horizon=Ta,
                       action_dim=Da, action_offset=To - 1 if offset is None else offset)
+
+
+def rtc_case(kind: str, picard: bool, *, B: int, H: int, Da: int, Dc: int, K: int = 20) -> dict[str, Any]:
+    """One seeded real-time-chunking problem shared by the inpainting and ΠGDM tests: ``cond (B, Dc)``,
+    an old chunk ``target (B, H, Da)`` in [-0.9, 0.9], initial noise ``x (B, H, Da)``, pre-sampled
+    ``noises (K, B, H, Da)``, a small ``MLPDenoiser`` and a K-step sequential or Picard sampler."""
+    from parapolicy.planners.base import presample_noise
+    from parapolicy.planners.picard import PicardSampler
+    from parapolicy.planners.sequential import SequentialSampler
+
+    sch = schedules()[kind]
+    g = torch.Generator().manual_seed(0)
+    cond = torch.randn(B, Dc, generator=g) * 0.5  # (B, Dc)
+    target = torch.rand(B, H, Da, generator=g) * 1.8 - 0.9  # (B, H, Da) old chunk, aligned
+    x = torch.randn(B, H, Da, generator=g)  # (B, H, Da)
+    noises = presample_noise(K, (B, H, Da), generator=g)  # (K, B, H, Da)
+    sampler = PicardSampler(sch, steps=K, window=5, tol=0.0) if picard else SequentialSampler(sch, steps=K)
+    return {"sch": sch, "cond": cond, "target": target, "x": x, "noises": noises,
+            "net": MLPDenoiser(H, Da, Dc), "sampler": sampler, "K": K}

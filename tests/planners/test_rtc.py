@@ -4,11 +4,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from parapolicy.planners.base import presample_noise
-from parapolicy.planners.picard import PicardSampler
 from parapolicy.planners.rtc import InpaintingDenoiser, rtc_weights
-from parapolicy.planners.sequential import SequentialSampler
-from planner_helpers import GaussianDenoiser, MLPDenoiser, schedules
+from planner_helpers import GaussianDenoiser, rtc_case, schedules
 
 torch.set_num_threads(1)
 B, H, DA = 3, 8, 2
@@ -30,15 +27,9 @@ def test_weights_shape_and_modes() -> None:
 @pytest.mark.parametrize("kind", ["ddpm", "ddim", "flow"])
 @pytest.mark.parametrize("picard", [False, True])
 def test_frozen_prefix_is_exact_and_guidance_pulls(kind: str, picard: bool) -> None:
-    sch = schedules()[kind]
-    K = 20
-    g = torch.Generator().manual_seed(0)
-    cond = torch.randn(B, DC, generator=g) * 0.5  # (B, Dc)
-    target = torch.rand(B, H, DA, generator=g) * 1.8 - 0.9  # (B, H, Da) old chunk, aligned
-    x = torch.randn(B, H, DA, generator=g)  # (B, H, Da)
-    noises = presample_noise(K, (B, H, DA), generator=g)  # (K, B, H, Da)
-    net = MLPDenoiser(H, DA, DC)
-    sampler = PicardSampler(sch, steps=K, window=5, tol=0.0) if picard else SequentialSampler(sch, steps=K)
+    case = rtc_case(kind, picard, B=B, H=H, Da=DA, Dc=DC)
+    sch, cond, target, x, noises = case["sch"], case["cond"], case["target"], case["x"], case["noises"]
+    net, sampler = case["net"], case["sampler"]
     out = {}
     for mode in ("naive", "frozen", "guided"):
         den = InpaintingDenoiser(net, sch, target, rtc_weights(H, 3, 6, mode))

@@ -5,13 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from parapolicy.planners.base import presample_noise
-from parapolicy.planners.picard import PicardSampler
 from parapolicy.planners.rtc import InpaintingDenoiser, rtc_weights
 from parapolicy.planners.rtc_pigdm import MAX_GUIDANCE, PinvGuidedDenoiser, guidance_weight
 from parapolicy.planners.schedule_math import affine_coefficients, output_from_x0, x0_from_output
-from parapolicy.planners.sequential import SequentialSampler
-from planner_helpers import MLPDenoiser, schedules
+from planner_helpers import MLPDenoiser, rtc_case, schedules
 
 torch.set_num_threads(1)
 B, H, DA = 3, 8, 2
@@ -66,15 +63,9 @@ def test_shift_is_the_pseudo_inverse_step_for_a_linear_network(kind: str) -> Non
 @pytest.mark.parametrize("kind", ["ddpm", "ddim", "flow"])
 @pytest.mark.parametrize("picard", [False, True])
 def test_frozen_prefix_is_exact_and_the_overlap_follows(kind: str, picard: bool) -> None:
-    sch = schedules()[kind]
-    K = 20
-    g = torch.Generator().manual_seed(0)
-    cond = torch.randn(B, DC, generator=g) * 0.5  # (B, Dc)
-    target = torch.rand(B, H, DA, generator=g) * 1.8 - 0.9  # (B, H, Da) old chunk, aligned
-    x = torch.randn(B, H, DA, generator=g)  # (B, H, Da)
-    noises = presample_noise(K, (B, H, DA), generator=g)  # (K, B, H, Da)
-    net = MLPDenoiser(H, DA, DC)
-    sampler = PicardSampler(sch, steps=K, window=5, tol=0.0) if picard else SequentialSampler(sch, steps=K)
+    case = rtc_case(kind, picard, B=B, H=H, Da=DA, Dc=DC)
+    sch, cond, target, x, noises = case["sch"], case["cond"], case["target"], case["x"], case["noises"]
+    net, sampler, K = case["net"], case["sampler"], case["K"]
     with torch.no_grad():
         calls = net.calls
         frozen = sampler.sample(InpaintingDenoiser(net, sch, target, rtc_weights(H, 3, 6, "frozen")), cond,
