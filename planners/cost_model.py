@@ -40,6 +40,12 @@ def default_cache_dir() -> Path:
     return Path(os.environ.get("PARAPOLICY_CACHE", Path.home() / ".cache" / "parapolicy"))
 
 
+def is_network(denoiser: Any) -> bool:
+    """Whether ``denoiser`` is a torch network or a method of one (timed by a cost model); test
+    doubles and wrappers (a ``LevelRoutedDenoiser`` over two networks) are not."""
+    return isinstance(denoiser, torch.nn.Module) or isinstance(getattr(denoiser, "__self__", None), torch.nn.Module)
+
+
 def model_fingerprint(denoiser: Any, x_shape: Sequence[int], cond_dim: int) -> str:
     """A short hash of what determines latency: the architecture (parameter names, shapes, dtypes),
     not the weight values, plus the input shapes. Non-module denoisers hash their type name."""

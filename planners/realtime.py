@@ -35,7 +35,7 @@ from parapolicy.policies.schedules import DDIMSchedule, DDPMSchedule, FlowSchedu
 from .amortized_init import amortized_trajectory
 from .base import Budget, Denoiser, Sampler, SampleResult
 from .cascade import CascadeSampler
-from .cost_model import CostModel, model_fingerprint
+from .cost_model import CostModel, is_network, model_fingerprint
 from .picard import PicardSampler
 from .rtc import InpaintingDenoiser
 from .rtc_pigdm import PinvGuidedDenoiser
@@ -250,12 +250,6 @@ def _check_budget_ms(budget_ms: Any) -> float:
     return float(budget_ms)
 
 
-def _is_network(denoiser: Any) -> bool:
-    """Whether ``denoiser`` is a torch network or a method of one (timed by a cost model); test
-    doubles and wrappers are not."""
-    return isinstance(denoiser, torch.nn.Module) or isinstance(getattr(denoiser, "__self__", None), torch.nn.Module)
-
-
 class RealtimePlanner:
     """A ``Policy`` that replans every ``Ta`` actions with the best menu item that fits the budget.
 
@@ -397,7 +391,7 @@ class RealtimePlanner:
             self.item_costs = {}
             base = model_fingerprint(self.model.denoiser, shape, cond_dim)
             for item in self.menu:
-                if _is_network(item.denoiser) and model_fingerprint(item.denoiser, shape, cond_dim) != base:
+                if is_network(item.denoiser) and model_fingerprint(item.denoiser, shape, cond_dim) != base:
                     own = CostModel.measure(item.denoiser, x_shape=shape, cond_dim=cond_dim, device=self.model.device,
                                             cache_dir=self.cost_cache_dir)
                     own.overhead_s = self.cost_model.overhead_s

@@ -497,14 +497,15 @@ def measure_overheads(b: Bench, item: Any) -> None:
 
 def network_cost_model(b: Bench, denoiser: Any) -> Any:
     """The cost model of the network ``denoiser`` runs: the teacher's when the architecture is the same
-    (a student distilled into the teacher's network), else one measured for it now (a student with a
-    cheaper network, ``parapolicy-distill student_net=…``), sharing the teacher's sampler overheads."""
-    from parapolicy.planners.cost_model import model_fingerprint
+    (a student distilled into the teacher's network) or ``denoiser`` is not one network (None, a
+    student-draft router), else one measured for it now (a student with a cheaper network,
+    ``parapolicy-distill student_net=…``), sharing the teacher's sampler overheads."""
+    from parapolicy.planners.cost_model import is_network, model_fingerprint
 
     m = b.ctx.model
     cond_dim = b.policy.config.obs_horizon * b.policy.config.obs_dim
     shape = (m.pred_horizon, m.action_dim)
-    fp = None if denoiser is None else model_fingerprint(denoiser, shape, cond_dim)
+    fp = model_fingerprint(denoiser, shape, cond_dim) if is_network(denoiser) else None
     if fp is None or fp == model_fingerprint(b.policy.denoiser, shape, cond_dim):
         return b.cost_model
     if fp not in b.net_cost_models:

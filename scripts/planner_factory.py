@@ -18,6 +18,9 @@ A *menu* is a list of sampler specs, best quality first. Each spec is one string
 ``student[<N>]``                                        a distilled N-step student (default: fewest steps)
 ``cascade[-student<N>][-<sched><K>]``                   student first, escalate uncertain rows to the
                                                         teacher sampler (default: the policy's own)
+``draft-student[<N>]-<sched><K>[-rho<ρ>]``              the student's steps down to its last middle
+                                                        level, then K teacher steps from there
+                                                        (flow, or ddim on a DDPM model)
 ``<any of the above but cascade>-t<T>``                 the same item with its initial noise drawn from
                                                         N(0, T²·I) (``student2-t0.8``; default T = 1)
 =====================================================  =================================================
@@ -58,12 +61,15 @@ from parapolicy.planners.picard import PicardSampler
 from parapolicy.planners.realtime import ChunkModel, MenuItem, RealtimePlanner, SamplerSpec
 from parapolicy.planners.rtc import RTC_MODES
 from parapolicy.planners.sequential import SequentialSampler
+from parapolicy.planners.student_draft import LevelRoutedDenoiser, draft_sampler, finish_levels
+from parapolicy.policies.schedules import FlowSchedule
 
 PLANNERS = ("chunked", "realtime", "async")
 SCHEDULE_NAMES = ("ddpm", "ddim", "flow")
 ALLOWED_FORMS = ("ddpm<K> | ddim<K> | flow<K>[-rho<r>] | warm-<sched><K>[-s<i>] | warm-student[<N>][-s<i>] | "
                  "picard-<sched><K>-p<P>[-tau<t>][-look]"
-                 "[-amortized[-student[<N>]]] | student[<N>] | cascade[-student<N>][-<sched><K>], "
+                 "[-amortized[-student[<N>]]] | student[<N>] | cascade[-student<N>][-<sched><K>] | "
+                 "draft-student[<N>]-<ddim|flow><K>[-rho<r>], "
                  "each but cascade with an optional -t<temperature> suffix")
 
 _SEQ = re.compile(r"^(ddpm|ddim|flow)(\d+)$")
@@ -77,8 +83,8 @@ _RHO = re.compile(r"^rho(\d+(?:\.\d*)?|\.\d+)$")
 class MenuSpec:
     """One parsed menu item.
 
-    ``kind``: sequential | picard | student | cascade. ``schedule``/``steps``: the teacher sampler
-    (sequential, picard, warm; cascade's teacher as ``teacher``). ``warm_start``: start level index
+    ``kind``: sequential | picard | student | cascade | draft. ``schedule``/``steps``: the teacher sampler
+    (sequential, picard, warm; a cascade's or a draft's teacher as ``teacher``). ``warm_start``: start level index
     (-1: the default K // 2). ``amortized``: None | "warm" | "student". ``student_steps``: which
     student (None: the one with the fewest steps). ``temperature``: scale of the initial noise.
     ``time_power``: ρ of a flow sampler's time grid (1: uniform).
@@ -101,7 +107,7 @@ class MenuSpec:
     @property
     def needs_student(self) -> bool:
         """Does building this item need a distilled student?"""
-        return self.kind in ("student", "cascade") or self.amortized == "student"
+        return self.kind in ("student", "cascade", "draft") or self.amortized == "student"
 
 
 def _bad(text: str, why: str) -> ValueError:
@@ -167,6 +173,8 @@ def parse_spec(text: Any) -> MenuSpec:
         return MenuSpec(text=text, kind="student", student_steps=_student_token(text, head))
     if head == "cascade":
         return _parse_cascade(text, tokens[1:])
+    if head == "draft":
+        return _parse_draft(text, tokens[1:])
     raise _bad(text, f"unknown sampler name {head!r}")
 
 
@@ -240,6 +248,27 @@ def _parse_cascade(text: str, rest: list[str]) -> MenuSpec:
     if i < len(rest):
         raise _bad(text, f"unexpected suffix {'-'.join(rest[i:])!r}")
     return MenuSpec(text=text, kind="cascade", student_steps=student_steps, teacher=teacher)
+
+
+def _parse_draft(text: str, rest: list[str]) -> MenuSpec:
+    if len(rest) < 2 or not _STUDENT.match(rest[0]):
+        raise _bad(text, "a draft needs a student and the teacher's finish, e.g. draft-student2-flow4-rho2")
+    student_steps = _student_token(text, rest[0])
+    sched, steps = _seq_token(text, rest[1])
+    if sched == "ddpm":
+        raise _bad(text, "the teacher's finish must be deterministic: flow<K> or ddim<K>")
+    power = 1.0
+    if len(rest) == 3:
+        rho = _RHO.match(rest[2])
+        if rho is None or sched != "flow":
+            raise _bad(text, f"unexpected suffix {rest[2]!r} (a flow finish takes -rho<ρ>)")
+        power = float(rho.group(1))
+        if not power > 0:
+            raise _bad(text, f"the grid's time power rho must be a number > 0, got {rho.group(1)}")
+    elif len(rest) > 3:
+        raise _bad(text, f"unexpected suffix {'-'.join(rest[3:])!r}")
+    teacher = MenuSpec(text=rest[1], kind="sequential", schedule=sched, steps=steps, time_power=power)
+    return MenuSpec(text=text, kind="draft", student_steps=student_steps, teacher=teacher)
 
 
 # ------------------------------------------------------------------------------------------ students
@@ -430,6 +459,23 @@ def _cascade_item(spec: MenuSpec, ctx: MenuContext) -> MenuItem:
     return MenuItem(name=spec.text, sampler=cas)
 
 
+def _draft_item(spec: MenuSpec, ctx: MenuContext) -> MenuItem:
+    """The student's steps down to its last middle level, the teacher's finish from there."""
+    student = _pick_student(ctx.students, spec, spec.student_steps)
+    n = int(student.config.num_inference_steps)
+    if n < 2:
+        raise ValueError(f"menu item {spec.text!r} needs a student with at least 2 steps (a middle level to hand "
+                         f"over at); the {n}-step student has none")
+    sch, ts, tail = student.schedule, student.timesteps, spec.teacher
+    if (tail.schedule == "flow") != isinstance(sch, FlowSchedule):
+        own = "flow" if isinstance(sch, FlowSchedule) else "ddim"
+        raise ValueError(f"menu item {spec.text!r}: the teacher's finish must run the model's own chain "
+                         f"({own}<K> here)")
+    finish = finish_levels(sch, ts[n - 1], tail.steps, tail.time_power)
+    router = LevelRoutedDenoiser(student.denoiser, ctx.model.denoiser, float(ts[n - 1]))
+    return MenuItem(name=spec.text, sampler=draft_sampler(sch, ts, n - 1, finish, name=spec.text), denoiser=router)
+
+
 def _calibrated_threshold(cas: CascadeSampler, student: Any, ctx: MenuContext) -> float:
     """The cascade's escalation threshold: the ``cascade_quantile`` of the student's uncertainty on
     held-out observation histories."""
@@ -467,6 +513,8 @@ def _build_item(spec: MenuSpec, ctx: MenuContext) -> MenuItem:
         return MenuItem(name=spec.text, sampler=sampler, denoiser=student.denoiser, warm_start=start)
     if spec.kind == "cascade":
         return _cascade_item(spec, ctx)
+    if spec.kind == "draft":
+        return _draft_item(spec, ctx)
     if spec.amortized == "student":
         _check_steps(spec, ctx.policy)
         student = _pick_student(ctx.students, spec, spec.student_steps)

@@ -430,6 +430,10 @@ def test_spec_parsing():
     w = parse_spec("warm-student2-t0.8")
     assert (w.kind, w.student_steps, w.warm_start, w.temperature, w.needs_student) == ("student", 2, -1, 0.8, True)
     assert parse_spec("warm-student-s1").warm_start == 1 and parse_spec("warm-student-s1").student_steps is None
+    d = parse_spec("draft-student2-flow4-rho2-t0.8")
+    assert (d.kind, d.student_steps, d.teacher.schedule, d.teacher.steps, d.teacher.time_power, d.temperature) == \
+        ("draft", 2, "flow", 4, 2.0, 0.8) and d.needs_student
+    assert parse_spec("draft-student-ddim4").student_steps is None and parse_spec("draft-student-ddim4").teacher.time_power == 1
 
 
 @pytest.mark.parametrize("spec,fragment", [
@@ -439,6 +443,9 @@ def test_spec_parsing():
     ("flow10-t0", "temperature must be a number > 0"), ("cascade-t0.8", "a cascade samples at temperature 1"),
     ("flow10-t0.8-t0.5", "at most one -t<temperature>"), ("flow20-rho0", "time power rho must be a number > 0"),
     ("ddim10-rho2", "unexpected suffix 'rho2'"), ("flow20-rho2-rho3", "unexpected suffix"),
+    ("draft-student2", "needs a student and the teacher's finish"), ("draft-flow4", "needs a student"),
+    ("draft-student2-ddpm10", "must be deterministic"), ("draft-student2-ddim4-rho2", "a flow finish takes"),
+    ("draft-student2-flow4-rho2-x", "unexpected suffix"), ("draft-student2-flow4-rho0", "rho must be a number > 0"),
 ])
 def test_bad_specs(spec, fragment):
     from parapolicy.scripts.planner_factory import ALLOWED_FORMS, parse_spec
@@ -469,6 +476,47 @@ def test_warm_student_item(loaded):
     with pytest.raises(ValueError, match=r"must be in \[0, 0\] for a 1-step student, got 1") as e:
         build_item("warm-student1-s1", ctx)
     assert "\n" not in str(e.value)
+
+
+@pytest.fixture(scope="module")
+def student2(teacher):
+    """A 2-step student of the tiny teacher, its middle level at DDPM level 40 (room for a finish below it)."""
+    root, ckpt, _ = teacher
+    out = root / "student2"
+    proc = run_cli("parapolicy-distill", f"checkpoint={ckpt}", "steps=5", "student_steps=2", "inner_levels=[40]",
+                   "bank_size=64",
+                   "batch_size=32", "heldout_samples=16", f"out={out}", "progress=false", cwd=root)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return load_policy(out)
+
+
+def test_draft_item_hands_the_students_middle_level_to_the_teachers_ddim(loaded, student2):
+    """draft-student2-ddim4 on a DDPM model: the student's first step to its middle level, then four
+    DDIM steps of the teacher's network from there; the same as running the two by hand."""
+    from parapolicy.planners.base import Budget
+    from parapolicy.planners.sequential import SequentialSampler
+    from parapolicy.scripts.planner_factory import build_item, make_context
+
+    pol, student1 = loaded
+    ctx = make_context(pol, student=[student1, student2])
+    item = build_item("draft-student2-ddim4-t0.8", ctx)
+    ts = student2.timesteps  # (3,) DDPM levels [top, 40, -1]
+    assert ts[1].item() == 40 and item.temperature == 0.8 and item.sampler.num_steps == 5
+    assert item.sampler.timesteps[1:].tolist() == [40, 30, 20, 9, -1]  # 41 levels over 4 steps, as DDIM spaces them
+    assert item.sampler.timesteps[:2].tolist() == ts[:2].tolist() and item.sampler.timesteps[-1].item() == -1
+    cond = pol.encode_obs(torch.zeros(2, 2, 6))  # (B, Dc)
+    x = torch.randn(2, 16, 2, generator=torch.Generator().manual_seed(0))  # (B, H, Da)
+    res = item.sampler.sample(item.denoiser, cond, x_init=x, budget=Budget())
+    assert res.nfe == 5 and item.denoiser.calls == {"student": 1, "teacher": 4}
+    mid = SequentialSampler(student2.schedule, ts[:2]).sample(student2.denoiser, cond, x_init=x, budget=Budget()).x0
+    fin = SequentialSampler(student2.schedule, item.sampler.timesteps[1:]).sample(pol.denoiser, cond, x_init=mid,
+                                                                                  budget=Budget())
+    torch.testing.assert_close(res.x0, fin.x0)
+    with pytest.raises(ValueError, match="at least 2 steps") as e:
+        build_item("draft-student1-ddim4", ctx)
+    assert "\n" not in str(e.value)
+    with pytest.raises(ValueError, match=r"own chain \(ddim<K> here\)"):
+        build_item("draft-student2-flow4", ctx)
 
 
 def test_build_planner_kinds_and_statistics(loaded, tmp_path):
