@@ -357,11 +357,12 @@ class AsyncExecutor:
             self._install(req, plan, n)
 
     def _install(self, req: _Request, plan: PlanOutcome, n: int) -> None:
-        o = self.planner.model.action_offset
+        o, H = self.planner.model.action_offset, self.planner.model.pred_horizon
         new = _Chunk(plan.actions[0], plan.x0[0].detach().cpu(), t0=req.origin)
         d_act = n - req.tick
-        # ticks executed while it was computed that the new chunk also covers (all of them unless forecast)
-        ticks = [t for t in range(max(req.tick, new.t0 - o), n) if t in self._executed]
+        # ticks executed while it was computed that the new chunk also covers (all of them unless forecast,
+        # or unless it took longer than its own horizon, on a wall clock)
+        ticks = [t for t in range(max(req.tick, new.t0 - o), min(n, new.t0 - o + H)) if t in self._executed]
         committed_old = np.stack([self._executed[t] for t in ticks]) if ticks else np.zeros((0, new.actions.shape[1]))
         committed_new = new.actions[[o + t - new.t0 for t in ticks]]
         self.records.append(InferenceRecord(
