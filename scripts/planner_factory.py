@@ -124,6 +124,17 @@ def _seq_token(text: str, token: str) -> tuple[str, int]:
     return m.group(1), steps
 
 
+def _grid_power(text: str, sched: str, rest: list[str], after: str) -> float:
+    """ρ of the optional ``-rho<ρ>`` suffix ``rest`` after a flow ``<sched><K>`` (1 without one)."""
+    rho = _RHO.match(rest[0]) if len(rest) == 1 and sched == "flow" else None
+    if rest and rho is None:
+        raise _bad(text, f"unexpected suffix {'-'.join(rest)!r} after {after}")
+    power = float(rho.group(1)) if rho else 1.0
+    if not power > 0:
+        raise _bad(text, f"the grid's time power rho must be a number > 0, got {rho.group(1)}")
+    return power
+
+
 def _student_token(text: str, token: str) -> int | None:
     m = _STUDENT.match(token)
     if not m:
@@ -156,12 +167,7 @@ def parse_spec(text: Any) -> MenuSpec:
     head = tokens[0]
     if _SEQ.match(head):
         sched, steps = _seq_token(text, head)
-        rho = _RHO.match(tokens[1]) if len(tokens) == 2 and sched == "flow" else None
-        if len(tokens) > 1 and rho is None:
-            raise _bad(text, f"unexpected suffix {'-'.join(tokens[1:])!r} after a sequential sampler")
-        power = float(rho.group(1)) if rho else 1.0
-        if not power > 0:
-            raise _bad(text, f"the grid's time power rho must be a number > 0, got {rho.group(1) if rho else power}")
+        power = _grid_power(text, sched, tokens[1:], "a sequential sampler")
         return MenuSpec(text=text, kind="sequential", schedule=sched, steps=steps, time_power=power)
     if head == "warm":
         return _parse_warm(text, tokens[1:])
@@ -257,16 +263,7 @@ def _parse_draft(text: str, rest: list[str]) -> MenuSpec:
     sched, steps = _seq_token(text, rest[1])
     if sched == "ddpm":
         raise _bad(text, "the teacher's finish must be deterministic: flow<K> or ddim<K>")
-    power = 1.0
-    if len(rest) == 3:
-        rho = _RHO.match(rest[2])
-        if rho is None or sched != "flow":
-            raise _bad(text, f"unexpected suffix {rest[2]!r} (a flow finish takes -rho<ρ>)")
-        power = float(rho.group(1))
-        if not power > 0:
-            raise _bad(text, f"the grid's time power rho must be a number > 0, got {rho.group(1)}")
-    elif len(rest) > 3:
-        raise _bad(text, f"unexpected suffix {'-'.join(rest[3:])!r}")
+    power = _grid_power(text, sched, rest[2:], "the teacher's finish (a flow finish takes -rho<ρ>)")
     teacher = MenuSpec(text=rest[1], kind="sequential", schedule=sched, steps=steps, time_power=power)
     return MenuSpec(text=text, kind="draft", student_steps=student_steps, teacher=teacher)
 
