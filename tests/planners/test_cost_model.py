@@ -80,6 +80,29 @@ def test_cache_roundtrip_keyed_by_fingerprint(tmp_path) -> None:
     assert model_fingerprint(MLPDenoiser(16, 2, 8, seed=5), (16, 2), 8) == model_fingerprint(net, (16, 2), 8)
 
 
+def test_a_stale_cache_is_measured_again(tmp_path, monkeypatch) -> None:
+    """With real timing a cached model is checked at its smallest batch: within 2x it is used as is,
+    far off (measured under load, say) it is measured again and the cache file rewritten."""
+    import parapolicy.planners.cost_model as cmod
+
+    net = MLPDenoiser(16, 2, 8)
+    cached = CostModel.measure(net, x_shape=(16, 2), cond_dim=8, batch_sizes=(1, 2), repeats=1,
+                               timing_fn=lambda b: 0.008 * b, cache_dir=tmp_path)  # written to the cache
+    calls = []
+
+    def fake_timing(per_row: float):
+        return lambda *a: (lambda b: calls.append(b) or per_row * b)
+
+    monkeypatch.setattr(cmod, "_real_timing", fake_timing(0.010))  # 1.25x the cached cost: it holds
+    kept = CostModel.measure(net, x_shape=(16, 2), cond_dim=8, batch_sizes=(1, 2), cache_dir=tmp_path)
+    assert kept.latency_s == cached.latency_s and calls == [1, 1, 1, 1]  # one warm-up, three timed
+    monkeypatch.setattr(cmod, "_real_timing", fake_timing(0.002))  # 4x cheaper now: stale
+    fresh = CostModel.measure(net, x_shape=(16, 2), cond_dim=8, batch_sizes=(1, 2), cache_dir=tmp_path)
+    assert fresh.latency_s == {1: pytest.approx(0.002), 2: pytest.approx(0.004)}
+    files = list((tmp_path / "cost_model").glob("*.json"))
+    assert len(files) == 1 and json.loads(files[0].read_text())["latency_s"]["1"] == pytest.approx(0.002)
+
+
 def test_real_measurement_and_overhead_on_this_cpu(tmp_path) -> None:
     net = MLPDenoiser(16, 2, 8, hidden=128)
     cm = CostModel.measure(net, x_shape=(16, 2), cond_dim=8, batch_sizes=(1, 64), warmup=1, repeats=3,
