@@ -216,7 +216,7 @@ def check_init_student(path: str | Path, teacher: str | Path, student_steps: int
         raise UserError(f"{option}={path} is a {cfg.num_inference_steps}-step student; student_steps="
                         f"{student_steps}")
     if cfg.level_experts and not level_experts:
-        raise UserError(f"init_student={path} has one network per step; continue it with level_experts=true")
+        raise UserError(f"{option}={path} has one network per step; continue it with level_experts=true")
 
 
 BANK_FILE = "distill_bank.safetensors"
