@@ -23,7 +23,7 @@ b(t) is the noise coefficient of ``add_noise`` (1 at pure noise, about 0 at clea
 and the network alone writes the final soft-region actions, as guidance does. A constant blend (p = 0)
 would return, at the last step, ``(1 − w)·new + w·old`` literally: an average of two plans that need
 not be a plan at all, and a pull of the executed actions toward a stale tail. On Push-T that constant
-blend made guided overlap the weakest mode; the README's planners section has both measurements.
+blend made guided overlap the weakest mode; videos/bench/planners.md has both measurements.
 Frozen positions (w = 1) stay hard at every level.
 
 Weights (RTC's soft mask): 1 on the frozen prefix ``[0, frozen)``, an exponential decay

@@ -1,6 +1,6 @@
-"""Collect ``parapolicy-eval`` JSON files into one markdown table (optionally spliced into the README).
+"""Collect ``parapolicy-eval`` JSON files into one markdown table (optionally spliced into a markdown page).
 
-    python -m parapolicy.scripts.results_table runs/results/*.json --readme README.md --name policies
+    python -m parapolicy.scripts.results_table videos/results/*.json --readme videos/bench/policies.md --name policies
 """
 from __future__ import annotations
 

@@ -1,8 +1,14 @@
 """parapolicy-distill, parapolicy-bench and the planner factory, on a tiny Fork teacher trained in a subprocess."""
 from __future__ import annotations
 
+import ast
 import json
 import math
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -645,3 +651,25 @@ def test_bench_predicts_a_cheaper_student_network_with_its_own_cost_model():
     own = network_cost_model(b, small.denoiser)
     assert own is not cm and own.cost(1) < 0.1  # measured for the MLP, not the teacher's (fake) 0.5 s
     assert own.overhead("s") == 1e-4 and network_cost_model(b, small.denoiser) is own
+
+
+def test_readme_python_block_runs_as_written(teacher, tmp_path):
+    """The README's "Use it from Python" block, with only its two paths pointed at the tiny run."""
+    from parapolicy.scripts.video import count_frames
+
+    root, ckpt, student_dir = teacher
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme.split("### Use it from Python", 1)[1]
+    block = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    code, n = re.subn(r'^CHECKPOINT = ".*"$', f"CHECKPOINT = {str(ckpt)!r}", block, flags=re.M)
+    code, m = re.subn(r'^STUDENT = ".*"$', f"STUDENT = {str(student_dir)!r}", code, flags=re.M)
+    assert n == m == 1, "the block must set CHECKPOINT and STUDENT on lines of their own"
+    proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=240,
+                          env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    last = proc.stdout.strip().splitlines()[-1]
+    got = re.fullmatch(r"(True|False) (\{.*\}) ([0-9.e+-]+) (\d+)", last)
+    assert got, last
+    chosen = ast.literal_eval(got.group(2))
+    assert chosen and set(chosen) <= {"ddpm100", "ddim10", "student1"} and float(got.group(3)) > 0
+    assert count_frames(tmp_path / "fork_realtime.mp4") >= 2
