@@ -4,6 +4,7 @@ Samplers under a ``Budget`` (``SequentialSampler``, ParaDiGMS ``PicardSampler``,
 amortized inference (``warm_start``, ``amortized_trajectory``, distilled students via
 ``student.distill``), a measured ``CostModel`` of the hardware, and the control-loop policies
 ``RealtimePlanner`` (menu + budget + queue) and ``AsyncExecutor`` (real-time chunking under inference
-delay). Import the submodules directly, e.g. ``from parapolicy.planners.picard import PicardSampler``;
+delay). ``menu.build_planner`` builds any of them from plain config values (a menu of spec strings,
+a budget). Import the submodules directly, e.g. ``from parapolicy.planners.menu import build_planner``;
 this package file imports nothing so that ``parapolicy.planners.rollout`` stays light.
 """

@@ -8,7 +8,7 @@
 Sections (each writes ``<section>.json`` + ``<section>.md`` into ``out_dir``, default
 ``runs/bench/<env>/``; then ``bench.md`` and the PNG plots are rebuilt from every section JSON there):
 
-* ``samplers`` — one row per menu spec (``scripts/planner_factory.py``), every row on the same seeded
+* ``samplers`` — one row per menu spec (``planners/menu.py``), every row on the same seeded
   episodes (``seed … seed + episodes − 1``). Success comes from ``evaluate_vector`` over ``num_envs``
   environments with the row's sampler run to completion (no deadline). nfe, depth and p50/p99
   wall-clock latency per chunk come from a separate batch-1 pass (closed-loop episodes on the same
@@ -147,7 +147,7 @@ class BenchConfig:
     def __post_init__(self) -> None:
         from parapolicy.planners.rtc import RTC_MODES
         from parapolicy.policies.config import DEVICES
-        from parapolicy.scripts.planner_factory import check_budget_ms, check_control_hz, parse_spec
+        from parapolicy.planners.menu import check_budget_ms, check_control_hz, parse_spec
 
         for name in ("episodes", "num_envs", "latency_chunks", "realtime_steps", "threads", "cost_repeats"):
             v = getattr(self, name)
@@ -230,7 +230,7 @@ class Bench:
     env_cfg: EnvConfig
     policy: Any
     students: dict[int, Any]
-    ctx: Any  # planner_factory.MenuContext
+    ctx: Any  # planners.menu.MenuContext
     cost_model: Any
     out_dir: Path
     name: str
@@ -256,6 +256,29 @@ class Bench:
         print(text, flush=True)
 
 
+def calibration_observations(policy: Any, dataset: str | Path | list[Path], n: int = 256, *,
+                             seed: int = 0) -> np.ndarray:
+    """``n`` raw observation histories ``(n, To, Do)`` drawn (seeded) from demonstration file(s), for
+    calibrating a cascade's threshold. Use a file the teacher was not trained on for a true hold-out
+    (e.g. a ``parapolicy-collect`` run with another seed); the training demos work as a fallback."""
+    import torch
+
+    from parapolicy.policies import ChunkDataset
+    from parapolicy.scripts.train import dataset_paths, load_training_demos
+
+    cfg = policy.config
+    demos = load_training_demos(dataset_paths(dataset), cfg.env_id)
+    ds = ChunkDataset([e.obs for e in demos.episodes], [e.actions for e in demos.episodes],
+                      obs_horizon=cfg.obs_horizon, pred_horizon=cfg.pred_horizon, action_horizon=cfg.action_horizon,
+                      normalizer=policy.normalizer)
+    if ds.obs_dim != cfg.obs_dim:
+        raise ValueError(f"dataset {dataset} has observations of dim {ds.obs_dim}, the policy expects {cfg.obs_dim}")
+    g = torch.Generator().manual_seed(seed)
+    idx = torch.randperm(len(ds), generator=g)[: int(n)]
+    obs = ds.get_batch(idx)["obs"]  # (n, To, Do) normalized
+    return policy.normalizer.unnormalize("obs", obs).cpu().numpy().astype(np.float32)
+
+
 def setup(cfg: BenchConfig) -> Bench:
     """Load the teacher and students, calibration data, and measure the cost model."""
     import torch
@@ -263,8 +286,7 @@ def setup(cfg: BenchConfig) -> Bench:
     from parapolicy.policies import read_checkpoint_config
     from parapolicy.policies.trainer import resolve_device
     from parapolicy.scripts.distill import teacher_dataset
-    from parapolicy.scripts.planner_factory import (calibration_observations, load_policy_forecaster, load_students,
-                                                    make_context, parse_spec)
+    from parapolicy.planners.menu import load_policy_forecaster, load_students, make_context, parse_spec
     from parapolicy.scripts.policy_checkpoint import load_for_env
     from parapolicy.scripts.train import dataset_paths
 
@@ -360,7 +382,7 @@ def measure_cost_model(denoiser: Any, x_shape: tuple[int, int], cond_dim: int, *
 def validate(b: Bench) -> None:
     """Build every item the selected sections will use and check the delays, so a bad spec fails in
     seconds rather than after an hour of earlier rows."""
-    from parapolicy.scripts.planner_factory import build_item, check_delay, default_spec
+    from parapolicy.planners.menu import build_item, check_delay, default_spec
 
     cfg = b.cfg
     specs = []
@@ -408,7 +430,7 @@ def measure_plan_overhead(b: Bench, repeats: int = 30) -> float:
 def usable(b: Bench, specs: Sequence[str], what: str, *, quiet: bool = False) -> list[str]:
     """The specs that can run here: those needing a student step count that was not given are dropped
     (with a note in the output and the JSON)."""
-    from parapolicy.scripts.planner_factory import parse_spec
+    from parapolicy.planners.menu import parse_spec
 
     keep, drop = [], []
     for s in specs:
@@ -482,7 +504,7 @@ def measure_overheads(b: Bench, item: Any) -> None:
     """Per-pass non-network overhead of the item's plain samplers (on copies, so a free denoiser
     does not enter their depth history)."""
     from parapolicy.planners.cascade import CascadeSampler
-    from parapolicy.scripts.planner_factory import StudentInitPicardSampler
+    from parapolicy.planners.student_picard import StudentInitPicardSampler
 
     s = item.sampler
     parts = [s.student, s.teacher] if isinstance(s, CascadeSampler) else \
@@ -523,7 +545,7 @@ def predict_ms(b: Bench, item: Any, start_indices: Sequence[int] | None = None) 
     call. ``start_indices``: the start level of each timed replan (a warm start's first chunk of an
     episode starts cold at 0), averaged over; None: the item's own warm-start level."""
     from parapolicy.planners.cascade import CascadeSampler
-    from parapolicy.scripts.planner_factory import StudentInitPicardSampler
+    from parapolicy.planners.student_picard import StudentInitPicardSampler
 
     cm, s = b.cost_model, item.sampler
     if isinstance(s, CascadeSampler):
@@ -542,7 +564,7 @@ def sampler_row(b: Bench, spec: str) -> dict[str, Any]:
     from parapolicy.planners.cascade import CascadeSampler
     from parapolicy.planners.stats import latency_summary
     from parapolicy.planners.vector_eval import evaluate_vector, results_to_dicts, summarize_results
-    from parapolicy.scripts.planner_factory import build_item
+    from parapolicy.planners.menu import build_item
 
     cfg = b.cfg
     item = build_item(spec, b.ctx)
@@ -741,7 +763,7 @@ def _reference_success(ref_row: dict[str, Any] | None, seeds: set[int]) -> dict[
 def run_realtime(b: Bench) -> dict[str, Any]:
     """The wall-clock real-time section."""
     from parapolicy.planners.stats import latency_summary, wilson_interval
-    from parapolicy.scripts.planner_factory import build_item, build_planner, planner_statistics
+    from parapolicy.planners.menu import build_item, build_planner, planner_statistics
 
     cfg = b.cfg
     menu = usable(b, cfg.realtime_menu, "realtime")
@@ -812,7 +834,7 @@ def run_realtime(b: Bench) -> dict[str, Any]:
 def run_delay(b: Bench) -> dict[str, Any]:
     """Success against simulated delay for each RTC mode (batch-1 episodes, same seeds)."""
     from parapolicy.planners.rollout import run_episode, summarize
-    from parapolicy.scripts.planner_factory import build_planner, default_spec
+    from parapolicy.planners.menu import build_planner, default_spec
 
     cfg = b.cfg  # delays, modes and the forecaster's reach were checked by validate()
     n = cfg.delay_episodes or cfg.episodes

@@ -73,7 +73,7 @@ class EvalConfig:
                              "-t<temperature> suffix (e.g. menu=[flow10-t0.8])")
         if not Path(self.checkpoint).is_dir():
             raise FileNotFoundError(f"checkpoint directory not found: {self.checkpoint}")
-        from parapolicy.scripts.planner_factory import PLANNERS
+        from parapolicy.planners.menu import PLANNERS
 
         if self.planner not in PLANNERS:
             raise ValueError(f"unknown planner {self.planner!r}; allowed: {', '.join(PLANNERS)}")
@@ -149,7 +149,7 @@ def make_runner(cfg: EvalConfig, policy: Any, seed: int) -> Any:
 
         return ChunkedPolicy(policy, action_horizon=cfg.action_horizon, sampler=cfg.sampler, steps=cfg.steps,
                              seed=seed, temperature=cfg.temperature)
-    from parapolicy.scripts.planner_factory import build_planner, load_students
+    from parapolicy.planners.menu import build_planner, load_students
 
     students = load_students(cfg.students, policy, device=policy.device) if cfg.students else None
     return StatusPolicy(build_planner(policy, planner=cfg.planner, menu=cfg.menu, budget_ms=cfg.budget_ms,

@@ -395,7 +395,7 @@ def test_bench_on_a_flow_teacher_uses_its_own_chain_as_reference(teacher, tmp_pa
 
 def test_default_specs_translate_for_a_flow_teacher():
     from parapolicy.scripts.bench import DEFAULT_ROWS, DEFAULT_RT_MENU, for_teacher, reference_row, row_label
-    from parapolicy.scripts.planner_factory import parse_spec
+    from parapolicy.planners.menu import parse_spec
 
     rows = for_teacher(DEFAULT_ROWS, DEFAULT_ROWS, "flow")
     assert rows[:3] == ["flow100", "flow10", "picard-flow100-p16"] and "warm-flow10" in rows
@@ -412,7 +412,7 @@ def test_default_specs_translate_for_a_flow_teacher():
 
 # ------------------------------------------------------------------------------------------ planner factory
 def test_spec_parsing():
-    from parapolicy.scripts.planner_factory import parse_spec
+    from parapolicy.planners.menu import parse_spec
 
     s = parse_spec("picard-ddpm100-p16-tau0.05-amortized-student2")
     assert (s.kind, s.schedule, s.steps, s.window, s.tol, s.amortized, s.student_steps) == \
@@ -455,7 +455,7 @@ def test_spec_parsing():
     ("draft-student2-flow4-rho2-x", "unexpected suffix"), ("draft-student2-flow4-rho0", "rho must be a number > 0"),
 ])
 def test_bad_specs(spec, fragment):
-    from parapolicy.scripts.planner_factory import ALLOWED_FORMS, parse_spec
+    from parapolicy.planners.menu import ALLOWED_FORMS, parse_spec
 
     with pytest.raises(ValueError, match=fragment) as e:
         parse_spec(spec)
@@ -473,7 +473,7 @@ def loaded(teacher):
 def test_warm_student_item(loaded):
     """warm-student…: the student's sampler and network, started from the previous chunk at its middle
     level (K // 2) or the level given; a level the student does not have is one line."""
-    from parapolicy.scripts.planner_factory import build_item, make_context
+    from parapolicy.planners.menu import build_item, make_context
 
     pol, student = loaded
     ctx = make_context(pol, student=student)
@@ -501,7 +501,7 @@ def test_draft_item_hands_the_students_middle_level_to_the_teachers_ddim(loaded,
     DDIM steps of the teacher's network from there; the same as running the two by hand."""
     from parapolicy.planners.base import Budget
     from parapolicy.planners.sequential import SequentialSampler
-    from parapolicy.scripts.planner_factory import build_item, make_context
+    from parapolicy.planners.menu import build_item, make_context
 
     pol, student1 = loaded
     ctx = make_context(pol, student=[student1, student2])
@@ -528,7 +528,7 @@ def test_draft_item_hands_the_students_middle_level_to_the_teachers_ddim(loaded,
 def test_build_planner_kinds_and_statistics(loaded, tmp_path):
     from parapolicy.planners.async_executor import AsyncExecutor, run_paced
     from parapolicy.planners.realtime import RealtimePlanner
-    from parapolicy.scripts.planner_factory import build_planner, planner_statistics, status_text
+    from parapolicy.planners.menu import build_planner, planner_statistics, status_text
 
     pol, student = loaded
     calib = np.random.default_rng(0).normal(size=(16, 2, 6)).astype(np.float32)  # (N, To, Do)
@@ -558,7 +558,8 @@ def test_build_planner_kinds_and_statistics(loaded, tmp_path):
 
 def test_amortized_student_picard_counts_the_student(loaded):
     from parapolicy.planners.base import Budget
-    from parapolicy.scripts.planner_factory import StudentInitPicardSampler, build_menu
+    from parapolicy.planners.menu import build_menu
+    from parapolicy.planners.student_picard import StudentInitPicardSampler
 
     pol, student = loaded
     item = build_menu(pol, ["picard-ddim10-p4-tau0-amortized-student"], student=student)[0]
@@ -587,7 +588,7 @@ def test_amortized_student_picard_counts_the_student(loaded):
     (dict(lead=True), "lead=true needs planner=async"), (dict(planner="async", delay=8, lead=True), "larger than"),
 ])
 def test_build_planner_bad_inputs(loaded, kwargs, fragment):
-    from parapolicy.scripts.planner_factory import build_planner
+    from parapolicy.planners.menu import build_planner
 
     pol, _ = loaded
     with pytest.raises(ValueError, match=fragment) as e:
@@ -596,7 +597,7 @@ def test_build_planner_bad_inputs(loaded, kwargs, fragment):
 
 
 def test_students_must_belong_and_cascade_needs_its_teacher(loaded):
-    from parapolicy.scripts.planner_factory import build_planner
+    from parapolicy.planners.menu import build_planner
 
     pol, student = loaded
     with pytest.raises(ValueError, match="needs a 2-step student; available: student1"):

@@ -52,16 +52,15 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from parapolicy.planners.amortized_init import amortized_trajectory
-from parapolicy.planners.async_executor import AsyncExecutor
-from parapolicy.planners.base import Budget, Deadline, Denoiser, Sampler, SampleResult
-from parapolicy.planners.cascade import CascadeSampler, calibrate
-from parapolicy.planners.cost_model import CostModel
-from parapolicy.planners.picard import PicardSampler
-from parapolicy.planners.realtime import ChunkModel, MenuItem, RealtimePlanner, SamplerSpec
-from parapolicy.planners.rtc import RTC_MODES
-from parapolicy.planners.sequential import SequentialSampler
-from parapolicy.planners.student_draft import LevelRoutedDenoiser, draft_sampler, finish_levels
+from .async_executor import AsyncExecutor
+from .cascade import CascadeSampler, calibrate
+from .cost_model import CostModel
+from .picard import PicardSampler
+from .realtime import ChunkModel, MenuItem, RealtimePlanner, SamplerSpec
+from .rtc import RTC_MODES
+from .sequential import SequentialSampler
+from .student_draft import LevelRoutedDenoiser, draft_sampler, finish_levels
+from .student_picard import StudentInitPicardSampler
 from parapolicy.policies.schedules import FlowSchedule
 
 PLANNERS = ("chunked", "realtime", "async")
@@ -340,60 +339,6 @@ def _pick_student(students: Mapping[int, Any], spec: MenuSpec, n: int | None) ->
     return students[n]
 
 
-# ------------------------------------------------------------------------------------------ samplers
-class StudentInitPicardSampler(Sampler):
-    """Picard iteration whose whole initial trajectory is amortized from a student's x0 estimate.
-
-    The student (a few sequential passes of its own network) maps the same initial noise to an x0
-    estimate; ``amortized_trajectory`` rolls the sampler's chain toward it with the sampler's own
-    pre-sampled noise, and Picard refines from there. ``nfe`` and ``depth`` include the student's.
-    When no budget is left after the student, the student's x0 is returned (not converged).
-    """
-
-    def __init__(self, picard: PicardSampler, student: Sampler, student_denoiser: Denoiser, *,
-                 name: str | None = None) -> None:
-        super().__init__(picard.schedule, picard.timesteps, name=name or f"{picard.name}-amortized-{student.name}")
-        self.picard = picard
-        self.student = student
-        self.student_denoiser = student_denoiser
-        self.picard_depths: list[int] = []  # Picard passes of recent calls (student passes excluded)
-
-    def expected_depth(self, start_index: int = 0) -> float:
-        """Student steps plus Picard's expected passes."""
-        return self.student.num_steps + self.picard.expected_depth(start_index)
-
-    @property
-    def calibrated(self) -> bool:
-        """As its Picard part."""
-        return self.picard.calibrated
-
-    def rows_per_pass(self, start_index: int = 0) -> int:
-        """Picard's window dominates the width."""
-        return self.picard.rows_per_pass(start_index)
-
-    def _run(self, denoiser: Denoiser, cond: Tensor, x_init: Tensor, start_index: int, noises: Tensor,
-             deadline: Deadline, **kwargs: Any) -> SampleResult:
-        if kwargs:
-            raise ValueError(f"unknown StudentInitPicardSampler.sample arguments: {', '.join(kwargs)}")
-        budget = deadline.remaining_budget() or Budget(max_nfe=1, clock=deadline.budget.clock)
-        sres = self.student.sample(self.student_denoiser, cond, x_init=x_init, budget=budget)
-        deadline.charge(sres.nfe, sres.depth, last_pass_s=sres.wall_s / max(sres.depth, 1))
-        extra: dict[str, Any] = {"student_depth": sres.depth, "picard_depth": 0}
-        left = deadline.remaining_budget()
-        if left is None:
-            return SampleResult(x0=sres.x0, nfe=deadline.nfe, depth=deadline.passes, wall_s=0.0,
-                                converged=False, extra=extra)
-        traj = amortized_trajectory(sres.x0, x_init, self.schedule, self.timesteps.to(x_init.device),
-                                    start_index=start_index, noises=noises)  # (K+1, B, H, Da)
-        pres = self.picard.sample(denoiser, cond, x_init=x_init, start_index=start_index, budget=left,
-                                  noises=noises, init_trajectory=traj)
-        deadline.charge(pres.nfe, pres.depth)
-        self.picard_depths.append(pres.depth)
-        extra.update(picard_depth=pres.depth, stop=pres.extra.get("stop"), advances=pres.extra.get("advances"))
-        return SampleResult(x0=pres.x0, nfe=deadline.nfe, depth=deadline.passes, wall_s=0.0,
-                            converged=pres.converged, extra=extra)
-
-
 # ------------------------------------------------------------------------------------------ menu
 @dataclass
 class MenuContext:
@@ -478,7 +423,8 @@ def _calibrated_threshold(cas: CascadeSampler, student: Any, ctx: MenuContext) -
     held-out observation histories."""
     if ctx.calibration_obs is None:
         raise ValueError(f"menu item {cas.name!r} needs held-out observations to calibrate its escalation "
-                         "threshold (calibration_obs, e.g. from calibration_observations(policy, dataset))")
+                         "threshold (calibration_obs, e.g. from "
+                         "parapolicy.scripts.bench.calibration_observations(policy, dataset))")
     obs = torch.as_tensor(np.asarray(ctx.calibration_obs), dtype=torch.float32)  # (N, To, Do)
     if obs.dim() != 3 or obs.shape[0] < 1:
         raise ValueError(f"calibration_obs must be (N >= 1, To, Do), got shape {tuple(obs.shape)}")
@@ -578,7 +524,7 @@ def check_delay(delay: Any, model: ChunkModel, execute_every: int | None = None,
                 lead: bool = False) -> int | None:
     """``None`` or an integer d >= 0 that real-time chunking can absorb: d <= s and offset + s + d <= H
     (with ``lead``, s is the executor's ``lead_horizon(s, d)``)."""
-    from parapolicy.planners.async_executor import lead_horizon
+    from .async_executor import lead_horizon
 
     if delay is None:
         return None
@@ -658,7 +604,7 @@ def build_planner(policy: Any, *, planner: str = "realtime", menu: Sequence[str]
 def load_policy_forecaster(forecaster: Any, policy: Any) -> Any:
     """``forecaster`` (an ``ObsForecaster`` or a ``parapolicy-forecast`` directory), checked against the
     policy's task, observation and action sizes and observation history."""
-    from parapolicy.planners.forecast import ObsForecaster, check_forecaster, load_forecaster
+    from .forecast import ObsForecaster, check_forecaster, load_forecaster
 
     model = forecaster if isinstance(forecaster, ObsForecaster) else load_forecaster(forecaster)
     c = policy.config
@@ -683,27 +629,6 @@ def planner_statistics(policy: Any) -> dict[str, Any]:
     if esc:
         out["escalation_rate"] = esc
     return out
-
-
-def calibration_observations(policy: Any, dataset: str | Path | list[Path], n: int = 256, *,
-                             seed: int = 0) -> np.ndarray:
-    """``n`` raw observation histories ``(n, To, Do)`` drawn (seeded) from demonstration file(s), for
-    calibrating a cascade's threshold. Use a file the teacher was not trained on for a true hold-out
-    (e.g. a ``parapolicy-collect`` run with another seed); the training demos work as a fallback."""
-    from parapolicy.policies import ChunkDataset
-    from parapolicy.scripts.train import dataset_paths, load_training_demos
-
-    cfg = policy.config
-    demos = load_training_demos(dataset_paths(dataset), cfg.env_id)
-    ds = ChunkDataset([e.obs for e in demos.episodes], [e.actions for e in demos.episodes],
-                      obs_horizon=cfg.obs_horizon, pred_horizon=cfg.pred_horizon, action_horizon=cfg.action_horizon,
-                      normalizer=policy.normalizer)
-    if ds.obs_dim != cfg.obs_dim:
-        raise ValueError(f"dataset {dataset} has observations of dim {ds.obs_dim}, the policy expects {cfg.obs_dim}")
-    g = torch.Generator().manual_seed(seed)
-    idx = torch.randperm(len(ds), generator=g)[: int(n)]
-    obs = ds.get_batch(idx)["obs"]  # (n, To, Do) normalized
-    return policy.normalizer.unnormalize("obs", obs).cpu().numpy().astype(np.float32)
 
 
 def status_text(policy: Any) -> str:
