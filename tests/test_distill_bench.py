@@ -394,7 +394,8 @@ def test_bench_on_a_flow_teacher_uses_its_own_chain_as_reference(teacher, tmp_pa
 
 
 def test_default_specs_translate_for_a_flow_teacher():
-    from parapolicy.scripts.bench import DEFAULT_ROWS, DEFAULT_RT_MENU, for_teacher, reference_row, row_label
+    from parapolicy.scripts.bench import DEFAULT_ROWS, DEFAULT_RT_MENU, for_teacher, reference_row
+    from parapolicy.scripts.bench_report import row_label
     from parapolicy.planners.menu import parse_spec
 
     rows = for_teacher(DEFAULT_ROWS, DEFAULT_ROWS, "flow")
@@ -638,7 +639,7 @@ def test_bench_predicts_a_cheaper_student_network_with_its_own_cost_model():
 
     from parapolicy.planners.cost_model import CostModel
     from parapolicy.policies import PolicyConfig, make_policy
-    from parapolicy.scripts.bench import network_cost_model
+    from parapolicy.scripts.bench_samplers import network_cost_model
 
     base = dict(obs_dim=3, action_dim=2, pred_horizon=8, action_horizon=4, objective="flow")
     teacher = make_policy(PolicyConfig(**base, down_dims=(64, 128)))
