@@ -13,9 +13,9 @@ statistics are those of any sequential sampler: nfe = depth = handoff + K.
 
 This is amortized inference of the noisy steps only (as SDEdit starts a chain from a rough draft),
 priced between the student (N calls) and the teacher's sampler. Measured on the 400-demo Push-T
-keypoint model (README): the 2-step student's first step plus four teacher steps scores as the
-teacher's own five steps on the same ρ = 2 grid (0.666 and 0.660 over 500 episodes), so there the
-student's step is worth one teacher step and the draft buys nothing over ``flow5-rho2``.
+keypoint model (videos/bench/pusht_student.md): the 2-step student's first step plus four teacher steps
+scores as the teacher's own five steps on the same ρ = 2 grid (0.666 and 0.660 over 500 episodes), so
+there the student's step is worth one teacher step and the draft buys nothing over ``flow5-rho2``.
 """
 from __future__ import annotations
 

@@ -22,25 +22,25 @@ likewise labels windows again with fresh noise; ``label_batch`` is the teacher's
 ``inner_levels=[…]`` places the student's N - 1 middle levels (flow time, or DDPM training level)
 instead of spacing them evenly, and ``loss_space=landing`` weights each step's x0 error by the square
 of its gain on where the step lands (``planners.student.StudentFit``); neither moved the Push-T
-student beyond the noise of its benchmark (README).
+student beyond the noise of its benchmark (videos/bench/pusht_student.md).
 ``teacher_steps=K teacher_time_power=ρ`` (flow teachers) labels with K Euler steps at times (1 - k/K)^ρ:
 ρ = 2 packs them toward the data end, where the Push-T flow bends: there 20 such steps land as close to
 the converged ODE as 100 uniform ones (x0 RMSE 0.0028 against 0.0024) at a fifth of the labelling cost
-(README).
+(videos/bench/pusht_student.md).
 ``onpolicy_action_noise=σ`` perturbs the actions those rollouts execute (DART), so the histories the
 teacher labels also come from beside the student's path.
 How the student fits its labels (``planners.student.StudentFit``): ``loss=pseudo_huber huber_c=c`` (a
 robust per-chunk penalty), ``executed_weight=w`` (the Ta executed chunk positions weigh w),
 ``anchor=λ`` (L2-SP: weights pulled back toward the teacher's) and ``objective=reflow`` (straight
 noise → endpoint lines at uniform t, rectified flow's reflow, flow teachers). On the 400-demo Push-T
-student none moved success beyond the noise of 200 episodes (README).
+student none moved success beyond the noise of 200 episodes (videos/bench/pusht_student.md).
 ``augment_size=M obs_noise=σ`` labels M more training histories after the bank (filled or continued),
 each moved by N(0, σ²) per element in normalized observation units first: the teacher labels any
 history, so the student is also fitted beside the demonstrations (``StudentFit.fill``).
 ``level_experts=true`` gives the student one network per step (``policies.experts``), each started
 from the same weights (the teacher's, or ``init_student``'s single network); a step still costs one
 network call, the checkpoint holds N networks. Neither of these two moved the 400-demo Push-T student
-beyond the noise of 300 episodes either (README).
+beyond the noise of 300 episodes either (videos/bench/pusht_student.md).
 ``init_student=`` continues an earlier student of the same teacher instead of starting from the
 teacher's weights (``steps=0`` then skips the demonstrations-only round). ``save_bank=true`` keeps the
 teacher-labelled bank in the student's checkpoint (``distill_bank.safetensors``, ~0.8 KB per history
@@ -55,7 +55,7 @@ of ``init_student`` (or the teacher) whose name and shape it shares, so the U-Ne
 keeps everything else (``StudentFit``'s ``net``). Two calls of the teacher's own network cost more than
 a fiftieth of its hundred, whatever the student learns, so only a cheaper network takes a 2-step
 student past 50×; on the Push-T keypoint student each one tried lost more success than it saved time
-(README).
+(videos/bench/pusht_student.md).
 
 The student is saved with ``save_checkpoint`` (atomic; an existing ``out`` is refused unless
 ``overwrite=true``) beside the teacher by default (``<teacher dir>/../student<N>``); its config records

@@ -14,9 +14,9 @@ history To and action size) on demonstrations — by default the dataset the pol
 task's physics, which any trajectory shows, and the policy's own states are the ones it will be asked
 about (a tenth of them is held out and reported separately). On Push-T this matters more than
 anything else: a forecaster trained on demonstrations alone erred 8.9 px against 3.1 px (RMSE, 512 px
-workspace) 4 ticks ahead on the policy's own trajectories (README). The forecaster is written atomically
-to ``out`` (default ``<checkpoint>/../forecaster``): its weights
-and ``forecaster.json`` (shapes, normalization, training summary, held-out errors, provenance).
+workspace) 4 ticks ahead on the policy's own trajectories (videos/bench/planners.md). The forecaster is
+written atomically to ``out`` (default ``<checkpoint>/../forecaster``): its weights and ``forecaster.json``
+(shapes, normalization, training summary, held-out errors, provenance).
 """
 from __future__ import annotations
 
