@@ -58,14 +58,15 @@ def test_collect_with_dart_noise_records_the_scale(tmp_path):
 
 def test_expert_train_resume_and_collect(tmp_path):
     model = tmp_path / "reacher" / "model.zip"
-    common = ["env=Reacher-v5", "algo=sac", "progress=false", "eval_episodes=1", "+hyperparams.learning_starts=50"]
-    proc = run_cli("parapolicy-expert", *common, "timesteps=120", f"out={model}", cwd=tmp_path)
+    common = ["env=Reacher-v5", "algo=sac", "eval_episodes=1", "+hyperparams.learning_starts=50"]
+    proc = run_cli("parapolicy-expert", *common, "timesteps=120", f"out={model}", cwd=tmp_path)  # progress bar on
     assert proc.returncode == 0, proc.stderr[-3000:]
     info = json.loads(model.with_suffix(".json").read_text())
     assert info["num_timesteps_total"] >= 120 and "eval_mean_return" in info
 
     model2 = tmp_path / "reacher2" / "model.zip"
-    proc = run_cli("parapolicy-expert", *common, "timesteps=60", f"resume={model}", f"out={model2}", cwd=tmp_path)
+    proc = run_cli("parapolicy-expert", *common, "timesteps=60", f"resume={model}", f"out={model2}", "progress=false",
+                   cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     info2 = json.loads(model2.with_suffix(".json").read_text())
     assert info2["num_timesteps_total"] >= info["num_timesteps_total"] + 60  # continued, not restarted
