@@ -52,6 +52,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from parapolicy.policies.schedules import FlowSchedule
+
 from .async_executor import AsyncExecutor
 from .cascade import CascadeSampler, calibrate
 from .cost_model import CostModel
@@ -61,7 +63,6 @@ from .rtc import RTC_MODES
 from .sequential import SequentialSampler
 from .student_draft import LevelRoutedDenoiser, draft_sampler, finish_levels
 from .student_picard import StudentInitPicardSampler
-from parapolicy.policies.schedules import FlowSchedule
 
 PLANNERS = ("chunked", "realtime", "async")
 SCHEDULE_NAMES = ("ddpm", "ddim", "flow")
