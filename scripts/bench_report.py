@@ -3,13 +3,13 @@ splice, all rebuilt from the section JSON files in ``out_dir``."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 from typing import Any
 
 from parapolicy.scripts.bench import REFERENCE_ROW, Bench
 from parapolicy.scripts.bench_samplers import same_run_key
+from parapolicy.scripts.common import write_text_atomic
 
 
 def _load(out_dir: Path, section: str) -> dict[str, Any] | None:
@@ -208,10 +208,10 @@ def write_report(b: Bench) -> dict[str, Any]:
     for section, render in renderers:
         data = _load(out, section)
         if data:
-            _write_text(out / f"{section}.md", render(data) + "\n")
+            write_text_atomic(out / f"{section}.md", render(data) + "\n")
     plots = make_plots(out, b.env_cfg.short)
     md = build_markdown(out, b.env_cfg.short)
-    _write_text(out / "bench.md", md)
+    write_text_atomic(out / "bench.md", md)
     spliced = None
     if b.cfg.readme:
         spliced = splice(b, plots)
@@ -235,10 +235,3 @@ def splice(b: Bench, plots: dict[str, Path]) -> bool:
     if not ok:
         b.say(f"README: no <!-- bench:{b.name} --> … <!-- /bench:{b.name} --> markers in {readme}; not spliced")
     return ok
-
-
-def _write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)

@@ -192,14 +192,19 @@ def provenance(seeds: Any = None) -> dict[str, Any]:
     }
 
 
-def write_json_atomic(path: Path, data: Any) -> Path:
-    """Write JSON to ``path`` through a temp file and a rename (never half-written)."""
+def write_text_atomic(path: Path, text: str) -> Path:
+    """Write ``text`` to ``path`` through a temp file and a rename (never half-written)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=_json_default) + "\n")
+    tmp.write_text(text)
     os.replace(tmp, path)
     return path
+
+
+def write_json_atomic(path: Path, data: Any) -> Path:
+    """Write JSON to ``path`` through a temp file and a rename (never half-written)."""
+    return write_text_atomic(path, json.dumps(data, indent=2, default=_json_default) + "\n")
 
 
 def _json_default(obj: Any) -> Any:

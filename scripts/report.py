@@ -1,17 +1,16 @@
-"""Benchmark reports: JSON + markdown tables, and splicing a table into the README between markers.
+"""Benchmark reports: JSON + markdown tables, and splicing a table into a markdown page between markers.
 
-A README section ``<!-- bench:NAME -->`` … ``<!-- /bench:NAME -->`` is replaced by the table a
-benchmark produced, so the README's numbers always come from a saved run.
+A section ``<!-- bench:NAME -->`` … ``<!-- /bench:NAME -->`` of the README or a results page is replaced
+by the table a benchmark produced, so the published numbers always come from a saved run.
 """
 from __future__ import annotations
 
 import math
-import os
 import re
 from pathlib import Path
 from typing import Any, Sequence
 
-from parapolicy.scripts.common import write_json_atomic
+from parapolicy.scripts.common import write_json_atomic, write_text_atomic
 
 
 def fmt(value: Any, digits: int = 3) -> str:
@@ -41,10 +40,7 @@ def save_report(out_dir: Path, name: str, data: dict[str, Any], table: str) -> t
     """Write ``<name>.json`` and ``<name>.md`` into ``out_dir`` (atomically)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     json_path = write_json_atomic(out_dir / f"{name}.json", data)
-    md_path = out_dir / f"{name}.md"
-    tmp = md_path.with_name(f".{md_path.name}.tmp")
-    tmp.write_text(table + "\n")
-    os.replace(tmp, md_path)
+    md_path = write_text_atomic(out_dir / f"{name}.md", table + "\n")
     return json_path, md_path
 
 
@@ -56,7 +52,5 @@ def splice_readme(readme: Path, name: str, text: str, marker: str = "bench") -> 
     if not pattern.search(content):
         return False
     new = pattern.sub(lambda _: f"{start}\n{text.strip()}\n{end}", content)
-    tmp = readme.with_name(f".{readme.name}.tmp")
-    tmp.write_text(new)
-    os.replace(tmp, readme)
+    write_text_atomic(readme, new)
     return True
