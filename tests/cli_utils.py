@@ -3,6 +3,7 @@ import os
 import shutil
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 BIN = Path(sys.executable).parent
@@ -14,6 +15,16 @@ def run_cli(name, *args, cwd, timeout=300):
     assert exe, f"console script {name} is not installed"
     env = {**os.environ, "MUJOCO_GL": os.environ.get("MUJOCO_GL", "egl"), "OMP_NUM_THREADS": "1"}
     return subprocess.run([exe, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env)
+
+
+def run_clis(calls, *, cwd, timeout=300, workers=2):
+    """Run each ``(console script, overrides)`` pair of ``calls``, ``workers`` processes at a time.
+
+    Returns the CompletedProcesses in the order of ``calls``. Each run is its own process, so a sweep
+    of independent bad-input checks takes about half the wall time on two cores.
+    """
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(lambda call: run_cli(call[0], *call[1], cwd=cwd, timeout=timeout), calls))
 
 
 def assert_one_line_error(proc, *fragments):

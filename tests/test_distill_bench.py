@@ -17,7 +17,7 @@ import torch
 from parapolicy.policies import load_policy
 from parapolicy.policies.experts import LevelExperts
 
-from cli_utils import TINY_TRAIN, assert_one_line_error, run_cli
+from cli_utils import TINY_TRAIN, assert_one_line_error, run_cli, run_clis
 
 torch.set_num_threads(1)
 
@@ -76,18 +76,20 @@ def test_distill_bad_inputs_are_one_line(teacher, tmp_path):
     assert_one_line_error(run_cli("parapolicy-distill", f"checkpoint={ckpt}", "student_steps=2", "inner_levels=[0.5]",
                                   f"out={tmp_path / 'odd'}", cwd=tmp_path), "inner levels")
     assert not (tmp_path / "odd").exists()
-    for arg, message in [("loss_space=eps", "loss_space"), ("loss=l7", "loss must be one of mse, pseudo_huber"),
-                         ("huber_c=0", "huber_c must be a number > 0"),
-                         ("executed_weight=0", "executed_weight must be a number > 0"),
-                         ("anchor=-1", "anchor must be a number >= 0"),
-                         ("objective=cd", "objective must be one of trajectory, reflow"),
-                         ("obs_noise=-1", "obs_noise must be a number >= 0"),
-                         ("obs_noise=0.05", "obs_noise applies to the augment_size extra histories"),
-                         ("augment_size=-2", "augment_size must be an integer >= 0"),
-                         ("onpolicy_action_noise=2", "onpolicy_action_noise must be a number in [0, 1]"),
-                         ("teacher_time_power=0", "teacher_time_power must be a number > 0"),
-                         ("teacher_time_power=2", "teacher_time_power needs teacher_steps")]:
-        assert_one_line_error(run_cli("parapolicy-distill", f"checkpoint={ckpt}", arg, cwd=tmp_path), message)
+    cases = [("loss_space=eps", "loss_space"), ("loss=l7", "loss must be one of mse, pseudo_huber"),
+             ("huber_c=0", "huber_c must be a number > 0"),
+             ("executed_weight=0", "executed_weight must be a number > 0"),
+             ("anchor=-1", "anchor must be a number >= 0"),
+             ("objective=cd", "objective must be one of trajectory, reflow"),
+             ("obs_noise=-1", "obs_noise must be a number >= 0"),
+             ("obs_noise=0.05", "obs_noise applies to the augment_size extra histories"),
+             ("augment_size=-2", "augment_size must be an integer >= 0"),
+             ("onpolicy_action_noise=2", "onpolicy_action_noise must be a number in [0, 1]"),
+             ("teacher_time_power=0", "teacher_time_power must be a number > 0"),
+             ("teacher_time_power=2", "teacher_time_power needs teacher_steps")]
+    procs = run_clis([("parapolicy-distill", [f"checkpoint={ckpt}", arg]) for arg, _ in cases], cwd=tmp_path)
+    for proc, (_, message) in zip(procs, cases):
+        assert_one_line_error(proc, message)
     assert_one_line_error(run_cli("parapolicy-distill", f"checkpoint={ckpt}", "teacher_steps=10", "teacher_time_power=2",
                                   f"out={tmp_path / 'rho'}", cwd=tmp_path), "needs a flow teacher")
     assert not (tmp_path / "rho").exists()
@@ -294,18 +296,20 @@ def test_bench_writes_json_markdown_plots_and_readme(teacher, tmp_path):
 
 def test_bench_bad_inputs_are_one_line(teacher, tmp_path):
     root, ckpt, student_dir = teacher
-    for bad, fragment in (("action_horizon=0", "action_horizon must be null or an integer >= 1"),
-                          ("action_horizon=16", "action_horizon=16 does not fit the policy's chunk"),
-                          ("samplers_reference=ddpm100", "samplers_reference=ddpm100 is neither one of rows"),
-                          ("realtime_max_delay=0", "realtime_max_delay must be null or an integer >= 1"),
-                          ("delay_modes=[guided+late]", "unknown delay mode(s) ['guided+late']"),
-                          ("delay_modes=[guided+lead+lead]", "unknown delay mode(s)"),
-                          ("delay_modes=[guided+forecast]", "need forecaster=<dir>"),
-                          ("device=tpu", "unknown device 'tpu'; allowed: auto, cpu, cuda"),
-                          *([] if torch.cuda.is_available() else
-                            [("device=cuda", "device 'cuda' requested but CUDA is not available")])):
-        assert_one_line_error(run_cli("parapolicy-bench", f"checkpoint={ckpt}", "sections=[samplers]",
-                                      "rows=[student1]", f"students=[{student_dir}]", bad, cwd=tmp_path), fragment)
+    cases = (("action_horizon=0", "action_horizon must be null or an integer >= 1"),
+             ("action_horizon=16", "action_horizon=16 does not fit the policy's chunk"),
+             ("samplers_reference=ddpm100", "samplers_reference=ddpm100 is neither one of rows"),
+             ("realtime_max_delay=0", "realtime_max_delay must be null or an integer >= 1"),
+             ("delay_modes=[guided+late]", "unknown delay mode(s) ['guided+late']"),
+             ("delay_modes=[guided+lead+lead]", "unknown delay mode(s)"),
+             ("delay_modes=[guided+forecast]", "need forecaster=<dir>"),
+             ("device=tpu", "unknown device 'tpu'; allowed: auto, cpu, cuda"),
+             *([] if torch.cuda.is_available() else
+               [("device=cuda", "device 'cuda' requested but CUDA is not available")]))
+    procs = run_clis([("parapolicy-bench", [f"checkpoint={ckpt}", "sections=[samplers]", "rows=[student1]",
+                                            f"students=[{student_dir}]", bad]) for bad, _ in cases], cwd=tmp_path)
+    for proc, (_, fragment) in zip(procs, cases):
+        assert_one_line_error(proc, fragment)
     fc = tmp_path / "fc2"  # reaches 2 ticks: a delay of 4 is refused before any section runs
     proc = run_cli("parapolicy-forecast", f"checkpoint={ckpt}", "max_delay=2", "steps=20", "hidden=16", "rollouts=0",
                    f"out={fc}", "progress=false", cwd=root)

@@ -5,7 +5,7 @@ import os
 import pytest
 import torch
 
-from cli_utils import TINY_TRAIN, assert_one_line_error, run_cli
+from cli_utils import TINY_TRAIN, assert_one_line_error, run_cli, run_clis
 
 TINY = [*TINY_TRAIN, "train.ckpt_every=2", "eval_episodes=2", "num_envs=2"]
 
@@ -115,23 +115,26 @@ def test_resume_continues_from_latest(trained):
 def test_bad_inputs_are_one_line(trained, tmp_path):
     root, data, out = trained
     ckpt = out / "checkpoint"
-    assert_one_line_error(run_cli("parapolicy-eval", f"checkpoint={ckpt}", "env=PushT-v0", cwd=tmp_path),
-                          "trained on")
-    assert_one_line_error(run_cli("parapolicy-eval", "checkpoint=/no/such/ckpt", cwd=tmp_path), "not found")
     broken = tmp_path / "broken"
     broken.mkdir()
     for f in ckpt.iterdir():
         (broken / f.name).write_bytes(f.read_bytes())
     weights = broken / "model.safetensors"
     weights.write_bytes(weights.read_bytes()[:100])
-    assert_one_line_error(run_cli("parapolicy-eval", f"checkpoint={broken}", cwd=tmp_path), "truncated")
-    assert_one_line_error(run_cli("parapolicy-train", f"dataset={data}", "policy.denoiser=lstm", cwd=tmp_path),
-                          "denoiser")
-    assert_one_line_error(run_cli("parapolicy-train", f"dataset={data}", "policy.pred_horizon=160",
-                                  "policy.down_dims=[16,32]", "policy.n_groups=4", cwd=tmp_path), "")
-    assert_one_line_error(run_cli("parapolicy-train", "dataset=/no/such.hdf5", cwd=tmp_path), "such.hdf5")
-    assert_one_line_error(run_cli("parapolicy-train", "env=PushTKeypoints-v0", f"dataset={data}", cwd=tmp_path),
-                          "collected on parapolicy/Fork-v0, not parapolicy/PushTKeypoints-v0")
+    cases = [
+        ("parapolicy-eval", [f"checkpoint={ckpt}", "env=PushT-v0"], "trained on"),
+        ("parapolicy-eval", ["checkpoint=/no/such/ckpt"], "not found"),
+        ("parapolicy-eval", [f"checkpoint={broken}"], "truncated"),
+        ("parapolicy-train", [f"dataset={data}", "policy.denoiser=lstm"], "denoiser"),
+        ("parapolicy-train", [f"dataset={data}", "policy.pred_horizon=160", "policy.down_dims=[16,32]",
+                              "policy.n_groups=4"], ""),
+        ("parapolicy-train", ["dataset=/no/such.hdf5"], "such.hdf5"),
+        ("parapolicy-train", ["env=PushTKeypoints-v0", f"dataset={data}"],
+         "collected on parapolicy/Fork-v0, not parapolicy/PushTKeypoints-v0"),
+    ]
+    procs = run_clis([(name, args) for name, args, _ in cases], cwd=tmp_path)
+    for proc, (_, _, fragment) in zip(procs, cases):
+        assert_one_line_error(proc, fragment)
 
 
 def test_train_and_distill_on_two_demo_files(trained, tmp_path):
