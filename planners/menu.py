@@ -521,6 +521,17 @@ def check_control_hz(control_hz: Any) -> float:
     return float(control_hz)
 
 
+def with_execute_every(model: ChunkModel, execute_every: Any) -> ChunkModel:
+    """``model`` executing ``execute_every`` actions per chunk (1 <= s <= H - offset), for a planner
+    that replans synchronously every s actions instead of the policy's trained Ta."""
+    room = model.pred_horizon - model.action_offset
+    if isinstance(execute_every, bool) or not isinstance(execute_every, numbers.Integral) \
+            or not 1 <= execute_every <= room:
+        raise ValueError(f"execute_every must be an integer in [1, {room}] (the chunk's H - offset), "
+                         f"got {execute_every!r}")
+    return dataclasses.replace(model, action_horizon=int(execute_every))
+
+
 def check_delay(delay: Any, model: ChunkModel, execute_every: int | None = None,
                 lead: bool = False) -> int | None:
     """``None`` or an integer d >= 0 that real-time chunking can absorb: d <= s and offset + s + d <= H
@@ -560,6 +571,8 @@ def build_planner(policy: Any, *, planner: str = "realtime", menu: Sequence[str]
     ``1000 / control_hz``; ``inf``: no deadline). ``delay``: async only — d control ticks simulated
     (None: wall-clock worker; ``timing`` overrides: simulated | wall). ``rtc_mode``: naive | frozen |
     guided | pigdm. ``student``: distilled student(s) for ``student*``/``cascade``/student-amortized items.
+    ``execute_every``: actions run per chunk (RTC's s for async; the replan interval Ta for realtime and
+    chunked; None: the policy's trained Ta).
     ``calibration_obs (N, To, Do)``: held-out observation histories for the cascade's threshold.
     ``max_delay``: async only — never choose an item predicted to delay the next chunk by more than
     this many control ticks (the task's delay tolerance; see ``AsyncExecutor``). ``lead``: async only —
@@ -589,11 +602,13 @@ def build_planner(policy: Any, *, planner: str = "realtime", menu: Sequence[str]
     specs = _checked_menu(menu if menu is not None else [default_spec(policy)])
     items = [build_item(s, ctx) for s in specs]
     cache = None if cost_cache_dir is None else str(cost_cache_dir)
+    # the synchronous planners replan every `execute_every` actions (their Ta); the executor keeps Ta
+    model = ctx.model if planner == "async" or execute_every is None else with_execute_every(ctx.model, execute_every)
     if planner == "chunked":
-        return RealtimePlanner(ctx.model, items[:1], budget_ms=budget if budget_ms is not None else math.inf,
+        return RealtimePlanner(model, items[:1], budget_ms=budget if budget_ms is not None else math.inf,
                                cost_model=cost_model, fixed=items[0].name, anytime=False, seed=seed,
                                cost_cache_dir=cache)
-    rp = RealtimePlanner(ctx.model, items, budget_ms=budget, cost_model=cost_model, safety=safety, seed=seed,
+    rp = RealtimePlanner(model, items, budget_ms=budget, cost_model=cost_model, safety=safety, seed=seed,
                          fixed=items[0].name if len(items) == 1 else None, cost_cache_dir=cache)
     if planner == "realtime":
         return rp

@@ -40,6 +40,10 @@ Sections (each writes ``<section>.json`` + ``<section>.md`` into ``out_dir``, de
   ``realtime_max_delay`` (ticks, default: none) keeps the planner from choosing a sampler predicted
   to delay the next chunk by more than that, the task's delay tolerance read off the delay section.
   ``realtime_lead=true`` requests each chunk the expected delay early (``AsyncExecutor``'s ``lead``).
+  ``realtime_planner=sync`` runs ``RealtimePlanner`` on the control thread instead: it replans every s
+  actions inside the tick that needs the action, with the menu item predicted to fit the budget, so a
+  chunk costs no delay but must arrive within one control period; there a missed tick is a late one
+  (no fresh action at its deadline). It suits samplers that fit a tick (RTC options do not apply).
 * ``delay`` — ``AsyncExecutor`` with a simulated delay d for each RTC mode (naive | frozen | guided | pigdm),
   batch-1 episodes on the same seeds, sampler ``delay_sampler`` (default: the policy's own). A mode
   with the suffix ``+lead`` (e.g. ``guided+lead``) requests each chunk d ticks early (``AsyncExecutor``'s
@@ -88,6 +92,7 @@ from parapolicy.scripts.common import EnvConfig, UserError, hydra_app, provenanc
 
 
 SECTIONS = ("samplers", "realtime", "delay")
+REALTIME_PLANNERS = ("async", "sync")
 DEFAULT_ROWS = ["ddpm100", "ddim10", "picard-ddpm100-p16", "picard-ddpm100-p16-look",
                 "picard-ddpm100-p16-look-amortized", "picard-ddpm100-p16-amortized-student",
                 "picard-ddpm100-p16-look-amortized-student", "picard-ddpm100-p16-tau0.3-look-amortized",
@@ -130,6 +135,7 @@ class BenchConfig:
     realtime_budget_ms: float = 100.0
     realtime_menu: list[str] = field(default_factory=lambda: list(DEFAULT_RT_MENU))
     realtime_mode: str = "guided"
+    realtime_planner: str = "async"  # async: AsyncExecutor (RTC, worker thread) | sync: RealtimePlanner on the control thread
     realtime_reference: str = REFERENCE_ROW
     samplers_reference: str | None = None  # the samplers table's ratio row (null: the reference row), run or merged
     realtime_execute_every: int | None = None
@@ -182,6 +188,16 @@ class BenchConfig:
         if self.realtime_mode not in RTC_MODES:
             raise ValueError(f"unknown realtime_mode {self.realtime_mode!r}; allowed: {', '.join(RTC_MODES)}")
         check_budget_ms(self.realtime_budget_ms)
+        if self.realtime_planner not in REALTIME_PLANNERS:
+            raise ValueError(f"unknown realtime_planner {self.realtime_planner!r}; allowed: "
+                             f"{', '.join(REALTIME_PLANNERS)}")
+        if self.realtime_planner == "sync":
+            asynchronous = [n for n, v in (("realtime_max_delay", self.realtime_max_delay is not None),
+                                           ("realtime_lead", self.realtime_lead is True),
+                                           ("realtime_forecast", self.realtime_forecast is True)) if v]
+            if asynchronous:
+                raise ValueError(f"{', '.join(asynchronous)} need{'s' if len(asynchronous) == 1 else ''} "
+                                 f"realtime_planner=async (sync replans on the control thread, without delay)")
         s = self.realtime_execute_every
         if s is not None and (isinstance(s, bool) or not isinstance(s, int) or s < 1):
             raise ValueError(f"realtime_execute_every must be null or an integer >= 1, got {s!r}")

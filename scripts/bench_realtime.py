@@ -1,5 +1,6 @@
-"""``parapolicy-bench`` real-time section: ``AsyncExecutor`` over a menu on the wall clock, paced at the
-control rate, counting missed and late ticks (``bench.py`` describes the section)."""
+"""``parapolicy-bench`` real-time section: ``AsyncExecutor`` (or, with ``realtime_planner=sync``,
+``RealtimePlanner`` on the control thread) over a menu on the wall clock, paced at the control rate,
+counting missed and late ticks (``bench.py`` describes the section)."""
 from __future__ import annotations
 
 import os
@@ -91,11 +92,17 @@ def run_realtime(b: Bench) -> dict[str, Any]:
     menu = usable(b, cfg.realtime_menu, "realtime")
     if not menu:
         raise UserError("realtime_menu has nothing that can run without a student; add a teacher sampler")
-    ex = build_planner(b.policy, planner="async", menu=menu, budget_ms=cfg.realtime_budget_ms,
-                       control_hz=cfg.realtime_hz, rtc_mode=cfg.realtime_mode, student=b.students,
-                       cost_model=b.cost_model, seed=cfg.seed, calibration_obs=b.ctx.calibration_obs,
-                       execute_every=cfg.realtime_execute_every, max_delay=cfg.realtime_max_delay,
-                       lead=cfg.realtime_lead, forecaster=b.forecaster if cfg.realtime_forecast else None)
+    sync = cfg.realtime_planner == "sync"
+    common = dict(menu=menu, budget_ms=cfg.realtime_budget_ms, control_hz=cfg.realtime_hz, student=b.students,
+                  cost_model=b.cost_model, seed=cfg.seed, calibration_obs=b.ctx.calibration_obs,
+                  execute_every=cfg.realtime_execute_every)
+    if sync:  # RealtimePlanner on the control thread: each replan must fit inside its tick
+        ex = build_planner(b.policy, planner="realtime", **common)
+    else:
+        ex = build_planner(b.policy, planner="async", rtc_mode=cfg.realtime_mode, max_delay=cfg.realtime_max_delay,
+                           lead=cfg.realtime_lead, forecaster=b.forecaster if cfg.realtime_forecast else None,
+                           **common)
+    rp = ex if sync else ex.planner
     seq = build_item(b.reference, b.ctx)
     seq_pred = b.cost_model.predict(seq.sampler, batch=1) * 1e3
     env = b.env_cfg.make()
@@ -109,7 +116,8 @@ def run_realtime(b: Bench) -> dict[str, Any]:
             eps.append(ep)
             total += ep.steps
     finally:
-        ex.close()
+        if not sync:
+            ex.close()
         env.close()
     wall = time.perf_counter() - t0
     stats = planner_statistics(ex)
@@ -118,16 +126,20 @@ def run_realtime(b: Bench) -> dict[str, Any]:
     k = int(sum(flags))
     seeds = {e.seed for e in done}
     ref_row = load_rows(b).get(cfg.realtime_reference)
-    rec_lat = [r.latency_s for r in ex.planner.records]
+    rec_lat = [r.latency_s for r in rp.records]
     acts = [a for e in eps for a in e.act_ms]
+    late = int(sum(e.late_ticks for e in eps))
     out = {
         "section": "realtime", "env_id": b.env_cfg.id, "checkpoint": cfg.checkpoint, "menu": menu,
-        "control_hz": cfg.realtime_hz, "budget_ms": cfg.realtime_budget_ms, "rtc_mode": cfg.realtime_mode,
-        "execute_every": ex.s, "action_horizon": b.ctx.model.action_horizon, "max_delay": ex.max_delay,
-        "delay_limited": ex.delay_limited, "lead": ex.lead, "forecast": ex.forecaster is not None,
+        "control_hz": cfg.realtime_hz, "budget_ms": cfg.realtime_budget_ms, "planner": cfg.realtime_planner,
+        "rtc_mode": None if sync else cfg.realtime_mode,
+        "execute_every": rp.model.action_horizon if sync else ex.s, "action_horizon": b.ctx.model.action_horizon,
+        "max_delay": None if sync else ex.max_delay, "delay_limited": False if sync else ex.delay_limited,
+        "lead": False if sync else ex.lead, "forecast": not sync and ex.forecaster is not None,
         "ticks": total, "episodes": len(eps), "finished_episodes": len(done),
-        "missed_ticks": int(ex.misses), "late_ticks": int(sum(e.late_ticks for e in eps)),
-        "replans": len(ex.planner.records), "chosen": stats["planner"].get("chosen", {}),
+        # sync: no action queue runs dry in the background; a tick is missed when its action is late
+        "missed_ticks": late if sync else int(ex.misses), "late_ticks": late,
+        "replans": len(rp.records), "chosen": (stats if sync else stats["planner"]).get("chosen", {}),
         "replan_latency": latency_summary(rec_lat), "act_latency_ms": {
             "p50": float(np.percentile(acts, 50)) if acts else None,
             "p99": float(np.percentile(acts, 99)) if acts else None, "max": float(max(acts)) if acts else None},
@@ -141,7 +153,7 @@ def run_realtime(b: Bench) -> dict[str, Any]:
         "executor": stats, "wall_s": wall,
         "seeds": [cfg.seed, cfg.seed + len(eps) - 1], "latencies_ms": [x * 1e3 for x in rec_lat],
         # asynchronous chunks: episode, the tick it was requested at and the tick it was switched to
-        "requests": [[r.episode, r.request_tick, r.ready_tick] for r in ex.records],
+        "requests": [] if sync else [[r.episode, r.request_tick, r.ready_tick] for r in ex.records],
         "notes": list(b.notes), "provenance": provenance({"episodes": [cfg.seed, cfg.seed + len(eps) - 1]}),
         "load_avg": list(os.getloadavg()),
     }

@@ -108,6 +108,8 @@ def realtime_markdown(rt: dict[str, Any]) -> str:
     items = [
         ("control rate / budget per replan", f"{rt['control_hz']:g} Hz / {rt['budget_ms']:g} ms "
          f"({row_label(seq_name)} predicted {seq_ms:.0f} ms)"),
+        *([("planner", "synchronous (each replan inside its tick, no delay)")] if rt.get("planner") == "sync"
+          else []),
         *([("actions executed per chunk s (policy's Ta)", f"{rt['execute_every']} ({rt['action_horizon']})")]
           if rt.get("execute_every") is not None else []),
         *([("delay limit (chunk requests where it ruled out a better sampler)",
@@ -125,7 +127,8 @@ def realtime_markdown(rt: dict[str, Any]) -> str:
          f"{_success_cell(ref)} (n={ref['episodes']})" if ref else "not run"),
     ]
     table = markdown_table([{"k": k, "v": v} for k, v in items], [("k", "real-time run"), ("v", "")])
-    return table + "\n\n" + _prov_line(rt["provenance"], f"menu {', '.join(rt['menu'])}; RTC {rt['rtc_mode']}; ")
+    how = "synchronous" if rt.get("planner") == "sync" else f"RTC {rt['rtc_mode']}"
+    return table + "\n\n" + _prov_line(rt["provenance"], f"menu {', '.join(rt['menu'])}; {how}; ")
 
 
 def delay_markdown(dl: dict[str, Any]) -> str:

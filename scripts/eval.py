@@ -62,9 +62,6 @@ class EvalConfig:
             raise ValueError(f"episodes and num_envs must be >= 1, got {self.episodes}, {self.num_envs}")
         if self.steps is not None and self.steps < 1:
             raise ValueError(f"steps must be >= 1, got {self.steps}")
-        if self.action_horizon is not None and self.planner == "realtime":
-            raise ValueError("action_horizon applies to planner=chunked (Ta) and planner=async (RTC's execution "
-                             "horizon s); planner=realtime replans every Ta actions")
         from parapolicy.policies.sampling import check_temperature
 
         check_temperature(self.temperature)

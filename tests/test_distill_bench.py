@@ -304,10 +304,13 @@ def test_bench_bad_inputs_are_one_line(teacher, tmp_path):
              ("delay_modes=[guided+lead+lead]", "unknown delay mode(s)"),
              ("delay_modes=[guided+forecast]", "need forecaster=<dir>"),
              ("device=tpu", "unknown device 'tpu'; allowed: auto, cpu, cuda"),
+             ("realtime_planner=fast", "unknown realtime_planner 'fast'; allowed: async, sync"),
+             ("realtime_planner=sync realtime_lead=true", "realtime_lead needs realtime_planner=async"),
              *([] if torch.cuda.is_available() else
                [("device=cuda", "device 'cuda' requested but CUDA is not available")]))
     procs = run_clis([("parapolicy-bench", [f"checkpoint={ckpt}", "sections=[samplers]", "rows=[student1]",
-                                            f"students=[{student_dir}]", bad]) for bad, _ in cases], cwd=tmp_path)
+                                            f"students=[{student_dir}]", *bad.split()]) for bad, _ in cases],
+                     cwd=tmp_path)
     for proc, (_, fragment) in zip(procs, cases):
         assert_one_line_error(proc, fragment)
     fc = tmp_path / "fc2"  # reaches 2 ticks: a delay of 4 is refused before any section runs
@@ -395,6 +398,27 @@ def test_bench_on_a_flow_teacher_uses_its_own_chain_as_reference(teacher, tmp_pa
     assert "| actions executed per chunk s (policy's Ta) | 4 (8) |" in text
     limit_row = f"| delay limit (chunk requests where it ruled out a better sampler) | 2 ticks ({rt['delay_limited']}) |"
     assert limit_row in text
+
+
+def test_bench_realtime_sync_replans_inside_the_tick(teacher, tmp_path):
+    """realtime_planner=sync: RealtimePlanner on the control thread, the best item predicted to fit the
+    budget, a replan every s actions; with no background queue a missed tick is a late one."""
+    root, ckpt, _ = teacher
+    out = tmp_path / "bench"
+    proc = run_cli("parapolicy-bench", f"checkpoint={ckpt}", "sections=[realtime]", "realtime_planner=sync",
+                   "realtime_menu=[ddpm100,ddim3]", "realtime_budget_ms=15", "realtime_hz=20", "realtime_steps=60",
+                   "realtime_execute_every=3", "cost_repeats=3", f"out_dir={out}", "progress=false", cwd=tmp_path,
+                   timeout=240)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rt = json.loads((out / "realtime.json").read_text())
+    assert rt["planner"] == "sync" and rt["rtc_mode"] is None and rt["requests"] == []
+    assert rt["execute_every"] == 3 and rt["action_horizon"] == 8 and rt["ticks"] == 60
+    assert rt["missed_ticks"] == rt["late_ticks"] >= 0
+    assert rt["sequential_predicted_ms"] > 15 and set(rt["chosen"]) == {"ddim3"}  # DDPM-100 does not fit
+    # one replan per 3 actions in each episode (an episode's last chunk may be cut short)
+    assert rt["ticks"] / 3 <= rt["replans"] <= rt["ticks"] / 3 + rt["episodes"]
+    text = (out / "bench.md").read_text()
+    assert "| planner | synchronous (each replan inside its tick, no delay) |" in text and "RTC" not in text
 
 
 def test_default_specs_translate_for_a_flow_teacher():
@@ -591,6 +615,8 @@ def test_amortized_student_picard_counts_the_student(loaded):
     (dict(max_delay=1), "max_delay=1 needs planner=async"), (dict(planner="async", max_delay=0), "max_delay must be"),
     (dict(planner="async", delay=1, max_delay=2), "give one of them"),
     (dict(lead=True), "lead=true needs planner=async"), (dict(planner="async", delay=8, lead=True), "larger than"),
+    (dict(execute_every=0), "execute_every must be an integer in"),
+    (dict(planner="chunked", execute_every=16), "execute_every must be an integer in"),
 ])
 def test_build_planner_bad_inputs(loaded, kwargs, fragment):
     from parapolicy.planners.menu import build_planner

@@ -53,7 +53,8 @@ def test_eval_json_and_record(trained):
 
 
 def test_eval_action_horizon_override(trained):
-    """``action_horizon=2`` predicts a chunk every 2 steps instead of every Ta=8; out of range is one line."""
+    """``action_horizon=2`` predicts a chunk every 2 steps instead of every Ta=8, for the chunked policy and
+    the real-time planner; out of range is one line."""
     root, data, out = trained
     counts = {}
     for ta in (None, 2):
@@ -70,8 +71,13 @@ def test_eval_action_horizon_override(trained):
     assert n8 == -(-s8 // 8) and n2 == -(-s2 // 2)
     assert_one_line_error(run_cli("parapolicy-eval", f"checkpoint={out / 'checkpoint'}", "action_horizon=16",
                                   cwd=root), "action_horizon must be in [1, 15]")
-    assert_one_line_error(run_cli("parapolicy-eval", f"checkpoint={out / 'checkpoint'}", "action_horizon=4",
-                                  "planner=realtime", "budget_ms=50", cwd=root), "planner=realtime replans every Ta")
+    # the synchronous real-time planner replans every action_horizon actions as well
+    report = root / "eval_rt_ta2.json"
+    proc = run_cli("parapolicy-eval", f"checkpoint={out / 'checkpoint'}", "episodes=1", "num_envs=1",
+                   "planner=realtime", "budget_ms=5000", "menu=[ddim2]", "action_horizon=2", f"out={report}", cwd=root)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rep = json.loads(report.read_text())
+    assert rep["planner"]["replans"] == -(-rep["episodes"][0]["steps"] // 2)
 
 
 def test_eval_temperature(trained):
