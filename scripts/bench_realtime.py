@@ -134,7 +134,7 @@ def run_realtime(b: Bench) -> dict[str, Any]:
         "control_hz": cfg.realtime_hz, "budget_ms": cfg.realtime_budget_ms, "planner": cfg.realtime_planner,
         "rtc_mode": None if sync else cfg.realtime_mode,
         "execute_every": rp.model.action_horizon if sync else ex.s, "action_horizon": b.ctx.model.action_horizon,
-        "max_delay": None if sync else ex.max_delay, "delay_limited": False if sync else ex.delay_limited,
+        "max_delay": None if sync else ex.max_delay, "delay_limited": 0 if sync else ex.delay_limited,
         "lead": False if sync else ex.lead, "forecast": not sync and ex.forecaster is not None,
         "ticks": total, "episodes": len(eps), "finished_episodes": len(done),
         # sync: no action queue runs dry in the background; a tick is missed when its action is late
