@@ -58,7 +58,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .realtime import MenuItem, PlanOutcome, RealtimePlanner
+from .realtime import MenuItem, PlanOutcome, RealtimePlanner, check_actions_per_chunk
 from .rtc import RTC_MODES, rtc_weights
 
 TIMING_MODES = ("simulated", "wall")
@@ -121,9 +121,7 @@ class AsyncExecutor:
             raise ValueError(f"control_hz must be a finite number > 0, got {control_hz!r}")
         m = planner.model
         H, o = m.pred_horizon, m.action_offset
-        s = m.action_horizon if execute_every is None else execute_every
-        if isinstance(s, bool) or not isinstance(s, numbers.Integral) or not 1 <= s <= H - o:
-            raise ValueError(f"execute_every must be an integer in [1, H - offset = {H - o}], got {s!r}")
+        s = check_actions_per_chunk(m, m.action_horizon if execute_every is None else execute_every)
         if not isinstance(lead, bool):
             raise ValueError(f"lead must be true or false, got {lead!r}")
         if delay is not None:

@@ -58,7 +58,7 @@ from .async_executor import AsyncExecutor
 from .cascade import CascadeSampler, calibrate
 from .cost_model import CostModel
 from .picard import PicardSampler
-from .realtime import ChunkModel, MenuItem, RealtimePlanner, SamplerSpec
+from .realtime import ChunkModel, MenuItem, RealtimePlanner, SamplerSpec, check_actions_per_chunk
 from .rtc import RTC_MODES
 from .sequential import SequentialSampler
 from .student_draft import LevelRoutedDenoiser, draft_sampler, finish_levels
@@ -521,17 +521,6 @@ def check_control_hz(control_hz: Any) -> float:
     return float(control_hz)
 
 
-def with_execute_every(model: ChunkModel, execute_every: Any) -> ChunkModel:
-    """``model`` executing ``execute_every`` actions per chunk (1 <= s <= H - offset), for a planner
-    that replans synchronously every s actions instead of the policy's trained Ta."""
-    room = model.pred_horizon - model.action_offset
-    if isinstance(execute_every, bool) or not isinstance(execute_every, numbers.Integral) \
-            or not 1 <= execute_every <= room:
-        raise ValueError(f"execute_every must be an integer in [1, {room}] (the chunk's H - offset), "
-                         f"got {execute_every!r}")
-    return dataclasses.replace(model, action_horizon=int(execute_every))
-
-
 def check_delay(delay: Any, model: ChunkModel, execute_every: int | None = None,
                 lead: bool = False) -> int | None:
     """``None`` or an integer d >= 0 that real-time chunking can absorb: d <= s and offset + s + d <= H
@@ -603,7 +592,8 @@ def build_planner(policy: Any, *, planner: str = "realtime", menu: Sequence[str]
     items = [build_item(s, ctx) for s in specs]
     cache = None if cost_cache_dir is None else str(cost_cache_dir)
     # the synchronous planners replan every `execute_every` actions (their Ta); the executor keeps Ta
-    model = ctx.model if planner == "async" or execute_every is None else with_execute_every(ctx.model, execute_every)
+    model = ctx.model if planner == "async" or execute_every is None else \
+        dataclasses.replace(ctx.model, action_horizon=check_actions_per_chunk(ctx.model, execute_every))
     if planner == "chunked":
         return RealtimePlanner(model, items[:1], budget_ms=budget if budget_ms is not None else math.inf,
                                cost_model=cost_model, fixed=items[0].name, anytime=False, seed=seed,

@@ -88,6 +88,17 @@ class ChunkModel:
                    timesteps=getattr(policy, "timesteps", None), device=_device_of(policy))
 
 
+def check_actions_per_chunk(model: ChunkModel, s: Any, name: str = "execute_every") -> int:
+    """``s`` as the number of actions run from each chunk of ``model`` before the next one: an integer
+    in 1..H - offset; otherwise one ``ValueError`` line that names the setting ``name``."""
+    room = model.pred_horizon - model.action_offset
+    if isinstance(s, bool) or not isinstance(s, numbers.Integral) or not 1 <= s <= room:
+        raise ValueError(f"{name} must be an integer in [1, H - offset = {room}]: {name}={s!r} does not fit the "
+                         f"policy's chunk (H = {model.pred_horizon} predicted actions from offset "
+                         f"{model.action_offset})")
+    return int(s)
+
+
 def _device_of(policy: Any) -> torch.device:
     try:
         return next(policy.parameters()).device

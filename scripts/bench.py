@@ -355,14 +355,11 @@ def setup(cfg: BenchConfig) -> Bench:
 
 
 def with_action_horizon(model: Any, action_horizon: int) -> Any:
-    """``model`` (a ``ChunkModel``) executing ``action_horizon`` actions per chunk; ``UserError`` when
+    """``model`` (a ``ChunkModel``) executing ``action_horizon`` actions per chunk; one error line when
     they do not fit in the predicted chunk after its offset."""
-    room = model.pred_horizon - model.action_offset
-    if not 1 <= action_horizon <= room:
-        raise UserError(f"action_horizon={action_horizon} does not fit the policy's chunk: H = "
-                        f"{model.pred_horizon} predicted actions from offset {model.action_offset} leave room for "
-                        f"1..{room}")
-    return dataclasses.replace(model, action_horizon=int(action_horizon))
+    from parapolicy.planners.realtime import check_actions_per_chunk
+
+    return dataclasses.replace(model, action_horizon=check_actions_per_chunk(model, action_horizon, "action_horizon"))
 
 
 def measure_cost_model(denoiser: Any, x_shape: tuple[int, int], cond_dim: int, *, device: Any = "cpu",
