@@ -1,6 +1,7 @@
 """Planners: turn a slow generative policy into an action source that answers on time.
 
-Samplers under a ``Budget`` (``SequentialSampler``, ParaDiGMS ``PicardSampler``, ``CascadeSampler``),
+Samplers under a ``Budget`` (``SequentialSampler``, the second-order flow ``AdamsBashforth2Sampler``,
+ParaDiGMS ``PicardSampler``, ``CascadeSampler``),
 amortized inference (``warm_start``, ``amortized_trajectory``, distilled students via
 ``student.distill``), a measured ``CostModel`` of the hardware, and the control-loop policies
 ``RealtimePlanner`` (menu + budget + queue) and ``AsyncExecutor`` (real-time chunking under inference

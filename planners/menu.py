@@ -6,6 +6,8 @@ A *menu* is a list of sampler specs, best quality first. Each spec is one string
 ``ddpm<K>`` / ``ddim<K>`` / ``flow<K>``                 sequential sampler with K steps (``ddpm100``)
 ``flow<K>-rho<ρ>``                                      flow Euler on times (1 - k/K)^ρ: ρ > 1 packs the
                                                         steps toward the data end (``flow20-rho2``)
+``flow<K>[-rho<ρ>]-ab2``                                 the same grid with Adams–Bashforth 2, a second-order
+                                                        solver at one call per step (``flow6-rho2.5-ab2``)
 ``warm-<sched><K>[-s<i>]``                              warm start: the previous chunk, shifted and
                                                         re-noised to level index i (default K // 2)
 ``warm-student[<N>][-s<i>]``                            the same warm start into a student's N levels
@@ -66,7 +68,7 @@ from .student_picard import StudentInitPicardSampler
 
 PLANNERS = ("chunked", "realtime", "async")
 SCHEDULE_NAMES = ("ddpm", "ddim", "flow")
-ALLOWED_FORMS = ("ddpm<K> | ddim<K> | flow<K>[-rho<r>] | warm-<sched><K>[-s<i>] | warm-student[<N>][-s<i>] | "
+ALLOWED_FORMS = ("ddpm<K> | ddim<K> | flow<K>[-rho<r>][-ab2] | warm-<sched><K>[-s<i>] | warm-student[<N>][-s<i>] | "
                  "picard-<sched><K>-p<P>[-tau<t>][-look]"
                  "[-amortized[-student[<N>]]] | student[<N>] | cascade[-student<N>][-<sched><K>] | "
                  "draft-student[<N>]-<ddim|flow><K>[-rho<r>], "
@@ -87,7 +89,8 @@ class MenuSpec:
     (sequential, picard, warm; a cascade's or a draft's teacher as ``teacher``). ``warm_start``: start level index
     (-1: the default K // 2). ``amortized``: None | "warm" | "student". ``student_steps``: which
     student (None: the one with the fewest steps). ``temperature``: scale of the initial noise.
-    ``time_power``: ρ of a flow sampler's time grid (1: uniform).
+    ``time_power``: ρ of a flow sampler's time grid (1: uniform). ``solver``: a sequential flow
+    sampler's ODE solver, euler or ab2 (Adams–Bashforth 2).
     """
 
     text: str
@@ -103,6 +106,7 @@ class MenuSpec:
     teacher: "MenuSpec | None" = None
     temperature: float = 1.0
     time_power: float = 1.0
+    solver: str = "euler"
 
     @property
     def needs_student(self) -> bool:
@@ -167,8 +171,13 @@ def parse_spec(text: Any) -> MenuSpec:
     head = tokens[0]
     if _SEQ.match(head):
         sched, steps = _seq_token(text, head)
-        power = _grid_power(text, sched, tokens[1:], "a sequential sampler")
-        return MenuSpec(text=text, kind="sequential", schedule=sched, steps=steps, time_power=power)
+        rest, solver = tokens[1:], "euler"
+        if rest and rest[-1] == "ab2":
+            if sched != "flow":
+                raise _bad(text, "the ab2 solver integrates a flow model's velocity (flow<K>[-rho<r>]-ab2)")
+            rest, solver = rest[:-1], "ab2"
+        power = _grid_power(text, sched, rest, "a sequential sampler")
+        return MenuSpec(text=text, kind="sequential", schedule=sched, steps=steps, time_power=power, solver=solver)
     if head == "warm":
         return _parse_warm(text, tokens[1:])
     if head == "picard":
@@ -377,7 +386,7 @@ def _teacher_item(spec: MenuSpec, ctx: MenuContext) -> MenuItem:
     else:
         start = None if spec.warm_start is None else (spec.steps // 2 if spec.warm_start < 0 else spec.warm_start)
         ss = SamplerSpec(kind="sequential", steps=spec.steps, schedule=spec.schedule, warm_start=start,
-                         time_power=spec.time_power, name=spec.text)
+                         time_power=spec.time_power, solver=spec.solver, name=spec.text)
     return ss.build(ctx.model)
 
 

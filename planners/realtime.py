@@ -36,6 +36,7 @@ from .amortized_init import amortized_trajectory
 from .base import Budget, Denoiser, Sampler, SampleResult
 from .cascade import CascadeSampler
 from .cost_model import CostModel, is_network, model_fingerprint
+from .multistep import AdamsBashforth2Sampler
 from .picard import PicardSampler
 from .rtc import InpaintingDenoiser
 from .rtc_pigdm import PinvGuidedDenoiser
@@ -43,6 +44,7 @@ from .sequential import SequentialSampler
 from .warm_start import shift_chunk, warm_start
 
 SAMPLER_KINDS = ("sequential", "picard")
+SOLVERS = ("euler", "ab2")  # a sequential sampler's step rule (ab2: flow models only)
 INPAINT_GUIDANCE = {"blend": InpaintingDenoiser, "pigdm": PinvGuidedDenoiser}  # how ``plan_chunk`` inpaints
 
 
@@ -160,7 +162,9 @@ class SamplerSpec:
     ``kind``: sequential | picard; ``steps`` K; ``schedule``: None (the model's) or ddpm | ddim | flow
     (e.g. DDIM on a DDPM-trained model); ``window``/``tol``/``lookahead``: Picard; ``warm_start``: start level
     index for warm starts; ``amortized``: Picard initial trajectory toward the previous chunk;
-    ``time_power``: ρ of a flow model's time grid (``FlowSchedule``; 1 = uniform).
+    ``time_power``: ρ of a flow model's time grid (``FlowSchedule``; 1 = uniform); ``solver``: a
+    sequential sampler's step rule, ``euler`` (the schedule's own step) or ``ab2`` (Adams–Bashforth 2,
+    flow models only).
     """
 
     kind: str = "sequential"
@@ -172,6 +176,7 @@ class SamplerSpec:
     warm_start: int | None = None
     amortized: bool = False
     time_power: float = 1.0
+    solver: str = "euler"
     name: str | None = None
 
     def __post_init__(self) -> None:
@@ -182,6 +187,10 @@ class SamplerSpec:
         if self.kind == "picard" and (isinstance(self.window, bool) or not isinstance(self.window, numbers.Integral)
                                       or self.window < 1):
             raise ValueError(f"Picard window must be an integer >= 1, got {self.window!r}")
+        if self.solver not in SOLVERS:
+            raise ValueError(f"unknown solver {self.solver!r}; allowed: {', '.join(SOLVERS)}")
+        if self.solver != "euler" and self.kind != "sequential":
+            raise ValueError(f"the {self.solver} solver runs a sequential sampler, not {self.kind}")
 
     def build(self, model: ChunkModel) -> MenuItem:
         """The menu item for ``model``."""
@@ -196,8 +205,10 @@ class SamplerSpec:
                                              lookahead=self.lookahead)
             auto = f"picard-{sched_name}{self.steps}-w{self.window}"
         else:
-            sampler = SequentialSampler(sch, steps=self.steps)
-            auto = f"{sched_name}{self.steps}" + (f"-rho{self.time_power:g}" if self.time_power != 1 else "")
+            sampler = AdamsBashforth2Sampler(sch, steps=self.steps) if self.solver == "ab2" else \
+                SequentialSampler(sch, steps=self.steps)
+            auto = f"{sched_name}{self.steps}" + (f"-rho{self.time_power:g}" if self.time_power != 1 else "") + \
+                (f"-{self.solver}" if self.solver != "euler" else "")
         if self.warm_start is not None:
             auto += f"-warm{self.warm_start}"
         if self.amortized:

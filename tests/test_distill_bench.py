@@ -460,6 +460,9 @@ def test_spec_parsing():
     r = parse_spec("flow20-rho2-t0.8")
     assert (r.kind, r.schedule, r.steps, r.time_power, r.temperature) == ("sequential", "flow", 20, 2.0, 0.8)
     assert parse_spec("flow20").time_power == 1.0 and parse_spec("flow5-rho.5").time_power == 0.5
+    a = parse_spec("flow6-rho2.5-ab2-t0.8")
+    assert (a.kind, a.steps, a.time_power, a.solver, a.temperature) == ("sequential", 6, 2.5, "ab2", 0.8)
+    assert parse_spec("flow6-ab2").solver == "ab2" and parse_spec("flow6-rho2").solver == "euler"
     assert parse_spec("flow10").kind == "sequential" and parse_spec("cascade").teacher is None
     assert parse_spec("student1").needs_student and not parse_spec("ddim10").needs_student
     w = parse_spec("warm-student2-t0.8")
@@ -479,6 +482,7 @@ def test_spec_parsing():
     ("flow10-t0", "temperature must be a number > 0"), ("cascade-t0.8", "a cascade samples at temperature 1"),
     ("flow10-t0.8-t0.5", "at most one -t<temperature>"), ("flow20-rho0", "time power rho must be a number > 0"),
     ("ddim10-rho2", "unexpected suffix 'rho2'"), ("flow20-rho2-rho3", "unexpected suffix"),
+    ("ddim10-ab2", "the ab2 solver integrates a flow model"), ("flow6-ab2-rho2", "unexpected suffix 'ab2-rho2'"),
     ("draft-student2", "needs a student and the teacher's finish"), ("draft-flow4", "needs a student"),
     ("draft-student2-ddpm10", "must be deterministic"), ("draft-student2-ddim4-rho2", "a flow finish takes"),
     ("draft-student2-flow4-rho2-x", "unexpected suffix"), ("draft-student2-flow4-rho0", "rho must be a number > 0"),
