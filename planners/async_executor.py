@@ -17,7 +17,8 @@ Timing modes:
 
 * ``simulated`` — deterministic and fast, for evaluation: the chunk is computed at the request tick
   but only delivered ``d`` ticks later; d is fixed (``delay``) or ``ceil(predicted latency × control
-  rate)`` from the planner's cost model. Feasibility (RTC): ``d ≤ s`` and ``offset + s + d ≤ H``.
+  rate)`` from the planner's cost model, which alone also chooses the menu item (no wall-clock
+  observation enters a simulated run). Feasibility (RTC): ``d ≤ s`` and ``offset + s + d ≤ H``.
 * ``wall`` — a background worker thread computes chunks while ``act`` (called by a loop paced at
   ``control_hz``, e.g. ``run_paced``) never waits: it returns the next action of the current chunk,
   switches as soon as a new chunk is ready, and when the old chunk runs dry before the new one
@@ -253,8 +254,10 @@ class AsyncExecutor:
             d = self.delay
         else:  # the item chosen last time (the budget's choice before any), as _estimate_delay sees it
             last = self.records[-1].name if self.records else None
-            item = next((m for m in self.planner.menu if m.name == last), None) or self.planner.fitting(1) \
-                or min(self.planner.menu, key=lambda m: self.planner.predict(m, 1))
+            seen = self.timing != "simulated"
+            item = next((m for m in self.planner.menu if m.name == last), None) \
+                or self.planner.fitting(1, observed=seen) \
+                or min(self.planner.menu, key=lambda m: self.planner.predict(m, 1, observed=seen))
             d = self._estimate_delay(item)
         return lead_horizon(self.s, d)
 
@@ -298,9 +301,10 @@ class AsyncExecutor:
         old = self._chunk
         shift = n - old.t0
         limit_s = self._delay_limit_s(shift)
-        item, _, _ = self.planner.choose(1, limit_s=limit_s)
+        seen = self.timing != "simulated"  # simulated: the cost model alone decides (deterministic)
+        item, _, _ = self.planner.choose(1, limit_s=limit_s, observed=seen)
         if limit_s is not None and limit_s < self.planner.budget_s and self.planner.fixed is None:
-            by_budget = self.planner.fitting(1)  # what the budget alone would have chosen
+            by_budget = self.planner.fitting(1, observed=seen)  # what the budget alone would have chosen
             if by_budget is not None and self.planner.menu.index(by_budget) < self.planner.menu.index(item):
                 self.delay_limited += 1
         d = self._estimate_delay(item)

@@ -44,6 +44,7 @@ from .sequential import SequentialSampler
 from .warm_start import shift_chunk, warm_start
 
 SAMPLER_KINDS = ("sequential", "picard")
+COST_RATIO_WINDOW = 20  # replans whose measured / predicted latency set ``RealtimePlanner.cost_scale``
 SOLVERS = ("euler", "ab2")  # a sequential sampler's step rule (ab2: flow models only)
 INPAINT_GUIDANCE = {"blend": InpaintingDenoiser, "pigdm": PinvGuidedDenoiser}  # how ``plan_chunk`` inpaints
 
@@ -280,17 +281,23 @@ class RealtimePlanner:
     ``fixed``: always use the item of that name. ``anytime``: give the sampler the budget as a
     deadline (otherwise it runs to completion). ``observe_horizon``: replans after which an item's
     own latency observations stop overriding the cost model (so it is tried again).
+    ``rescale_costs``: multiply the cost model's predictions by ``cost_scale()``, the median ratio of
+    measured to predicted latency over the last replans, so that a host that has become faster or
+    slower since the one-off measurement is priced as it is now (an item that has not run recently
+    is otherwise judged by that measurement alone).
     """
 
     def __init__(self, model: ChunkModel, menu: Sequence[MenuItem | SamplerSpec], *, budget_ms: float,
                  cost_model: CostModel | None = None, safety: float = 0.8, fixed: str | None = None,
                  anytime: bool = True, seed: int | None = None, clock: Callable[[], float] = time.perf_counter,
-                 cost_cache_dir: str | None = None, observe_horizon: int = 50) -> None:
+                 cost_cache_dir: str | None = None, observe_horizon: int = 50, rescale_costs: bool = True) -> None:
         self.budget_s = _check_budget_ms(budget_ms) / 1000.0
         if isinstance(observe_horizon, bool) or not isinstance(observe_horizon, numbers.Integral) \
                 or observe_horizon < 1:
             raise ValueError(f"observe_horizon must be an integer >= 1, got {observe_horizon!r}")
         self.observe_horizon = int(observe_horizon)
+        self.rescale_costs = bool(rescale_costs)
+        self._cost_ratios: list[float] = []  # measured / cost-model latency of recent replans
         if isinstance(safety, bool) or not isinstance(safety, numbers.Real) or not 0 < safety <= 1:
             raise ValueError(f"safety must be a number in (0, 1], got {safety!r}")
         if not menu:
@@ -399,7 +406,26 @@ class RealtimePlanner:
             projected *= max(1.0, full / plan.result.depth)
         self.observed[plan.item.name].append(projected)
         self.last_run[plan.item.name] = len(self.records) - 1
+        modelled = self._modelled(plan.item, rows, plan.start_index)
+        if modelled > 0 and projected > 0:
+            self._cost_ratios.append(projected / modelled)
+            del self._cost_ratios[: -COST_RATIO_WINDOW]
         return rec
+
+    def cost_scale(self) -> float:
+        """Measured over predicted latency: the median ratio over the last ``COST_RATIO_WINDOW``
+        replans (1 before any), clipped to [1/4, 4]. Above 1 the host runs slower than when the cost
+        model was measured."""
+        if not self._cost_ratios:
+            return 1.0
+        return float(np.clip(np.median(self._cost_ratios), 0.25, 4.0))
+
+    def _modelled(self, item: MenuItem, batch: int, start_index: int) -> float:
+        """The cost model's own prediction for ``item`` (0 without a cost model)."""
+        if self.cost_model is None:
+            return 0.0
+        cm = (self.item_costs or {}).get(item.name, self.cost_model)
+        return cm.predict(item.sampler, batch=batch, start_index=start_index)
 
     def ensure_cost_model(self, cond_dim: int) -> CostModel:
         """The cost model, measured (and cached) on first use when none was given; also one for each
@@ -423,16 +449,15 @@ class RealtimePlanner:
     def predict(self, item: MenuItem, batch: int = 1, *, observed: bool = True) -> float:
         """Predicted seconds for ``item``: its observed p90 once it has run 3 times, the latest
         within ``observe_horizon`` replans (when ``observed``; runs stopped early by the budget count
-        at their projected full latency), else the cost model's prediction (0 without a cost model)."""
+        at their projected full latency), else the cost model's prediction (0 without a cost model),
+        times ``cost_scale()`` when ``observed`` and ``rescale_costs``. ``observed=False`` is the
+        cost model alone: deterministic, for simulated delays."""
         seen = self.observed.get(item.name, [])[-20:]
         recent = len(self.records) - 1 - self.last_run.get(item.name, -10**9) < self.observe_horizon
         if observed and len(seen) >= 3 and recent:
             return float(np.percentile(seen, 90))
-        if self.cost_model is None:
-            return 0.0
-        start = item.warm_start or 0
-        cm = (self.item_costs or {}).get(item.name, self.cost_model)
-        return cm.predict(item.sampler, batch=batch, start_index=start)
+        modelled = self._modelled(item, batch, item.warm_start or 0)
+        return modelled * self.cost_scale() if observed and self.rescale_costs else modelled
 
     def calibrate(self, obs_hist: np.ndarray) -> dict[str, float]:
         """Run once, without a budget, every menu item whose sampler is not yet ``calibrated`` (a Picard
@@ -455,22 +480,25 @@ class RealtimePlanner:
             self.generator.set_state(state)
         return out
 
-    def fitting(self, batch: int = 1, *, limit_s: float | None = None) -> MenuItem | None:
+    def fitting(self, batch: int = 1, *, limit_s: float | None = None, observed: bool = True) -> MenuItem | None:
         """The best menu item predicted to fit ``safety × min(budget, limit_s)``, or None (``limit_s``:
-        a caller's own deadline, e.g. the delay an asynchronous executor can absorb)."""
+        a caller's own deadline, e.g. the delay an asynchronous executor can absorb; ``observed``:
+        as in ``predict``)."""
         lim = self.safety * (self.budget_s if limit_s is None else min(self.budget_s, float(limit_s)))
-        return next((m for m in self.menu if self.predict(m, batch) <= lim), None)
+        return next((m for m in self.menu if self.predict(m, batch, observed=observed) <= lim), None)
 
-    def choose(self, batch: int = 1, *, limit_s: float | None = None) -> tuple[MenuItem, float, bool]:
+    def choose(self, batch: int = 1, *, limit_s: float | None = None,
+               observed: bool = True) -> tuple[MenuItem, float, bool]:
         """(item, predicted seconds, fell back?): the best item predicted to fit ``safety × budget``
-        (and ``safety × limit_s`` when given), else the fastest one (warning once)."""
+        (and ``safety × limit_s`` when given), else the fastest one (warning once). With
+        ``observed=False`` only the cost model decides (a deterministic choice, for simulated delays)."""
         if self.fixed is not None:
             item = next(m for m in self.menu if m.name == self.fixed)
-            return item, self.predict(item, batch), False
-        item = self.fitting(batch, limit_s=limit_s)
+            return item, self.predict(item, batch, observed=observed), False
+        item = self.fitting(batch, limit_s=limit_s, observed=observed)
         if item is not None:
-            return item, self.predict(item, batch), False
-        p, m = min(((self.predict(m, batch), m) for m in self.menu), key=lambda pm: pm[0])
+            return item, self.predict(item, batch, observed=observed), False
+        p, m = min(((self.predict(m, batch, observed=observed), m) for m in self.menu), key=lambda pm: pm[0])
         if not self._warned:
             what = f"the {self.budget_s * 1e3:.1f} ms budget"
             if limit_s is not None and limit_s < self.budget_s:
@@ -562,4 +590,4 @@ class RealtimePlanner:
                 "fallbacks": int(sum(r.fallback for r in self.records)),
                 "mean_depth": float(np.mean([r.depth for r in self.records])),
                 "mean_nfe": float(np.mean([r.nfe for r in self.records])),
-                "chosen": used}
+                "cost_scale": self.cost_scale(), "chosen": used}
