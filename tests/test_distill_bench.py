@@ -427,7 +427,9 @@ def test_default_specs_translate_for_a_flow_teacher():
     from parapolicy.planners.menu import parse_spec
 
     rows = for_teacher(DEFAULT_ROWS, DEFAULT_ROWS, "flow")
-    assert rows[:3] == ["flow100", "flow10", "picard-flow100-p16"] and "warm-flow10" in rows
+    assert rows[:4] == ["flow100", "flow5-rho2-ab2", "flow10", "picard-flow100-p16"] and "warm-flow10" in rows
+    menu = for_teacher(DEFAULT_RT_MENU, DEFAULT_RT_MENU, "flow")
+    assert menu.index("flow5-rho2-ab2") == menu.index("flow10") - 1 and len(menu) == len(DEFAULT_RT_MENU) + 1
     assert not any("ddpm" in r or "ddim" in r for r in rows)
     for spec in [*rows, *for_teacher(DEFAULT_RT_MENU, DEFAULT_RT_MENU, "flow")]:
         parse_spec(spec)  # every translated default is a valid spec
