@@ -48,11 +48,14 @@ def is_network(denoiser: Any) -> bool:
 
 def model_fingerprint(denoiser: Any, x_shape: Sequence[int], cond_dim: int) -> str:
     """A short hash of what determines latency: the architecture (parameter names, shapes, dtypes),
-    not the weight values, plus the input shapes. Non-module denoisers hash their type name."""
+    not the weight values, whether a policy runs a traced copy, plus the input shapes. Non-module
+    denoisers hash their type name."""
     h = hashlib.sha1()
     owner = getattr(denoiser, "__self__", None)  # a bound method such as ``policy.denoiser``
     subject = owner if isinstance(owner, torch.nn.Module) else denoiser
     h.update(f"{type(subject).__module__}.{type(subject).__qualname__}".encode())
+    if getattr(subject, "traced", False) is True:  # a policy running a traced copy is another program
+        h.update(b"traced")
     module = subject if isinstance(subject, torch.nn.Module) else getattr(subject, "model", None)
     if isinstance(module, torch.nn.Module):
         for name, t in list(module.named_parameters()) + list(module.named_buffers()):

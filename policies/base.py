@@ -8,7 +8,7 @@ The module's ``state_dict`` holds the live network under ``model.`` and the EMA 
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -39,6 +39,7 @@ class ChunkPolicyBase(nn.Module):
         self.model = make_network(config)
         self.ema = copy.deepcopy(self.model).requires_grad_(False).eval()
         self.use_ema = True
+        self.__dict__["_traced"] = None  # (traced network, device) from trace_inference; not a submodule
 
     # -- shapes ------------------------------------------------------------------------------------
     @property
@@ -72,15 +73,49 @@ class ChunkPolicyBase(nn.Module):
         return count_parameters(self.model)
 
     def train(self, mode: bool = True) -> "ChunkPolicyBase":
-        """Set the live network's mode; the EMA copy always stays in eval mode."""
+        """Set the live network's mode; the EMA copy always stays in eval mode. Training mode drops
+        a traced copy (``trace_inference``), whose weights would go stale."""
         super().train(mode)
         self.ema.eval()
+        if mode:
+            self.__dict__["_traced"] = None
         return self
 
     @property
     def inference_net(self) -> nn.Module:
         """The EMA network when ``use_ema``, else the live one."""
         return self.ema if self.use_ema else self.model
+
+    @property
+    def traced(self) -> bool:
+        """Whether inference runs a traced copy of ``inference_net`` (``trace_inference``)."""
+        held = self.__dict__.get("_traced")
+        return held is not None and held[1] == self.device
+
+    @property
+    def inference_call(self) -> Callable[[Tensor, Tensor, Tensor], Tensor]:
+        """What inference calls: the traced copy after ``trace_inference()`` (on the device it was
+        traced on), else ``inference_net``."""
+        return self.__dict__["_traced"][0] if self.traced else self.inference_net
+
+    def example_network_time(self) -> Tensor:
+        """A ``(1,)`` network time of the dtype inference passes (for tracing)."""
+        return torch.zeros((1,), device=self.device)
+
+    def trace_inference(self) -> "ChunkPolicyBase":
+        """Run inference through a frozen TorchScript trace of ``inference_net`` (``traced.py``):
+        about twice as fast at batch 1 on a CPU, same outputs. Checked against the eager network;
+        raises ``traced.TraceMismatchError`` (and keeps the eager one) when they differ."""
+        from .traced import trace_network
+
+        cfg = self.config
+        g = torch.Generator().manual_seed(0)
+        obs = torch.randn((1, cfg.obs_horizon, cfg.obs_dim), generator=g)  # (1, To, Do)
+        x = torch.randn((1, cfg.pred_horizon, cfg.action_dim), generator=g).to(self.device)  # (1, H, Da)
+        with torch.no_grad():
+            example = (x, self.example_network_time(), self.encode_obs(obs))
+        self.__dict__["_traced"] = (trace_network(self.inference_net, example), self.device)
+        return self
 
     # -- observations and actions ----------------------------------------------------------------------
     def normalize_obs(self, obs: Tensor) -> Tensor:

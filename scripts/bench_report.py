@@ -19,10 +19,12 @@ def _load(out_dir: Path, section: str) -> dict[str, Any] | None:
 
 def load_rows(b: Bench) -> dict[str, dict[str, Any]]:
     """Sampler rows saved for this checkpoint, env and seed (any episode count: rows are matched to
-    other sections episode by episode through their seeds)."""
+    other sections episode by episode through their seeds; traced or not: a traced network's outputs
+    are checked equal to the eager one's, so only latencies differ)."""
     data = _load(b.out_dir, "samplers")
-    key = {k: v for k, v in same_run_key(b).items() if k != "episodes"}
-    if not data or {k: v for k, v in data.get("key", {}).items() if k != "episodes"} != key:
+    free = ("episodes", "traced")
+    key = {k: v for k, v in same_run_key(b).items() if k not in free}
+    if not data or {k: v for k, v in data.get("key", {}).items() if k not in free} != key:
         return {}
     return {r["name"]: r for r in data["rows"]}
 
@@ -59,8 +61,13 @@ def _pct(v: float | None) -> str | None:
     return None if v is None else f"{v * 100:+.0f}%"
 
 
+def commit_label(prov: dict[str, Any]) -> str:
+    """A run's short commit, marked ``+dirty`` when the tree had uncommitted changes when it started."""
+    return str(prov.get("git_commit", "?"))[:10] + ("+dirty" if prov.get("git_dirty") else "")
+
+
 def _prov_line(prov: dict[str, Any], extra: str = "") -> str:
-    return (f"<sub>{extra}commit `{str(prov.get('git_commit', '?'))[:10]}`, `{prov.get('command', '?')}`, "
+    return (f"<sub>{extra}commit `{commit_label(prov)}`, `{prov.get('command', '?')}`, "
             f"{prov.get('cpu', '?')}, torch threads {prov.get('torch_threads', '?')}, {prov.get('date', '?')}</sub>")
 
 
@@ -86,13 +93,14 @@ def samplers_markdown(data: dict[str, Any]) -> str:
         cols.append(("escalation_rate", "escalation"))
     k = data["key"]
     cmds = sorted({r["provenance"]["command"] for r in data["rows"]})
-    commits = sorted({str(r["provenance"]["git_commit"])[:10] for r in data["rows"]})
+    commits = sorted({commit_label(r["provenance"]) for r in data["rows"]})
     prov = data["provenance"]
     ta = f"Ta = {k['action_horizon']}, " if k.get("action_horizon") is not None else ""
     dev = k.get("device", "cpu")
     where = prov.get("cpu") if dev == "cpu" else f"{dev}, host CPU {prov.get('cpu')}"
+    traced = ", networks traced (jit=true)" if k.get("traced") else ""
     foot = (f"<sub>{ta}{k['episodes']} episodes per row on seeds {k['seed']}–{k['seed'] + k['episodes'] - 1}; latency "
-            f"at batch 1 per chunk on {where} with {prov.get('torch_threads')} torch thread(s); "
+            f"at batch 1 per chunk on {where} with {prov.get('torch_threads')} torch thread(s){traced}; "
             f"rows from commit(s) {', '.join(f'`{c}`' for c in commits)} by {'; '.join(f'`{c}`' for c in cmds)}</sub>")
     notes = "".join(f"\n\n<sub>{n}</sub>" for n in data.get("notes", []))
     return markdown_table(rows, cols) + "\n\n" + foot + notes
@@ -155,7 +163,7 @@ def delay_markdown(dl: dict[str, Any]) -> str:
         table += ("\n\nChunks switched to per 100 control ticks, each episode's first included (+lead: each chunk "
                   "is requested d ticks early, so it is left after max(d, Ta − d) actions; a chunk still being "
                   "computed when an episode ends is not counted):\n\n" + markdown_table(rate, cols))
-    provs = {(str(q.get("git_commit"))[:10], q.get("command")): q
+    provs = {(commit_label(q), q.get("command")): q
              for q in (p.get("provenance") for m in modes for p in dl["curves"][m]) if q}
     if len(provs) > 1:  # curves merged from several runs (merge=true)
         return table + "\n\n" + (f"<sub>{what}curves from commit(s) {', '.join(sorted({f'`{c}`' for c, _ in provs}))} "

@@ -179,7 +179,7 @@ def same_run_key(b: Bench) -> dict[str, Any]:
     c = b.cfg
     return {"checkpoint": str(Path(c.checkpoint).resolve()), "env_id": b.env_cfg.id, "seed": c.seed,
             "episodes": c.episodes, "action_horizon": b.samplers_model.action_horizon,
-            "device": device_label(b.ctx.model.device)}
+            "device": device_label(b.ctx.model.device), "traced": bool(b.cfg.jit)}
 
 
 def earlier_section(b: Bench, path: Path, key: dict[str, Any], what: str,
@@ -199,8 +199,8 @@ def run_samplers(b: Bench) -> dict[str, Any]:
     """The sampler table (merged with compatible rows from an earlier run when ``merge``)."""
     key = same_run_key(b)
     path = b.out_dir / "samplers.json"
-    # files from before the device option ran on the CPU
-    old = earlier_section(b, path, key, "checkpoint/env/seed/episodes/Ta/device", {"device": "cpu"})
+    # files from before the device and jit options ran on the CPU, untraced
+    old = earlier_section(b, path, key, "checkpoint/env/seed/episodes/Ta/device/jit", {"device": "cpu", "traced": False})
     rows: dict[str, dict[str, Any]] = {r["name"]: r for r in old.get("rows", [])} if old else {}
     ref = b.cfg.samplers_reference
     if ref is not None and ref not in b.cfg.rows and ref not in rows:

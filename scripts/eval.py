@@ -7,6 +7,7 @@
     parapolicy-eval checkpoint=… planner=async budget_ms=100 control_hz=50 max_delay=1 num_envs=1 'menu=[…]'
     parapolicy-eval checkpoint=… planner=async delay=4 lead=true forecaster=runs/…/forecaster num_envs=1
     parapolicy-eval checkpoint=… planner=realtime budget_ms=20 control_hz=50 device=cuda   # policy on the GPU
+    parapolicy-eval checkpoint=… planner=realtime budget_ms=18 jit=true   # traced networks: ~2x faster on a CPU
 
 Writes one JSON file: success rate with its 95% Wilson interval, mean return / max coverage, the
 per-episode records, and per-chunk inference latency p50/p99, with provenance.
@@ -52,6 +53,7 @@ class EvalConfig:
     cost_cache: str | None = None
     temperature: float = 1.0
     device: str = "cpu"  # cpu | cuda | auto: where the policy (and students) run
+    jit: bool = False  # run the policy (and students) through frozen TorchScript traces: faster at batch 1
 
     def __post_init__(self) -> None:
         from parapolicy.policies.config import DEVICES
@@ -149,6 +151,9 @@ def make_runner(cfg: EvalConfig, policy: Any, seed: int) -> Any:
     from parapolicy.planners.menu import build_planner, load_students
 
     students = load_students(cfg.students, policy, device=policy.device) if cfg.students else None
+    if cfg.jit:
+        for s in (students or {}).values():
+            s.trace_inference()
     return StatusPolicy(build_planner(policy, planner=cfg.planner, menu=cfg.menu, budget_ms=cfg.budget_ms,
                                       control_hz=cfg.control_hz, delay=cfg.delay, rtc_mode=cfg.rtc_mode,
                                       student=students, seed=seed, cost_cache_dir=cfg.cost_cache,
@@ -171,6 +176,8 @@ def evaluate_checkpoint(cfg: EvalConfig) -> dict[str, Any]:
     probe = env_cfg.make()
     policy = load_for_env(cfg.checkpoint, probe, env_cfg.id).to(device)
     probe.close()
+    if cfg.jit:
+        policy.trace_inference()
     runner = make_runner(cfg, policy, cfg.seed)
     t0 = time.perf_counter()
     try:
@@ -187,7 +194,7 @@ def evaluate_checkpoint(cfg: EvalConfig) -> dict[str, Any]:
         "env_id": env_cfg.id, "checkpoint": str(cfg.checkpoint), "policy": pcfg.to_dict(),
         "sampler": sampler if pcfg.kind == "diffusion" else None, "steps": steps if pcfg.kind == "diffusion" else None,
         "action_horizon": cfg.action_horizon or pcfg.action_horizon, "temperature": cfg.temperature,
-        "num_envs": cfg.num_envs, "device": str(device), "summary": summary,
+        "num_envs": cfg.num_envs, "device": str(device), "jit": cfg.jit, "summary": summary,
         "latency_per_chunk": {**latency_summary(_latencies(runner)), "batch": cfg.num_envs},
         "planner": {"kind": cfg.planner, **(runner.planner.summary() if cfg.planner != "chunked" else {})},
         "wall_s": wall, "episodes": results_to_dicts(results), "provenance": provenance(cfg.seed),

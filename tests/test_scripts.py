@@ -113,3 +113,13 @@ def test_provenance_commit_can_be_named(monkeypatch):
         assert commit == "unknown" or re.fullmatch(r"[0-9a-f]{40}", commit)
     finally:
         common.git_state.cache_clear()
+
+
+def test_tables_mark_runs_from_uncommitted_code():
+    """A footnote names a run's commit, marked +dirty when the tree had uncommitted changes."""
+    from parapolicy.scripts.bench_report import commit_label
+
+    sha = "8d9d2b299d393e42979e0d622895dc2c85e09a2c"
+    assert commit_label({"git_commit": sha, "git_dirty": True}) == "8d9d2b299d+dirty"
+    assert commit_label({"git_commit": sha, "git_dirty": False}) == "8d9d2b299d"
+    assert commit_label({"git_commit": "10deef162b", "git_dirty": None}) == "10deef162b"  # changes unknown

@@ -71,13 +71,13 @@ def test_eval_action_horizon_override(trained):
     assert n8 == -(-s8 // 8) and n2 == -(-s2 // 2)
     assert_one_line_error(run_cli("parapolicy-eval", f"checkpoint={out / 'checkpoint'}", "action_horizon=16",
                                   cwd=root), "action_horizon must be in [1, 15]")
-    # the synchronous real-time planner replans every action_horizon actions as well
+    # the synchronous real-time planner replans every action_horizon actions as well (here on a traced network)
     report = root / "eval_rt_ta2.json"
-    proc = run_cli("parapolicy-eval", f"checkpoint={out / 'checkpoint'}", "episodes=1", "num_envs=1",
+    proc = run_cli("parapolicy-eval", f"checkpoint={out / 'checkpoint'}", "episodes=1", "num_envs=1", "jit=true",
                    "planner=realtime", "budget_ms=5000", "menu=[ddim2]", "action_horizon=2", f"out={report}", cwd=root)
     assert proc.returncode == 0, proc.stderr[-3000:]
     rep = json.loads(report.read_text())
-    assert rep["planner"]["replans"] == -(-rep["episodes"][0]["steps"] // 2)
+    assert rep["planner"]["replans"] == -(-rep["episodes"][0]["steps"] // 2) and rep["jit"] is True
 
 
 def test_eval_temperature(trained):

@@ -73,7 +73,11 @@ class DiffusionPolicy(ChunkPolicyBase):
     def denoiser(self, x_t: Tensor, t: Tensor, cond: Tensor) -> Tensor:
         """``x_t (B, H, Da)`` normalized noisy chunk, ``t (B,)`` schedule time, ``cond (B, Dc)`` →
         the network output ``(B, H, Da)`` (ε or velocity), with the inference (EMA) weights."""
-        return self.inference_net(x_t, self.train_schedule.network_time(t), cond)
+        return self.inference_call(x_t, self.train_schedule.network_time(t), cond)
+
+    def example_network_time(self) -> Tensor:
+        """The first inference level as network time ``(1,)`` (for tracing)."""
+        return self.train_schedule.network_time(self.timesteps[:1].to(self.device))
 
     # -- training -------------------------------------------------------------------------------------
     def compute_loss(self, obs: Tensor, actions: Tensor, *, net: nn.Module | None = None) -> Tensor:

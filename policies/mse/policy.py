@@ -30,7 +30,7 @@ class MseBcPolicy(ChunkPolicyBase):
         B = cond.shape[0]
         x = torch.zeros((B, self.config.pred_horizon, self.config.action_dim), device=cond.device)  # (B, H, Da)
         t = torch.zeros((B,), device=cond.device)  # (B,)
-        return (net if net is not None else self.inference_net)(x, t, cond)
+        return (net if net is not None else self.inference_call)(x, t, cond)
 
     def compute_loss(self, obs: Tensor, actions: Tensor, *, net: nn.Module | None = None) -> Tensor:
         """MSE between the predicted and demonstrated normalized chunks; ``obs (B, To, Do)`` and

@@ -1,0 +1,46 @@
+"""A traced, frozen copy of a policy network for fast small-batch inference on a CPU.
+
+At batch 1 a 1 M-parameter denoiser spends more time in Python and the operator dispatcher than in
+arithmetic: on this project's 2-core CPU one eager call of the Push-T U-Net took 3.8–3.9 ms and the
+same network traced with TorchScript and frozen (weights folded in as constants) 1.7–1.8 ms, with
+identical outputs (stop 29). ``torch.compile`` came out slower here (1.6 ms after 50 s of compiling
+per input shape), too slow to start for a control loop.
+
+TorchScript is deprecated in recent torch releases but still works; ``trace_network`` silences its
+deprecation notices, checks the traced copy against the eager network on two batch sizes and refuses
+(``TraceMismatchError``) when they differ, so a network the tracer cannot follow is never used.
+The copy is a snapshot of the weights: a policy drops it when it is put back into training mode.
+"""
+from __future__ import annotations
+
+import copy
+import warnings
+
+import torch
+from torch import Tensor, nn
+
+
+class TraceMismatchError(ValueError):
+    """The traced network disagrees with the eager one (the tracer could not follow it)."""
+
+
+def trace_network(net: nn.Module, example: tuple[Tensor, Tensor, Tensor], *, atol: float = 1e-5) -> nn.Module:
+    """A frozen TorchScript trace of ``net`` for inference, checked against ``net``.
+
+    ``example``: ``(x (B, H, Da), t (B,), cond (B, Dc))`` network inputs. The trace is taken on a copy
+    in eval mode (``net`` is left as it was) and compared with the eager network on ``example`` and on
+    it repeated to batch 3, so a batch size baked into the trace is caught. Raises
+    ``TraceMismatchError`` when any output differs by more than ``atol``.
+    """
+    frozen_src = copy.deepcopy(net).eval().requires_grad_(False)
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")  # TorchScript's deprecation notices and tracer warnings
+        traced = torch.jit.freeze(torch.jit.trace(frozen_src, example, check_trace=False))
+        bigger = tuple(torch.cat([a] * 3) for a in example)  # (3B, …): another batch size
+        for inputs in (example, bigger):
+            want, got = frozen_src(*inputs), traced(*inputs)
+            err = float((want - got).abs().max()) if want.shape == got.shape else float("inf")
+            if not err <= atol:
+                raise TraceMismatchError(f"the traced {type(net).__name__} differs from the eager one by {err:.3g} "
+                                         f"at batch {inputs[0].shape[0]}; run it untraced")
+    return traced
