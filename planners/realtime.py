@@ -45,6 +45,7 @@ from .warm_start import shift_chunk, warm_start
 
 SAMPLER_KINDS = ("sequential", "picard")
 COST_RATIO_WINDOW = 20  # replans whose measured / predicted latency set ``RealtimePlanner.cost_scale``
+COMPARABLE_COST = 0.5  # a replan rescales an item's prediction only if it was modelled at >= this fraction of it
 SOLVERS = ("euler", "ab2")  # a sequential sampler's step rule (ab2: flow models only)
 INPAINT_GUIDANCE = {"blend": InpaintingDenoiser, "pigdm": PinvGuidedDenoiser}  # how ``plan_chunk`` inpaints
 
@@ -281,10 +282,14 @@ class RealtimePlanner:
     ``fixed``: always use the item of that name. ``anytime``: give the sampler the budget as a
     deadline (otherwise it runs to completion). ``observe_horizon``: replans after which an item's
     own latency observations stop overriding the cost model (so it is tried again).
-    ``rescale_costs``: multiply the cost model's predictions by ``cost_scale()``, the median ratio of
-    measured to predicted latency over the last replans, so that a host that has become faster or
-    slower since the one-off measurement is priced as it is now (an item that has not run recently
-    is otherwise judged by that measurement alone).
+    ``rescale_costs``: multiply the cost model's prediction for an item by ``cost_scale(modelled)``,
+    the median ratio of measured to predicted latency over the last replans of comparable cost, so
+    that a host that has become faster or slower since the one-off measurement is priced as it is now
+    (an item that has not run recently is otherwise judged by that measurement alone). Only replans
+    modelled at ``COMPARABLE_COST`` or more of the item's prediction count: a cheap item's latency is
+    dominated by per-replan work outside the network (encoding, noise, a cache cold from the
+    simulator), which does not grow with the number of calls (stop 29: a 1-call student measured 2.4×
+    its prediction in the control loop, a 5-call sampler 1.2×).
     """
 
     def __init__(self, model: ChunkModel, menu: Sequence[MenuItem | SamplerSpec], *, budget_ms: float,
@@ -297,7 +302,7 @@ class RealtimePlanner:
             raise ValueError(f"observe_horizon must be an integer >= 1, got {observe_horizon!r}")
         self.observe_horizon = int(observe_horizon)
         self.rescale_costs = bool(rescale_costs)
-        self._cost_ratios: list[float] = []  # measured / cost-model latency of recent replans
+        self._cost_ratios: list[tuple[float, float]] = []  # (modelled s, measured / modelled) of recent replans
         if isinstance(safety, bool) or not isinstance(safety, numbers.Real) or not 0 < safety <= 1:
             raise ValueError(f"safety must be a number in (0, 1], got {safety!r}")
         if not menu:
@@ -408,17 +413,19 @@ class RealtimePlanner:
         self.last_run[plan.item.name] = len(self.records) - 1
         modelled = self._modelled(plan.item, rows, plan.start_index)
         if modelled > 0 and projected > 0:
-            self._cost_ratios.append(projected / modelled)
+            self._cost_ratios.append((modelled, projected / modelled))
             del self._cost_ratios[: -COST_RATIO_WINDOW]
         return rec
 
-    def cost_scale(self) -> float:
-        """Measured over predicted latency: the median ratio over the last ``COST_RATIO_WINDOW``
-        replans (1 before any), clipped to [1/4, 4]. Above 1 the host runs slower than when the cost
-        model was measured."""
-        if not self._cost_ratios:
+    def cost_scale(self, modelled_s: float = 0.0) -> float:
+        """Measured over predicted latency for an item the cost model puts at ``modelled_s``: the
+        median ratio over those of the last ``COST_RATIO_WINDOW`` replans modelled at
+        ``COMPARABLE_COST × modelled_s`` or more (1 when there are none), clipped to [1/4, 4]. Above
+        1 the host runs slower than when the cost model was measured. ``modelled_s=0``: every replan."""
+        ratios = [r for m, r in self._cost_ratios if m >= COMPARABLE_COST * modelled_s]
+        if not ratios:
             return 1.0
-        return float(np.clip(np.median(self._cost_ratios), 0.25, 4.0))
+        return float(np.clip(np.median(ratios), 0.25, 4.0))
 
     def _modelled(self, item: MenuItem, batch: int, start_index: int) -> float:
         """The cost model's own prediction for ``item`` (0 without a cost model)."""
@@ -450,14 +457,14 @@ class RealtimePlanner:
         """Predicted seconds for ``item``: its observed p90 once it has run 3 times, the latest
         within ``observe_horizon`` replans (when ``observed``; runs stopped early by the budget count
         at their projected full latency), else the cost model's prediction (0 without a cost model),
-        times ``cost_scale()`` when ``observed`` and ``rescale_costs``. ``observed=False`` is the
+        times ``cost_scale(prediction)`` when ``observed`` and ``rescale_costs``. ``observed=False`` is the
         cost model alone: deterministic, for simulated delays."""
         seen = self.observed.get(item.name, [])[-20:]
         recent = len(self.records) - 1 - self.last_run.get(item.name, -10**9) < self.observe_horizon
         if observed and len(seen) >= 3 and recent:
             return float(np.percentile(seen, 90))
         modelled = self._modelled(item, batch, item.warm_start or 0)
-        return modelled * self.cost_scale() if observed and self.rescale_costs else modelled
+        return modelled * self.cost_scale(modelled) if observed and self.rescale_costs else modelled
 
     def calibrate(self, obs_hist: np.ndarray) -> dict[str, float]:
         """Run once, without a budget, every menu item whose sampler is not yet ``calibrated`` (a Picard

@@ -2,9 +2,10 @@
 
 At batch 1 a 1 M-parameter denoiser spends more time in Python and the operator dispatcher than in
 arithmetic: on this project's 2-core CPU one eager call of the Push-T U-Net took 3.8–3.9 ms and the
-same network traced with TorchScript and frozen (weights folded in as constants) 1.7–1.8 ms, with
-identical outputs (stop 29). ``torch.compile`` came out slower here (1.6 ms after 50 s of compiling
-per input shape), too slow to start for a control loop.
+same network traced with TorchScript and frozen (weights folded in as constants) 1.7–1.8 ms in one
+probe, 1.96 against 1.09 ms in another, with identical outputs (stop 29). ``torch.compile`` took 50 s
+to compile one input shape and then ran at 1.6 ms in the first probe, against the trace's 1.05 ms
+measured just before: too slow to start for a control loop and no faster.
 
 TorchScript is deprecated in recent torch releases but still works; ``trace_network`` silences its
 deprecation notices, checks the traced copy against the eager network on two batch sizes and refuses

@@ -1,8 +1,11 @@
 """``parapolicy-bench`` real-time section: ``AsyncExecutor`` (or, with ``realtime_planner=sync``,
 ``RealtimePlanner`` on the control thread) over a menu on the wall clock, paced at the control rate,
-counting missed and late ticks (``bench.py`` describes the section)."""
+counting missed and late ticks (``bench.py`` describes the section). As in a real-time control
+loop, Python's automatic garbage collection is paused while an episode runs and done between
+episodes, so a collection pause never lands inside a tick."""
 from __future__ import annotations
 
+import gc
 import os
 import time
 from dataclasses import dataclass
@@ -32,7 +35,19 @@ class PacedEpisode:
 def paced_episode(env: Any, policy: Any, *, seed: int, hz: float, max_steps: int) -> PacedEpisode:
     """Run one episode at ``hz`` on the wall clock. The first action (a synchronous plan) is taken
     before the clock starts; tick k's action is due one period after tick k starts; a late tick
-    restarts the schedule (one hiccup counts once)."""
+    restarts the schedule (one hiccup counts once). Garbage is collected before the episode and
+    automatic collection is off during it (restored after)."""
+    was_enabled = gc.isenabled()
+    gc.collect()
+    gc.disable()
+    try:
+        return _paced_episode(env, policy, seed=seed, hz=hz, max_steps=max_steps)
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _paced_episode(env: Any, policy: Any, *, seed: int, hz: float, max_steps: int) -> PacedEpisode:
     period = 1.0 / hz
     obs, info = env.reset(seed=seed)
     policy.reset(seed=seed)

@@ -400,6 +400,42 @@ def test_bench_on_a_flow_teacher_uses_its_own_chain_as_reference(teacher, tmp_pa
     assert limit_row in text
 
 
+def test_paced_episode_pauses_garbage_collection_inside_the_episode():
+    """No automatic collection pause may land inside a tick: it is off while the episode runs and on
+    again after it (also when the policy raises)."""
+    import gc
+
+    from parapolicy.scripts.bench_realtime import paced_episode
+
+    class Env:
+        def reset(self, seed=None):
+            return np.zeros(2), {}
+
+        def step(self, action):
+            return np.zeros(2), 0.0, False, False, {"is_success": True}
+
+    class Policy:
+        def __init__(self, fail=False):
+            self.seen, self.fail = [], fail
+
+        def reset(self, seed=None):
+            pass
+
+        def act(self, obs):
+            self.seen.append(gc.isenabled())
+            if self.fail and len(self.seen) > 2:
+                raise RuntimeError("boom")
+            return np.zeros(1)
+
+    assert gc.isenabled()
+    p = Policy()
+    ep = paced_episode(Env(), p, seed=0, hz=1000.0, max_steps=5)
+    assert ep.steps == 5 and ep.success and p.seen == [False] * 5 and gc.isenabled()
+    with pytest.raises(RuntimeError, match="boom"):
+        paced_episode(Env(), Policy(fail=True), seed=0, hz=1000.0, max_steps=5)
+    assert gc.isenabled()
+
+
 def test_bench_realtime_sync_replans_inside_the_tick(teacher, tmp_path):
     """realtime_planner=sync: RealtimePlanner on the control thread, the best item predicted to fit the
     budget, a replan every s actions; with no background queue a missed tick is a late one."""

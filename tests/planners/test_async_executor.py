@@ -155,7 +155,7 @@ def test_delay_limit_picks_the_faster_item_when_the_better_one_would_arrive_too_
     assert set(_chosen(short)) == {"ddim2"} and short.misses == 0 and short.delay_limited > 0
     # a simulated run is decided by the cost model alone, whatever the wall clock has observed
     slow = _menu_planner(model)
-    slow._cost_ratios.append(4.0)  # as if the host had slowed 4× since the cost model was measured
+    slow._cost_ratios.append((0.03, 4.0))  # as if the host had slowed 4× since the cost model was measured
     assert slow.choose()[0].name == "ddim2"  # 120 ms > 0.8 × 100 ms: a wall-clock choice follows the host
     assert set(_chosen(AsyncExecutor(slow, timing="simulated", control_hz=100.0))) == {"ddim10"}
 

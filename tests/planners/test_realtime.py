@@ -215,25 +215,31 @@ def test_a_slow_spell_does_not_bar_an_item_for_good() -> None:
 
 @pytest.mark.parametrize("rescale", [True, False])
 def test_cost_predictions_follow_the_host_speed_measured_since(rescale: bool) -> None:
-    """The cost model was measured when one call took 3 ms; now it takes 2 ms. ddim5 (15 ms predicted)
-    does not fit 0.8 × 15 ms, so ddim1 runs first; its measured 2 ms against 3 ms predicted rescales
-    every prediction by 2/3, and ddim5 (10 ms now) is chosen from the second replan on. Without
-    rescaling the planner never tries ddim5. Simulated delays (``observed=False``) keep the raw model."""
+    """The cost model was measured when one call took 3 ms; now it takes 2 ms. ddim6 (18 ms predicted)
+    does not fit 0.8 × 17 ms, so ddim4 (12 ms) runs first; its measured 8 ms rescales the predictions
+    of items of comparable cost by 2/3, and ddim6 (12 ms now) is chosen from the second replan on.
+    Without rescaling the planner never tries ddim6. A 1-call item's ratio does not rescale a 6-call
+    one (its latency is mostly per-replan work). Simulated delays (``observed=False``) keep the raw model."""
     clock = FakeClock()
     sch = schedules()["ddim"]
     model = make_chunk_model(sch, Ta=2)
     model.denoiser = TimedDenoiser(model.denoiser, clock, per_call_s=0.002)
-    menu = [MenuItem("ddim5", SequentialSampler(sch, steps=5)), MenuItem("ddim1", SequentialSampler(sch, steps=1))]
+    menu = [MenuItem(f"ddim{k}", SequentialSampler(sch, steps=k)) for k in (6, 4, 1)]
     cm = CostModel(latency_s={1: 0.003}, default_overhead_s=0.0)
-    p = RealtimePlanner(model, menu, budget_ms=15, cost_model=cm, clock=clock, rescale_costs=rescale)
-    assert p.cost_scale() == 1.0 and p.predict(p.menu[0]) == pytest.approx(0.015)
+    p = RealtimePlanner(model, menu, budget_ms=17, cost_model=cm, clock=clock, rescale_costs=rescale)
+    assert p.cost_scale() == 1.0 and p.predict(p.menu[0]) == pytest.approx(0.018)
     for _ in range(2 * 4):
         p.act(np.zeros(3, dtype=np.float32))
     names = [r.name for r in p.records]
-    assert names == (["ddim1"] + ["ddim5"] * 3 if rescale else ["ddim1"] * 4)
-    assert p.cost_scale() == pytest.approx(2 / 3) and p.summary()["cost_scale"] == pytest.approx(2 / 3)
-    assert p.predict(p.menu[0], observed=False) == pytest.approx(0.015)
+    assert names == (["ddim4"] + ["ddim6"] * 3 if rescale else ["ddim4"] * 4)
+    assert p.cost_scale(0.018) == pytest.approx(2 / 3) and p.summary()["cost_scale"] == pytest.approx(2 / 3)
+    assert p.predict(p.menu[0], observed=False) == pytest.approx(0.018)
     assert not any(r.miss for r in p.records)
+    cheap = RealtimePlanner(model, menu, budget_ms=5, cost_model=cm, clock=clock, rescale_costs=rescale)
+    cheap.act(np.zeros(3, dtype=np.float32))
+    assert [r.name for r in cheap.records] == ["ddim1"]
+    assert cheap.cost_scale(0.003) == pytest.approx(2 / 3) and cheap.cost_scale(0.018) == 1.0
+    assert cheap.predict(cheap.menu[0]) == pytest.approx(0.018)
 
 
 def test_picard_gets_one_trial_run_then_is_chosen_on_its_measured_depth() -> None:
