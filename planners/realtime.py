@@ -288,8 +288,8 @@ class RealtimePlanner:
     (an item that has not run recently is otherwise judged by that measurement alone). Only replans
     modelled at ``COMPARABLE_COST`` or more of the item's prediction count: a cheap item's latency is
     dominated by per-replan work outside the network (encoding, noise, a cache cold from the
-    simulator), which does not grow with the number of calls (stop 29: a 1-call student measured 2.4×
-    its prediction in the control loop, a 5-call sampler 1.2×).
+    simulator), which does not grow with the number of calls (stop 29, Push-T: in the control loop a
+    1-call student took about 2.5× its prediction, a 5-call sampler 1.0–1.4×).
     """
 
     def __init__(self, model: ChunkModel, menu: Sequence[MenuItem | SamplerSpec], *, budget_ms: float,
@@ -582,7 +582,8 @@ class RealtimePlanner:
 
     # -- reporting -------------------------------------------------------------------------------
     def summary(self) -> dict[str, Any]:
-        """Replan statistics: count, p50/p99 latency, miss rate, items used."""
+        """Replan statistics: count, p50/p99 latency, miss rate, items used, and ``cost_scale``: the
+        median measured/predicted latency over the last ``COST_RATIO_WINDOW`` replans, all items."""
         if not self.records:
             return {"replans": 0}
         lat = np.array([r.latency_s for r in self.records])

@@ -30,6 +30,7 @@ class PacedEpisode:
     finished: bool  # ended by the task (not cut by the step limit)
     late_ticks: int
     act_ms: list[float]
+    late_detail: list[dict[str, Any]]  # per late tick: step, start lag (ms after the tick began), act ms, replanned?
 
 
 def paced_episode(env: Any, policy: Any, *, seed: int, hz: float, max_steps: int) -> PacedEpisode:
@@ -52,7 +53,7 @@ def _paced_episode(env: Any, policy: Any, *, seed: int, hz: float, max_steps: in
     obs, info = env.reset(seed=seed)
     policy.reset(seed=seed)
     action = policy.act(obs)
-    ret, steps, late, acts = 0.0, 0, 0, []
+    ret, steps, late, acts, detail = 0.0, 0, 0, [], []
     success = info.get("is_success") if "is_success" in info else None
     cover = float(info["coverage"]) if "coverage" in info else None
     finished = False
@@ -74,15 +75,18 @@ def _paced_episode(env: Any, policy: Any, *, seed: int, hz: float, max_steps: in
         now = time.perf_counter()
         if now < tick_start:
             time.sleep(tick_start - now)
+        replans = len(getattr(policy, "records", ()))
         t0 = time.perf_counter()
         action = policy.act(obs)
         done = time.perf_counter()
         acts.append((done - t0) * 1e3)
         if done > tick_start + period:
             late += 1
+            detail.append({"step": steps, "start_lag_ms": (t0 - tick_start) * 1e3, "act_ms": (done - t0) * 1e3,
+                           "replanned": len(getattr(policy, "records", ())) != replans})
             tick_start = done - period  # the next tick starts now
     return PacedEpisode(seed=seed, steps=steps, ret=ret, success=success, max_coverage=cover, finished=finished,
-                        late_ticks=late, act_ms=acts)
+                        late_ticks=late, act_ms=acts, late_detail=detail)
 
 
 def _reference_success(ref_row: dict[str, Any] | None, seeds: set[int]) -> dict[str, Any] | None:
@@ -154,6 +158,7 @@ def run_realtime(b: Bench) -> dict[str, Any]:
         "ticks": total, "episodes": len(eps), "finished_episodes": len(done),
         # sync: no action queue runs dry in the background; a tick is missed when its action is late
         "missed_ticks": late if sync else int(ex.misses), "late_ticks": late,
+        "late_ticks_detail": [{"episode": e.seed, **d} for e in eps for d in e.late_detail],
         "replans": len(rp.records), "chosen": (stats if sync else stats["planner"]).get("chosen", {}),
         "replan_latency": latency_summary(rec_lat), "act_latency_ms": {
             "p50": float(np.percentile(acts, 50)) if acts else None,

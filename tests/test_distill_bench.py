@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -431,6 +432,20 @@ def test_paced_episode_pauses_garbage_collection_inside_the_episode():
     p = Policy()
     ep = paced_episode(Env(), p, seed=0, hz=1000.0, max_steps=5)
     assert ep.steps == 5 and ep.success and p.seen == [False] * 5 and gc.isenabled()
+    assert len(ep.late_detail) == ep.late_ticks  # each late tick says where its time went
+
+    class Replanner(Policy):  # a 30 ms replan on its third call, recorded like a planner's
+        records: list = []
+
+        def act(self, obs):
+            if len(self.seen) == 2:
+                time.sleep(0.03)
+                self.records = [1]
+            return super().act(obs)
+
+    ep = paced_episode(Env(), Replanner(), seed=0, hz=50.0, max_steps=5)
+    slow = [d for d in ep.late_detail if d["act_ms"] >= 25]
+    assert ep.late_ticks >= 1 and len(slow) == 1 and slow[0]["replanned"] and slow[0]["step"] == 2
     with pytest.raises(RuntimeError, match="boom"):
         paced_episode(Env(), Policy(fail=True), seed=0, hz=1000.0, max_steps=5)
     assert gc.isenabled()
