@@ -169,15 +169,18 @@ class Sampler(ABC):
     """Turns a denoiser into an x0 sampler under a ``Budget``.
 
     Subclasses implement ``_run``; ``sample`` validates inputs, resolves the per-step noise, owns
-    ``torch.no_grad`` and the timing, and fills in ``wall_s``.
+    ``torch.no_grad`` and the timing, and fills in ``wall_s``. ``label`` starts the default name
+    (``<label>-<K>``; the class name when empty).
     """
+
+    label = ""
 
     def __init__(self, schedule: Any, timesteps: Tensor | None = None, *, steps: int | None = None,
                  generator: torch.Generator | None = None, name: str | None = None) -> None:
         self.schedule = schedule
         self.timesteps = resolve_timesteps(schedule, timesteps, steps)  # (K+1,)
         self.generator = generator
-        self.name = name or f"{type(self).__name__}-{self.num_steps}"
+        self.name = name or f"{self.label or type(self).__name__}-{self.num_steps}"
 
     @property
     def num_steps(self) -> int:

@@ -27,14 +27,13 @@ from .base import Deadline, Denoiser, Sampler, SampleResult
 class AdamsBashforth2Sampler(Sampler):
     """Flow ODE sampler with K steps of Adams–Bashforth 2 (one denoiser call per step)."""
 
-    def __init__(self, schedule: Any, timesteps: Tensor | None = None, *, steps: int | None = None,
-                 generator: Any = None, name: str | None = None) -> None:
+    label = "ab2"
+
+    def __init__(self, schedule: Any, timesteps: Tensor | None = None, **kwargs: Any) -> None:
         if not isinstance(schedule, FlowSchedule):
             raise ValueError(f"the Adams-Bashforth 2 sampler integrates a flow model's velocity; "
                              f"got a {type(schedule).__name__}")
-        super().__init__(schedule, timesteps, steps=steps, generator=generator, name=name)
-        if name is None:
-            self.name = f"ab2-{self.num_steps}"
+        super().__init__(schedule, timesteps, **kwargs)
 
     def _run(self, denoiser: Denoiser, cond: Tensor, x_init: Tensor, start_index: int, noises: Tensor,
              deadline: Deadline, **kwargs: Any) -> SampleResult:

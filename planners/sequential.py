@@ -33,11 +33,7 @@ class _PassTimer:
 class SequentialSampler(Sampler):
     """One denoiser call per step, K steps (``timesteps`` or ``steps``) for any schedule."""
 
-    def __init__(self, schedule: Any, timesteps: Tensor | None = None, *, steps: int | None = None,
-                 generator: Any = None, name: str | None = None) -> None:
-        super().__init__(schedule, timesteps, steps=steps, generator=generator, name=name)
-        if name is None:
-            self.name = f"sequential-{self.num_steps}"
+    label = "sequential"
 
     def _run(self, denoiser: Denoiser, cond: Tensor, x_init: Tensor, start_index: int, noises: Tensor,
              deadline: Deadline, **kwargs: Any) -> SampleResult:

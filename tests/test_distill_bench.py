@@ -378,8 +378,9 @@ def test_bench_on_a_flow_teacher_uses_its_own_chain_as_reference(teacher, tmp_pa
     assert s["reference"] == "flow100" and rows["flow100"]["depth_ratio"] == 1.0
     assert rows["flow10"]["depth_ratio"] == pytest.approx(0.1)
     rt = json.loads((out / "realtime.json").read_text())
-    # the DDPM default menu, translated; the items needing a student are dropped (none was given)
-    assert rt["menu"] == ["flow100", "flow10", "warm-flow10"] and rt["sequential_row"] == "flow100"
+    # the DDPM default menu, translated, with the flow-only AB2 item; the items needing a student are
+    # dropped (none was given)
+    assert rt["menu"] == ["flow100", "flow5-rho2-ab2", "flow10", "warm-flow10"] and rt["sequential_row"] == "flow100"
     assert rt["finished_episodes"] >= 1 and rt["reference"]["name"] == "flow100"  # Fork ends by 80 ticks
     # RTC's execution horizon s = 4 of Ta = 8: the first asynchronous request of an episode comes at tick 4
     # (its first chunk is computed synchronously), each later one 4 ticks after the previous one, or as
