@@ -90,8 +90,11 @@ def hydra_app(config_name: str, schema: type[T]) -> Callable[[Callable[[T], Any]
     register_schema(f"{config_name}_schema", schema)
 
     def decorate(fn: Callable[[T], Any]) -> Callable[[], Any]:
+        started = []  # set once Hydra has composed the config and the job runs
+
         @hydra.main(version_base=None, config_path=CONF_DIR, config_name=config_name)
         def _hydra_main(cfg: DictConfig) -> Any:
+            started.append(True)
             try:
                 obj = OmegaConf.to_object(cfg)
                 return fn(obj)  # type: ignore[arg-type]
@@ -104,11 +107,35 @@ def hydra_app(config_name: str, schema: type[T]) -> Callable[[Callable[[T], Any]
 
         @functools.wraps(fn)
         def main() -> Any:
-            return _hydra_main()
+            # Hydra reports a bad override (unknown key, wrong type, bad grammar) over several lines;
+            # with HYDRA_FULL_ERROR it raises instead, and the error becomes one line here
+            own = "HYDRA_FULL_ERROR" not in os.environ and not os.environ.get("PARAPOLICY_DEBUG")
+            if own:
+                os.environ["HYDRA_FULL_ERROR"] = "1"
+            try:
+                return _hydra_main()
+            except Exception as exc:
+                if not own or started:
+                    raise
+                fail(_override_error(exc))
+            finally:
+                if own:
+                    os.environ.pop("HYDRA_FULL_ERROR", None)
 
         return main
 
     return decorate
+
+
+def _override_error(exc: BaseException) -> str:
+    """One line for a command-line override Hydra could not apply: its message and its cause's."""
+    parts = [str(exc).strip().splitlines()[0].rstrip(".") if str(exc).strip() else type(exc).__name__]
+    if isinstance(getattr(exc, "override", None), str):  # a grammar error names the input, not the override
+        parts.insert(0, f"bad override {exc.override!r}")
+    cause = exc.__cause__
+    if cause is not None and str(cause).strip():
+        parts.append(str(cause).strip().splitlines()[0])
+    return " ".join(": ".join(parts).split())
 
 
 def _one_line(exc: BaseException) -> str:
