@@ -53,7 +53,7 @@ class EvalConfig:
     cost_cache: str | None = None
     temperature: float = 1.0
     device: str = "cpu"  # cpu | cuda | auto: where the policy (and students) run
-    jit: bool = False  # run the policy (and students) through frozen TorchScript traces: faster at batch 1
+    jit: bool = False  # run the policy (and its students) through frozen TorchScript traces: faster at batch 1
 
     def __post_init__(self) -> None:
         from parapolicy.policies.config import DEVICES
@@ -67,6 +67,9 @@ class EvalConfig:
         from parapolicy.policies.sampling import check_temperature
 
         check_temperature(self.temperature)
+        if self.menu is not None and self.planner == "chunked":
+            raise ValueError("menu= applies to planner=realtime and planner=async; planner=chunked runs "
+                             "sampler=/steps= (a one-item menu with planner=realtime runs that item on every replan)")
         if self.temperature != 1.0 and self.planner != "chunked":
             raise ValueError("temperature= applies to planner=chunked; for the planners give menu items a "
                              "-t<temperature> suffix (e.g. menu=[flow10-t0.8])")
@@ -151,9 +154,6 @@ def make_runner(cfg: EvalConfig, policy: Any, seed: int) -> Any:
     from parapolicy.planners.menu import build_planner, load_students
 
     students = load_students(cfg.students, policy, device=policy.device) if cfg.students else None
-    if cfg.jit:
-        for s in (students or {}).values():
-            s.trace_inference()
     return StatusPolicy(build_planner(policy, planner=cfg.planner, menu=cfg.menu, budget_ms=cfg.budget_ms,
                                       control_hz=cfg.control_hz, delay=cfg.delay, rtc_mode=cfg.rtc_mode,
                                       student=students, seed=seed, cost_cache_dir=cfg.cost_cache,

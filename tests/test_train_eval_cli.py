@@ -212,6 +212,7 @@ def test_eval_stops_the_wall_clock_worker(trained, monkeypatch):
     (["planner=realtime", "budget_ms=-5"], "budget"),
     (["planner=realtime", "budget_ms=nan"], "budget"),
     (["planner=warp"], "planner"),
+    (["menu=[ddim3]"], "menu= applies to planner=realtime and planner=async"),
     (["planner=realtime", "menu=[picard-ddpm100-p0]"], "window"),
     (["planner=realtime", "menu=[euler7]"], "euler7"),
     (["planner=async", "num_envs=1", "delay=20"], "delay"),
