@@ -323,7 +323,8 @@ def students_by_steps(student: Any, teacher: Any) -> dict[int, Any]:
 
 
 def load_students(paths: Sequence[str | Path], teacher: Any, *, device: str | torch.device = "cpu") -> dict[int, Any]:
-    """Load student checkpoints and check they belong to ``teacher``: ``{steps: student}``."""
+    """Load student checkpoints and check they belong to ``teacher``: ``{steps: student}``. Students of
+    a traced teacher (``trace_inference``) are traced too."""
     from parapolicy.policies import load_policy
 
     loaded = []
@@ -333,7 +334,7 @@ def load_students(paths: Sequence[str | Path], teacher: Any, *, device: str | to
         s = load_policy(p, expect_env_id=teacher.config.env_id, device=device)
         if s.config.teacher is None:
             raise ValueError(f"{p} is not a distilled student (its config records no teacher)")
-        loaded.append(s)
+        loaded.append(s.trace_inference() if getattr(teacher, "traced", False) else s)
     return students_by_steps(loaded, teacher)
 
 

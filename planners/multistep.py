@@ -42,19 +42,19 @@ class AdamsBashforth2Sampler(Sampler):
         ts = self.timesteps.to(device=x_init.device, dtype=x_init.dtype)  # (K+1,)
         B = x_init.shape[0]
         x = x_init  # (B, H, Da) at level ts[start_index]
-        x0_hat = x_init
-        v_prev: Tensor | None = None  # (B, H, Da) velocity of the previous step
+        v_prev: Tensor | None = None  # (B, H, Da) velocity of the previous step, taken at x_prev
+        x_prev = x_init
         h_prev = 0.0
         done = 0
         for i in range(start_index, self.num_steps):
-            if done > 0 and not deadline.may_start_pass(1):
-                return SampleResult(x0=x0_hat, nfe=done, depth=done, wall_s=0.0, converged=False,
-                                    extra={"steps": self.num_steps - start_index})
+            if done > 0 and not deadline.may_start_pass(1):  # the last call's x0 estimate, x - t·v
+                return SampleResult(x0=x_prev - ts[i - 1] * v_prev, nfe=done, depth=done, wall_s=0.0,
+                                    converged=False, extra={"steps": self.num_steps - start_index})
             t, t_next = ts[i], ts[i + 1]
             deadline.begin_pass()
             v = denoiser(x, t.expand(B), cond)  # (B, H, Da) velocity at (x, t)
             deadline.end_pass(1)
-            x0_hat = x - t * v
+            x_prev = x
             h = float(t_next - t)
             if v_prev is None:
                 x = x + h * v

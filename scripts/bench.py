@@ -146,7 +146,8 @@ class BenchConfig:
     realtime_budget_ms: float = 100.0
     realtime_menu: list[str] = field(default_factory=lambda: list(DEFAULT_RT_MENU))
     realtime_mode: str = "guided"
-    realtime_planner: str = "async"  # async: AsyncExecutor (RTC, worker thread) | sync: RealtimePlanner on the control thread
+    # async: AsyncExecutor (RTC, worker thread) | sync: RealtimePlanner on the control thread
+    realtime_planner: str = "async"
     realtime_reference: str = REFERENCE_ROW
     samplers_reference: str | None = None  # the samplers table's ratio row (null: the reference row), run or merged
     realtime_execute_every: int | None = None
@@ -344,10 +345,9 @@ def setup(cfg: BenchConfig) -> Bench:
     probe = env_cfg.make()
     policy = load_for_env(cfg.checkpoint, probe, env_cfg.id).to(device)
     probe.close()
-    students = load_students(cfg.students, policy, device=device)
     if cfg.jit:
-        for p in [policy, *students.values()]:
-            p.trace_inference()
+        policy.trace_inference()
+    students = load_students(cfg.students, policy, device=device)  # traced too when the teacher is
     student_paths = {int(read_checkpoint_config(p)[0].num_inference_steps): str(p) for p in cfg.students}
     specs = [*cfg.rows, *cfg.realtime_menu]
     calib = None

@@ -200,7 +200,8 @@ def run_samplers(b: Bench) -> dict[str, Any]:
     key = same_run_key(b)
     path = b.out_dir / "samplers.json"
     # files from before the device and jit options ran on the CPU, untraced
-    old = earlier_section(b, path, key, "checkpoint/env/seed/episodes/Ta/device/jit", {"device": "cpu", "traced": False})
+    old = earlier_section(b, path, key, "checkpoint/env/seed/episodes/Ta/device/jit",
+                          {"device": "cpu", "traced": False})
     rows: dict[str, dict[str, Any]] = {r["name"]: r for r in old.get("rows", [])} if old else {}
     ref = b.cfg.samplers_reference
     if ref is not None and ref not in b.cfg.rows and ref not in rows:

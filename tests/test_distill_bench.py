@@ -549,6 +549,18 @@ def test_bad_specs(spec, fragment):
     assert "\n" not in str(e.value) and (ALLOWED_FORMS in str(e.value) or "Picard window" in str(e.value))
 
 
+def test_students_of_a_traced_teacher_are_traced(teacher):
+    from parapolicy.planners.menu import load_students
+    from parapolicy.policies import load_policy
+
+    root, ckpt, student_dir = teacher
+    policy = load_policy(ckpt)
+    assert not any(s.traced for s in load_students([student_dir], policy).values())
+    policy.trace_inference()
+    students = load_students([student_dir], policy)
+    assert students and all(s.traced for s in students.values())
+
+
 @pytest.fixture(scope="module")
 def loaded(teacher):
     from parapolicy.policies import load_policy

@@ -92,8 +92,10 @@ def test_expert_train_resume_and_collect(tmp_path):
         ("parapolicy-expert", ["algo=dqn2"], "algo"),
         ("parapolicy-expert", ["resume=/no/such/model.zip"], "no saved model"),
         # overrides Hydra cannot apply: one line too, not Hydra's multi-line report
-        ("parapolicy-eval", ["checkpoint=x", "jit=maybe"], "Error merging override jit=maybe: Value 'maybe' is not a valid bool"),
-        ("parapolicy-bench", ["checkpoint=x", "no_such_key=1"], "Could not override 'no_such_key': Key 'no_such_key' not in"),
+        ("parapolicy-eval", ["checkpoint=x", "jit=maybe"],
+         "Error merging override jit=maybe: Value 'maybe' is not a valid bool"),
+        ("parapolicy-bench", ["checkpoint=x", "no_such_key=1"],
+         "Could not override 'no_such_key': Key 'no_such_key' not in"),
         ("parapolicy-collect", ["episodes=[3"], "bad override 'episodes=[3': no viable alternative"),
     ],
 )
