@@ -60,3 +60,15 @@ def test_the_cost_model_times_a_traced_policy_separately() -> None:
     eager = model_fingerprint(policy.denoiser, (8, 2), 6)
     policy.trace_inference()
     assert model_fingerprint(policy.denoiser, (8, 2), 6) != eager
+
+
+def test_the_device_follows_moves_and_reloads_and_a_move_drops_the_trace() -> None:
+    policy = make_policy(tiny_config()).eval().trace_inference()
+    assert policy.device == torch.device("cpu") and policy.traced
+    policy.to("meta")  # the cached first weight must not answer for the old device
+    assert policy.device == torch.device("meta")
+    assert not policy.traced  # the snapshot was traced on the cpu
+    cpu_state = {k: torch.zeros(v.shape, dtype=v.dtype) for k, v in policy.state_dict().items()}
+    policy.load_state_dict(cpu_state, assign=True)  # assign=True puts new parameter objects in place
+    assert policy.device == torch.device("cpu")
+    assert next(policy.model.parameters()).device == torch.device("cpu")
