@@ -7,13 +7,14 @@
     parapolicy-eval checkpoint=… planner=async budget_ms=100 control_hz=50 max_delay=1 num_envs=1 'menu=[…]'
     parapolicy-eval checkpoint=… planner=async delay=4 lead=true forecaster=runs/…/forecaster num_envs=1
     parapolicy-eval checkpoint=… planner=realtime budget_ms=20 control_hz=50 device=cuda   # policy on the GPU
-    parapolicy-eval checkpoint=… planner=realtime budget_ms=18 jit=true   # traced networks: ~2x faster on a CPU
+    parapolicy-eval checkpoint=… planner=realtime budget_ms=18 jit=false  # eager networks (auto: traced for the planners)
 
 Writes one JSON file: success rate with its 95% Wilson interval, mean return / max coverage, the
 per-episode records, and per-chunk inference latency p50/p99, with provenance.
 """
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,7 +54,8 @@ class EvalConfig:
     cost_cache: str | None = None
     temperature: float = 1.0
     device: str = "cpu"  # cpu | cuda | auto: where the policy (and students) run
-    jit: bool = False  # run the policy (and its students) through frozen TorchScript traces: faster at batch 1
+    jit: Any = "auto"  # true | false | auto: frozen TorchScript traces of the policy and students (about 2x
+    #                   faster at batch 1 on a CPU); auto traces for planner=realtime/async, where a deadline counts
 
     def __post_init__(self) -> None:
         from parapolicy.policies.config import DEVICES
@@ -73,6 +75,8 @@ class EvalConfig:
         if self.temperature != 1.0 and self.planner != "chunked":
             raise ValueError("temperature= applies to planner=chunked; for the planners give menu items a "
                              "-t<temperature> suffix (e.g. menu=[flow10-t0.8])")
+        if not (isinstance(self.jit, bool) or self.jit == "auto"):
+            raise ValueError(f"jit must be true, false or auto, got {self.jit!r}")
         if not Path(self.checkpoint).is_dir():
             raise FileNotFoundError(f"checkpoint directory not found: {self.checkpoint}")
         from parapolicy.planners.menu import PLANNERS
@@ -144,6 +148,27 @@ class StatusPolicy:
         return f"{rec.name} {rec.latency_s * 1e3:.0f} ms"
 
 
+def apply_jit(policy: Any, setting: bool | str, *, planner: str) -> bool:
+    """Trace ``policy`` for inference as ``jit=`` says and return whether it now runs traced.
+
+    ``auto`` traces for the deadline-driven planners (realtime, async) only, and when the trace does
+    not match the eager network it warns on one line and runs eager; ``true`` lets that mismatch end
+    the run as an error.
+    """
+    from parapolicy.policies.traced import TraceMismatchError
+
+    if setting is False or (setting == "auto" and planner == "chunked"):
+        return False
+    try:
+        policy.trace_inference()
+    except TraceMismatchError as err:
+        if setting is True:
+            raise
+        print(f"warning: jit=auto runs the network eager: {err}", file=sys.stderr, flush=True)
+        return False
+    return True
+
+
 def make_runner(cfg: EvalConfig, policy: Any, seed: int) -> Any:
     """The control-loop policy over ``policy`` that ``cfg.planner`` asks for."""
     if cfg.planner == "chunked":
@@ -176,8 +201,7 @@ def evaluate_checkpoint(cfg: EvalConfig) -> dict[str, Any]:
     probe = env_cfg.make()
     policy = load_for_env(cfg.checkpoint, probe, env_cfg.id).to(device)
     probe.close()
-    if cfg.jit:
-        policy.trace_inference()
+    jit = apply_jit(policy, cfg.jit, planner=cfg.planner)
     runner = make_runner(cfg, policy, cfg.seed)
     t0 = time.perf_counter()
     try:
@@ -194,7 +218,7 @@ def evaluate_checkpoint(cfg: EvalConfig) -> dict[str, Any]:
         "env_id": env_cfg.id, "checkpoint": str(cfg.checkpoint), "policy": pcfg.to_dict(),
         "sampler": sampler if pcfg.kind == "diffusion" else None, "steps": steps if pcfg.kind == "diffusion" else None,
         "action_horizon": cfg.action_horizon or pcfg.action_horizon, "temperature": cfg.temperature,
-        "num_envs": cfg.num_envs, "device": str(device), "jit": cfg.jit, "summary": summary,
+        "num_envs": cfg.num_envs, "device": str(device), "jit": jit, "summary": summary,
         "latency_per_chunk": {**latency_summary(_latencies(runner)), "batch": cfg.num_envs},
         "planner": {"kind": cfg.planner, **(runner.planner.summary() if cfg.planner != "chunked" else {})},
         "wall_s": wall, "episodes": results_to_dicts(results), "provenance": provenance(cfg.seed),

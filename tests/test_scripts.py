@@ -92,8 +92,9 @@ def test_expert_train_resume_and_collect(tmp_path):
         ("parapolicy-expert", ["algo=dqn2"], "algo"),
         ("parapolicy-expert", ["resume=/no/such/model.zip"], "no saved model"),
         # overrides Hydra cannot apply: one line too, not Hydra's multi-line report
-        ("parapolicy-eval", ["checkpoint=x", "jit=maybe"],
-         "Error merging override jit=maybe: Value 'maybe' is not a valid bool"),
+        ("parapolicy-eval", ["checkpoint=x", "jit=maybe"], "jit must be true, false or auto, got 'maybe'"),
+        ("parapolicy-eval", ["checkpoint=x", "num_envs=two"],
+         "Error merging override num_envs=two: Value 'two' of type 'str' could not be converted to Integer"),
         ("parapolicy-bench", ["checkpoint=x", "no_such_key=1"],
          "Could not override 'no_such_key': Key 'no_such_key' not in"),
         ("parapolicy-collect", ["episodes=[3"], "bad override 'episodes=[3': no viable alternative"),

@@ -64,16 +64,16 @@ def test_eval_action_horizon_override(trained):
                        "sampler=ddim", "steps=2", f"out={report}", *extra, cwd=root)
         assert proc.returncode == 0, proc.stderr[-3000:]
         rep = json.loads(report.read_text())
-        assert rep["action_horizon"] == (8 if ta is None else 2)
+        assert rep["action_horizon"] == (8 if ta is None else 2) and rep["jit"] is False  # auto: eager when chunked
         steps = rep["episodes"][0]["steps"]
         counts[ta] = (rep["latency_per_chunk"]["count"], steps)
     (n8, s8), (n2, s2) = counts[None], counts[2]
     assert n8 == -(-s8 // 8) and n2 == -(-s2 // 2)
     assert_one_line_error(run_cli("parapolicy-eval", f"checkpoint={out / 'checkpoint'}", "action_horizon=16",
                                   cwd=root), "action_horizon must be in [1, 15]")
-    # the synchronous real-time planner replans every action_horizon actions as well (here on a traced network)
+    # the synchronous real-time planner replans every action_horizon actions as well (traced: jit=auto)
     report = root / "eval_rt_ta2.json"
-    proc = run_cli("parapolicy-eval", f"checkpoint={out / 'checkpoint'}", "episodes=1", "num_envs=1", "jit=true",
+    proc = run_cli("parapolicy-eval", f"checkpoint={out / 'checkpoint'}", "episodes=1", "num_envs=1",
                    "planner=realtime", "budget_ms=5000", "menu=[ddim2]", "action_horizon=2", f"out={report}", cwd=root)
     assert proc.returncode == 0, proc.stderr[-3000:]
     rep = json.loads(report.read_text())

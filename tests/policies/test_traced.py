@@ -72,3 +72,23 @@ def test_the_device_follows_moves_and_reloads_and_a_move_drops_the_trace() -> No
     policy.load_state_dict(cpu_state, assign=True)  # assign=True puts new parameter objects in place
     assert policy.device == torch.device("cpu")
     assert next(policy.model.parameters()).device == torch.device("cpu")
+
+
+def test_eval_jit_auto_traces_for_the_planners_and_falls_back_to_eager_on_a_mismatch(monkeypatch, capsys) -> None:
+    from parapolicy.scripts.eval import apply_jit
+
+    policy = make_policy(tiny_config()).eval()
+    assert apply_jit(policy, "auto", planner="chunked") is False and not policy.traced
+    assert apply_jit(policy, False, planner="realtime") is False and not policy.traced
+    assert apply_jit(policy, "auto", planner="realtime") is True and policy.traced
+
+    def mismatch(self):
+        raise TraceMismatchError("the traced network differs from the eager one by 2 at batch 3; run it untraced")
+
+    other = make_policy(tiny_config()).eval()
+    monkeypatch.setattr(type(other), "trace_inference", mismatch)
+    assert apply_jit(other, "auto", planner="async") is False and not other.traced
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("warning: jit=auto runs the network eager: the traced network")
+    with pytest.raises(TraceMismatchError):  # asked for explicitly, a mismatch is an error
+        apply_jit(other, True, planner="realtime")
