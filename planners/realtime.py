@@ -41,6 +41,7 @@ from .picard import PicardSampler
 from .rtc import InpaintingDenoiser
 from .rtc_pigdm import PinvGuidedDenoiser
 from .sequential import SequentialSampler
+from .stats import quantile
 from .warm_start import shift_chunk, warm_start
 
 SAMPLER_KINDS = ("sequential", "picard")
@@ -425,7 +426,7 @@ class RealtimePlanner:
         ratios = [r for m, r in self._cost_ratios if m >= COMPARABLE_COST * modelled_s]
         if not ratios:
             return 1.0
-        return float(np.clip(np.median(ratios), 0.25, 4.0))
+        return min(max(quantile(ratios, 0.5), 0.25), 4.0)
 
     def _modelled(self, item: MenuItem, batch: int, start_index: int) -> float:
         """The cost model's own prediction for ``item`` (0 without a cost model)."""
@@ -462,7 +463,7 @@ class RealtimePlanner:
         seen = self.observed.get(item.name, [])[-20:]
         recent = len(self.records) - 1 - self.last_run.get(item.name, -10**9) < self.observe_horizon
         if observed and len(seen) >= 3 and recent:
-            return float(np.percentile(seen, 90))
+            return quantile(seen, 0.9)
         modelled = self._modelled(item, batch, item.warm_start or 0)
         return modelled * self.cost_scale(modelled) if observed and self.rescale_costs else modelled
 

@@ -330,3 +330,43 @@ def test_an_item_on_another_network_is_predicted_with_its_own_cost_model(tmp_pat
     assert set(planner.item_costs) == {"mlp"} and planner.item_costs["mlp"].overhead_s is fake.overhead_s
     assert planner.predict(menu[0], observed=False) == pytest.approx(2 * 0.5)
     assert planner.predict(menu[1], observed=False) < 0.1  # two calls of the tiny MLP, measured
+
+
+_NO_IMPORTS_IN_THE_LOOP = """
+import sys
+import numpy as np
+import torch
+from parapolicy.planners.cost_model import CostModel
+from parapolicy.planners.realtime import ChunkModel, RealtimePlanner, SamplerSpec
+from parapolicy.policies.config import PolicyConfig
+from parapolicy.policies.factory import make_policy
+
+torch.manual_seed(0)
+cfg = PolicyConfig(obs_dim=3, action_dim=2, pred_horizon=8, action_horizon=4, down_dims=(8, 16), objective="flow",
+                   step_embed_dim=8, kernel_size=3)
+pol = make_policy(cfg).eval().trace_inference()
+menu = [SamplerSpec(kind="sequential", steps=6, schedule="flow"), SamplerSpec(kind="sequential", steps=2,
+                                                                             schedule="flow")]
+planner = RealtimePlanner(ChunkModel.from_policy(pol), menu, budget_ms=10_000, seed=0,
+                          cost_model=CostModel(latency_s={1: 0.003, 16: 0.018}))
+rng = np.random.default_rng(0)
+planner.act(rng.normal(size=3).astype(np.float32))  # the first plan: calibration, outside any control loop
+before = set(sys.modules)
+for _ in range(40):  # 10 replans: observed-latency quantiles and the cost rescaling's median both run
+    planner.act(rng.normal(size=3).astype(np.float32))
+assert len(planner.records) == 11, len(planner.records)
+print(sorted(set(sys.modules) - before))
+"""
+
+
+def test_replans_import_no_module_inside_the_control_loop() -> None:
+    """A module imported lazily during a replan costs its import inside a control tick (numpy.ma,
+    which np.median / np.percentile import on their first call, took 8–17 ms: a missed 50 Hz tick at
+    the first replan of a process). In a fresh interpreter, replans after the first import nothing."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-c", _NO_IMPORTS_IN_THE_LOOP], capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip().splitlines()[-1] == "[]"
