@@ -99,7 +99,8 @@ def samplers_markdown(data: dict[str, Any]) -> str:
     dev = k.get("device", "cpu")
     where = prov.get("cpu") if dev == "cpu" else f"{dev}, host CPU {prov.get('cpu')}"
     traced = ", networks traced (jit=true)" if k.get("traced") else ""
-    foot = (f"<sub>{ta}{k['episodes']} episodes per row on seeds {k['seed']}–{k['seed'] + k['episodes'] - 1}; latency "
+    seeds = f"{k['seed']}–{k['seed'] + k['episodes'] - 1}"
+    foot = (f"<sub>{ta}{k['episodes']} episodes per row on seeds {seeds}; latency "
             f"at batch 1 per chunk on {where} with {prov.get('torch_threads')} torch thread(s){traced}; "
             f"rows from commit(s) {', '.join(f'`{c}`' for c in commits)} by {'; '.join(f'`{c}`' for c in cmds)}</sub>")
     notes = "".join(f"\n\n<sub>{n}</sub>" for n in data.get("notes", []))

@@ -88,8 +88,8 @@ def collect(cfg: CollectConfig) -> dict[str, Any]:
     summary = {"env_id": cfg.env.id, "episodes": cfg.episodes,
                "expert_successes": successes if flagged else None,
                "expert_success_rate": successes / cfg.episodes if flagged else None,
-               "action_noise": cfg.action_noise, "mean_return_kept": sum(returns) / len(returns), "kept": len(kept), "steps": steps,
-               "modes": dict(modes), "seconds": elapsed, "file": str(out),
+               "action_noise": cfg.action_noise, "mean_return_kept": sum(returns) / len(returns), "kept": len(kept),
+               "steps": steps, "modes": dict(modes), "seconds": elapsed, "file": str(out),
                "bytes": out.stat().st_size, "provenance": provenance(cfg.seed)}
     outcome = f"expert success {successes}/{cfg.episodes}" if flagged else "no success flag (all kept)"
     print(f"{cfg.env.id}: {outcome}, mean return {summary['mean_return_kept']:.2f}, kept {len(kept)} episodes "

@@ -83,15 +83,18 @@ class DistillConfig:
     steps: int = 2000  # student training iterations on the demonstration bank (0: none; needs init_student)
     student_steps: int = 1  # N sampling steps of the student (1..8)
     loss_space: str = "x0"  # x0 | landing: each step's error in x0 space, or where it lands (A_n²-weighted)
-    loss: str = "mse"  # mse | pseudo_huber: a chunk's penalty (pseudo-Huber: linear above huber_c, robust to mode jumps)
+    # mse | pseudo_huber: a chunk's penalty (pseudo-Huber: linear above huber_c, robust to mode jumps)
+    loss: str = "mse"
     huber_c: float = 0.003  # pseudo-Huber's knee, in RMS x0 error per chunk (normalized action units)
     executed_weight: float = 1.0  # loss weight of the Ta chunk positions a replan executes (the rest: 1)
-    objective: str = "trajectory"  # trajectory | reflow (flow teachers: straight lines between the bank's noise and endpoints)
+    # trajectory | reflow (flow teachers: straight lines between the bank's noise and endpoints)
+    objective: str = "trajectory"
     reflow_uniform: float = 0.5  # reflow: share of training rows at uniform t (the rest at the student's levels)
     anchor: float = 0.0  # L2-SP: each step pulls the weights a fraction lr·anchor back toward the teacher's
     level_experts: bool = False  # one network per student step (eDiff-I's expert denoisers), same cost per step
     student_net: Any = None  # null: the teacher's (or init_student's) network; else its own, e.g. {mid_blocks: 1}
-    inner_levels: Any = None  # the student's N-1 levels between noise and clean (null: evenly spaced, or init_student's)
+    # the student's N-1 levels between noise and clean (null: evenly spaced, or init_student's)
+    inner_levels: Any = None
     dataset: Any = None  # a path or list of paths; null: the teacher's training dataset (module docstring)
     out: str | None = None  # null: <teacher dir>/../student<N>
     overwrite: bool = False

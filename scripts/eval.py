@@ -2,12 +2,13 @@
 
     parapolicy-eval checkpoint=runs/train/<time>/checkpoint episodes=100 num_envs=4
     parapolicy-eval checkpoint=… sampler=ddpm steps=100 video=true
-    parapolicy-eval checkpoint=… planner=realtime budget_ms=50 control_hz=10 'menu=[ddpm100,ddim10,student1]' students=[…]
+    parapolicy-eval checkpoint=… planner=realtime budget_ms=50 control_hz=10 'menu=[ddpm100,ddim10,student1]' \\
+        students=[…]
     parapolicy-eval checkpoint=… planner=async delay=2 rtc_mode=guided num_envs=1
     parapolicy-eval checkpoint=… planner=async budget_ms=100 control_hz=50 max_delay=1 num_envs=1 'menu=[…]'
     parapolicy-eval checkpoint=… planner=async delay=4 lead=true forecaster=runs/…/forecaster num_envs=1
     parapolicy-eval checkpoint=… planner=realtime budget_ms=20 control_hz=50 device=cuda   # policy on the GPU
-    parapolicy-eval checkpoint=… planner=realtime budget_ms=18 jit=false  # eager networks (auto: traced for the planners)
+    parapolicy-eval checkpoint=… planner=realtime budget_ms=18 jit=false   # eager (auto: traced for the planners)
 
 Writes one JSON file: success rate with its 95% Wilson interval, mean return / max coverage, the
 per-episode records, and per-chunk inference latency p50/p99, with provenance.

@@ -2,9 +2,9 @@
 
 1. collect expert demonstrations; 2. train a diffusion policy on them; 3. evaluate it on vector envs;
 4. distill a one-step student; 5. run the real-time planner under a per-replan budget (menu, best
-first: the teacher's DDPM-100, its DDIM-10, the student; the cost model is measured afresh), printing the chosen sampler, latency and success, and write a
-video of it. Everything lands in this run's Hydra directory (``runs/quickstart/<time>``) and
-``videos/<env>/``.
+first: the teacher's DDPM-100, its DDIM-10, the student; the cost model is measured afresh), printing
+the chosen sampler, latency and success, and write a video of it. Everything lands in this run's
+Hydra directory (``runs/quickstart/<time>``) and ``videos/<env>/``.
 """
 from __future__ import annotations
 

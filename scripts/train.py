@@ -155,7 +155,8 @@ def train_policy(cfg: TrainScriptConfig) -> dict[str, Any]:
         write_json_atomic(out / "train_summary.json", summary)
         ev = summary.get("eval") or {}
         print(f"done: {summary['step']} steps at {summary['steps_per_s'] or 0:.1f} steps/s; "
-              f"final loss {summary['final_loss']}; eval {({k: ev[k] for k in ('success_rate', 'mean_return') if k in ev})}; "
+              f"final loss {summary['final_loss']}; "
+              f"eval {({k: ev[k] for k in ('success_rate', 'mean_return') if k in ev})}; "
               f"checkpoint {summary['checkpoint']}")
     return summary
 
