@@ -57,8 +57,8 @@ Sections (each writes ``<section>.json`` + ``<section>.md`` into ``out_dir``, de
 
 The default ``rows`` and ``realtime_menu`` are written for a DDPM teacher; for a flow teacher they are
 translated (``ddpm100`` → ``flow100``, ``ddim10`` → ``flow10``, the same Picard/warm-start/student
-variants) and get the flow-only ``flow5-rho2-ab2`` (second-order solver) just before ``flow10``, so one
-command line serves both objectives. Rows given explicitly are used as written.
+variants) and get the flow-only ``flow5-rho2-ab2`` and ``flow4-rho2-ab2`` (second-order solver) just
+before ``flow10``, so one command line serves both objectives. Rows given explicitly are used as written.
 
 ``action_horizon`` (default: the policy's trained Ta) sets the actions executed per chunk in the
 ``samplers`` section, e.g. a Push-T model trained with Ta = 8 and deployed at Ta = 3; it is part of the
@@ -109,9 +109,10 @@ DEFAULT_RT_MENU = ["ddpm100", "picard-ddpm100-p16-look-amortized-student", "ddim
 REFERENCE_ROW = "ddpm100"  # the DDPM default; ``reference_row`` gives the row for any teacher
 #: a DDPM-default spec's sampler tokens and what they are for a flow-matching teacher
 FLOW_TOKENS = {"ddpm100": "flow100", "ddim10": "flow10"}
-#: a flow teacher's default rows and menu also get these items, each just before the translated key: five
-#: Adams–Bashforth 2 calls on a grid packed toward the data end (flow-100's success on Push-T, stop 29)
-FLOW_EXTRA = {"flow10": "flow5-rho2-ab2"}
+#: a flow teacher's default rows and menu also get these items, just before the translated key: five and
+#: four Adams–Bashforth 2 calls on a grid packed toward the data end (flow-100's success on Push-T,
+#: stops 29–30; the four-call item keeps the teacher in a real-time budget on a slow spell of the host)
+FLOW_EXTRA = {"flow10": ("flow5-rho2-ab2", "flow4-rho2-ab2")}
 COST_STATS = ("mean", "median")
 DELAY_SUFFIXES = ("lead", "forecast")  # delay-mode suffixes: ``guided+lead+forecast``
 
@@ -254,7 +255,7 @@ def for_teacher(specs: Sequence[str], defaults: Sequence[str], objective: str) -
     out: list[str] = []
     for spec in specs:
         flow = "-".join(FLOW_TOKENS.get(part, part) for part in spec.split("-"))
-        out += [FLOW_EXTRA[flow], flow] if flow in FLOW_EXTRA else [flow]
+        out += [*FLOW_EXTRA[flow], flow] if flow in FLOW_EXTRA else [flow]
     return out
 
 

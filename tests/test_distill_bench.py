@@ -378,9 +378,10 @@ def test_bench_on_a_flow_teacher_uses_its_own_chain_as_reference(teacher, tmp_pa
     assert s["reference"] == "flow100" and rows["flow100"]["depth_ratio"] == 1.0
     assert rows["flow10"]["depth_ratio"] == pytest.approx(0.1)
     rt = json.loads((out / "realtime.json").read_text())
-    # the DDPM default menu, translated, with the flow-only AB2 item; the items needing a student are
+    # the DDPM default menu, translated, with the flow-only AB2 items; the items needing a student are
     # dropped (none was given)
-    assert rt["menu"] == ["flow100", "flow5-rho2-ab2", "flow10", "warm-flow10"] and rt["sequential_row"] == "flow100"
+    assert rt["menu"] == ["flow100", "flow5-rho2-ab2", "flow4-rho2-ab2", "flow10", "warm-flow10"]
+    assert rt["sequential_row"] == "flow100"
     assert rt["finished_episodes"] >= 1 and rt["reference"]["name"] == "flow100"  # Fork ends by 80 ticks
     # RTC's execution horizon s = 4 of Ta = 8: the first asynchronous request of an episode comes at tick 4
     # (its first chunk is computed synchronously), each later one 4 ticks after the previous one, or as
@@ -479,9 +480,11 @@ def test_default_specs_translate_for_a_flow_teacher():
     from parapolicy.planners.menu import parse_spec
 
     rows = for_teacher(DEFAULT_ROWS, DEFAULT_ROWS, "flow")
-    assert rows[:4] == ["flow100", "flow5-rho2-ab2", "flow10", "picard-flow100-p16"] and "warm-flow10" in rows
+    assert rows[:5] == ["flow100", "flow5-rho2-ab2", "flow4-rho2-ab2", "flow10", "picard-flow100-p16"]
+    assert "warm-flow10" in rows
     menu = for_teacher(DEFAULT_RT_MENU, DEFAULT_RT_MENU, "flow")
-    assert menu.index("flow5-rho2-ab2") == menu.index("flow10") - 1 and len(menu) == len(DEFAULT_RT_MENU) + 1
+    i = menu.index("flow10")
+    assert menu[i - 2:i] == ["flow5-rho2-ab2", "flow4-rho2-ab2"] and len(menu) == len(DEFAULT_RT_MENU) + 2
     assert not any("ddpm" in r or "ddim" in r for r in rows)
     for spec in [*rows, *for_teacher(DEFAULT_RT_MENU, DEFAULT_RT_MENU, "flow")]:
         parse_spec(spec)  # every translated default is a valid spec
