@@ -63,7 +63,7 @@ def test_ab2_nfe_depth_and_first_step_is_euler() -> None:
 
 
 def test_ab2_is_anytime_under_a_fake_clock() -> None:
-    """The anticipating deadline holds; the estimate returned is the last step's x0, x - t·v."""
+    """The anticipating deadline holds and an x0 estimate comes back."""
     den, cond, x1, exact = _case()
     clock = FakeClock()
     timed = TimedDenoiser(den, clock, per_call_s=0.010)
@@ -73,6 +73,38 @@ def test_ab2_is_anytime_under_a_fake_clock() -> None:
     assert (res.x0 - exact).abs().max() < (x1 - exact).abs().max()  # an x0 estimate, not the noisy x_t
     capped = sampler.sample(den, cond, x_init=x1, budget=Budget(max_nfe=3))
     assert capped.nfe == capped.depth == 3 and not capped.converged
+
+
+@pytest.mark.parametrize("calls", [1, 2, 4])
+def test_a_cut_run_jumps_to_zero_with_the_same_rule(calls: int) -> None:
+    """Stopped after k calls, AB2 returns what a k-call AB2 run does on the grid cut after its k-th
+    level with the last step taken to t = 0: one more AB2 step (Euler after a single call), not
+    x - t·v of the last call alone."""
+    den, cond, x1, exact = _case()
+    sampler = AdamsBashforth2Sampler(FlowSchedule(100, time_power=2.0), steps=6)
+    cut = sampler.sample(den, cond, x_init=x1, budget=Budget(max_nfe=calls))
+    ts = sampler.timesteps
+    short = AdamsBashforth2Sampler(FlowSchedule(100), timesteps=torch.cat([ts[:calls], ts.new_zeros(1)]))
+    planned = short.sample(den, cond, x_init=x1, budget=Budget())
+    assert cut.nfe == planned.nfe == calls and not cut.converged and planned.converged
+    torch.testing.assert_close(cut.x0, planned.x0)
+    if calls > 1:  # the second-order jump lands closer than the first-order one from the same call
+        last_x, last_v = _last_point(sampler, den, cond, x1, calls)
+        euler = last_x - ts[calls - 1] * last_v
+        assert (cut.x0 - exact).norm() < (euler - exact).norm()
+
+
+def _last_point(sampler, den, cond, x1, calls: int):
+    """The point of the k-th call and its velocity (recorded by wrapping the denoiser)."""
+    seen = []
+
+    def record(x, t, c):
+        v = den(x, t, c)
+        seen.append((x, v))
+        return v
+
+    sampler.sample(record, cond, x_init=x1, budget=Budget(max_nfe=calls))
+    return seen[-1]
 
 
 def test_ab2_refuses_a_noise_prediction_model() -> None:
