@@ -81,4 +81,3 @@ class AdamsBashforth2Sampler(Sampler):
             return x_last - t_last * v_last  # (B, H, Da)
         r = float(-t_last / (t_last - ts[i - 2]))
         return x_last - t_last * ((1 + 0.5 * r) * v_last - 0.5 * r * v_older)  # (B, H, Da)
-
