@@ -91,8 +91,9 @@ def test_distill_bad_inputs_are_one_line(teacher, tmp_path):
     procs = run_clis([("parapolicy-distill", [f"checkpoint={ckpt}", arg]) for arg, _ in cases], cwd=tmp_path)
     for proc, (_, message) in zip(procs, cases):
         assert_one_line_error(proc, message)
-    assert_one_line_error(run_cli("parapolicy-distill", f"checkpoint={ckpt}", "teacher_steps=10", "teacher_time_power=2",
-                                  f"out={tmp_path / 'rho'}", cwd=tmp_path), "needs a flow teacher")
+    assert_one_line_error(run_cli("parapolicy-distill", f"checkpoint={ckpt}", "teacher_steps=10",
+                                  "teacher_time_power=2", f"out={tmp_path / 'rho'}", cwd=tmp_path),
+                          "needs a flow teacher")
     assert not (tmp_path / "rho").exists()
     # an existing student is not overwritten
     before = (student_dir / "model.safetensors").read_bytes()
@@ -116,7 +117,8 @@ def test_distill_level_experts_student_loads_and_continues_only_as_one(teacher, 
     student = load_policy(out)
     assert student.config.level_experts and len(student.inference_net.experts) == 2
     assert isinstance(student.inference_net, LevelExperts)
-    assert student.predict_chunk(np.zeros((student.config.obs_horizon, student.config.obs_dim), np.float32)).shape[0] == student.config.pred_horizon
+    obs = np.zeros((student.config.obs_horizon, student.config.obs_dim), np.float32)  # (To, Do)
+    assert student.predict_chunk(obs).shape[0] == student.config.pred_horizon
     assert_one_line_error(run_cli("parapolicy-distill", f"checkpoint={ckpt}", f"init_student={out}", "steps=1",
                                   "student_steps=2", f"out={tmp_path / 'single'}", cwd=tmp_path),
                           "has one network per step")
@@ -144,7 +146,8 @@ def test_distill_student_net_trains_its_own_network_on_another_students_bank(tea
     assert summary["bank_from"] == str(banked) and summary["bank_size"] == 16
     student = load_policy(out)
     assert student.config.denoiser == "mlp" and student.config.mlp_width == 32
-    assert student.predict_chunk(np.zeros((student.config.obs_horizon, student.config.obs_dim), np.float32)).shape[0] == student.config.pred_horizon
+    obs = np.zeros((student.config.obs_horizon, student.config.obs_dim), np.float32)  # (To, Do)
+    assert student.predict_chunk(obs).shape[0] == student.config.pred_horizon
     proc = run_cli("parapolicy-distill", f"checkpoint={ckpt}", f"init_student={out}", "steps=1", "student_steps=2",
                    "bank_size=8", "batch_size=8", "heldout_samples=4", f"out={tmp_path / 'mlp2'}", "progress=false",
                    cwd=tmp_path)
@@ -248,13 +251,14 @@ def test_bench_writes_json_markdown_plots_and_readme(teacher, tmp_path):
     readme = tmp_path / "README.md"
     readme.write_text("# x\n<!-- bench:fork -->\nold\n<!-- /bench:fork -->\n")
     fc = tmp_path / "forecaster"
-    proc = run_cli("parapolicy-forecast", f"checkpoint={ckpt}", "max_delay=4", "steps=200", "hidden=32", "rollouts=0", f"out={fc}",
-                   "progress=false", cwd=root)
+    proc = run_cli("parapolicy-forecast", f"checkpoint={ckpt}", "max_delay=4", "steps=200", "hidden=32", "rollouts=0",
+                   f"out={fc}", "progress=false", cwd=root)
     assert proc.returncode == 0, proc.stderr[-3000:]
     proc = run_cli("parapolicy-bench", f"checkpoint={ckpt}", f"students=[{student_dir}]", "episodes=2", "num_envs=2",
                    "rows=[ddpm100,picard-ddpm100-p16-amortized-student,student1,cascade]", "latency_chunks=3",
                    "latency_warmup=1", "cost_repeats=3", "realtime_steps=50", "delay_values=[0,4]",
-                   "delay_modes=[naive,guided,guided+lead,guided+lead+forecast]", f"forecaster={fc}", "delay_episodes=1", f"out_dir={out}", "name=fork", "readme=true",
+                   "delay_modes=[naive,guided,guided+lead,guided+lead+forecast]", f"forecaster={fc}",
+                   "delay_episodes=1", f"out_dir={out}", "name=fork", "readme=true",
                    f"readme_path={readme}", "readme_assets=assets", "progress=false", cwd=root, timeout=240)
     assert proc.returncode == 0, proc.stderr[-3000:]
     for f in ("samplers.json", "realtime.json", "delay.json", "samplers.md", "bench.md"):
@@ -399,7 +403,8 @@ def test_bench_on_a_flow_teacher_uses_its_own_chain_as_reference(teacher, tmp_pa
     text = (out / "bench.md").read_text()
     assert "ratios against sequential flow-100" in text and "p50 ÷ flow-100" in text and "DDPM" not in text
     assert "| actions executed per chunk s (policy's Ta) | 4 (8) |" in text
-    limit_row = f"| delay limit (chunk requests where it ruled out a better sampler) | 2 ticks ({rt['delay_limited']}) |"
+    limit_row = (f"| delay limit (chunk requests where it ruled out a better sampler) | 2 ticks "
+                 f"({rt['delay_limited']}) |")
     assert limit_row in text
 
 

@@ -40,7 +40,8 @@ def test_eval_json_and_record(trained):
     rep = json.loads(report.read_text())
     assert rep["summary"]["episodes"] == 3 and len(rep["episodes"]) == 3
     assert rep["device"] == "cpu"  # the default
-    assert rep["latency_per_chunk"]["count"] > 0 and rep["latency_per_chunk"]["p99_ms"] >= rep["latency_per_chunk"]["p50_ms"]
+    lat = rep["latency_per_chunk"]
+    assert lat["count"] > 0 and lat["p99_ms"] >= lat["p50_ms"]
     assert rep["provenance"]["git_commit"] and len(rep["summary"]["success_ci95"]) == 2
     # the report carries how the checkpoint was trained, so the results table needs no runs/ later
     assert rep["training"]["step"] == 4 and rep["training"]["demos"] == 3
@@ -96,7 +97,8 @@ def test_eval_temperature(trained):
 
 
 def test_eval_delay_settings_need_the_async_planner(trained):
-    """``delay=`` / ``max_delay=`` / ``lead=`` mean nothing to a synchronous planner: one line each, as are bad values."""
+    """``delay=`` / ``max_delay=`` / ``lead=`` mean nothing to a synchronous planner: one line each, as are bad
+    values."""
     root, data, out = trained
     ckpt = f"checkpoint={out / 'checkpoint'}"
     assert_one_line_error(run_cli("parapolicy-eval", ckpt, "max_delay=1", cwd=root),

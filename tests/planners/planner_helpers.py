@@ -131,7 +131,8 @@ def make_chunk_model(schedule: Any, *, denoiser: Callable | None = None, H: int 
     """A ChunkModel around a random MLP: cond = flattened raw obs history, actions = 2·x0 + 1."""
     from parapolicy.planners.realtime import ChunkModel
 
-    den = denoiser if denoiser is not None else MLPDenoiser(H, Da, To * Do, t_scale=getattr(schedule, "num_train_steps", 100))
+    t_scale = getattr(schedule, "num_train_steps", 100)
+    den = denoiser if denoiser is not None else MLPDenoiser(H, Da, To * Do, t_scale=t_scale)
     return ChunkModel(denoiser=den, schedule=schedule, encode_obs=lambda o: o.reshape(o.shape[0], -1),
                       unnormalize=lambda x: 2 * x + 1, obs_horizon=To, pred_horizon=H, action_horizon=Ta,
                       action_dim=Da, action_offset=To - 1 if offset is None else offset)

@@ -141,8 +141,8 @@ def test_cascade_item_uses_previous_plan_as_reference() -> None:
 
     sch = schedules()["ddim"]
     model = make_chunk_model(sch)
-    cas = CascadeSampler(SequentialSampler(sch, steps=2), MLPDenoiser(16, 2, 6, seed=4), SequentialSampler(sch, steps=10),
-                         threshold=1e9, uncertainty="reference", n_samples=1)
+    cas = CascadeSampler(SequentialSampler(sch, steps=2), MLPDenoiser(16, 2, 6, seed=4),
+                         SequentialSampler(sch, steps=10), threshold=1e9, uncertainty="reference", n_samples=1)
     p = RealtimePlanner(model, [MenuItem("cascade", cas)], budget_ms=1000, cost_model=CPU)
     for _ in range(16):
         p.act(np.zeros(3, dtype=np.float32))

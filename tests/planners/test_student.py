@@ -185,7 +185,8 @@ def test_executed_weight_weights_the_executed_positions() -> None:
     To = teacher.config.obs_horizon
     fit = StudentFit(teacher, 1, executed_weight=4.0, action_horizon=3)
     w = fit._pos_w.reshape(8, 2)  # (H, Da)
-    assert torch.allclose(w[To - 1:To + 2], 4 * w[0].expand(3, 2)) and torch.allclose(w[To + 2:], w[0].expand(8 - To - 2, 2))
+    assert torch.allclose(w[To - 1:To + 2], 4 * w[0].expand(3, 2))
+    assert torch.allclose(w[To + 2:], w[0].expand(8 - To - 2, 2))
     assert abs(w.mean().item() - 1) < 1e-6
     err_exec, err_tail = torch.zeros(8, 2), torch.zeros(8, 2)
     err_exec[To - 1:To + 2] = 0.1

@@ -120,8 +120,8 @@ def gaussian_eps(sch, mu, s):
 
 def test_ddim_eta0_stays_close_to_ddpm_mean_path():
     """With K = 100 (single-level steps) a deterministic DDIM step and the DDPM posterior-mean step
-    from the same point differ by (√(1-ᾱ') - √(1-ᾱ'-σ²))·ε̂ ≤ σ·|ε̂|, typically a small fraction of it;
-    for a point-mass data distribution both trajectories end exactly at the data."""
+    from the same point differ by (√(1-ᾱ') - √(1-ᾱ'-σ²))·ε̂ ≤ σ·|ε̂|, typically a small fraction of
+    it; for a point-mass data distribution both trajectories end exactly at the data."""
     ddpm = DDPMSchedule(T, clip_sample=False)
     ddim = DDIMSchedule(T, clip_sample=False, eta=0.0)
     g = gen(5)
