@@ -39,7 +39,7 @@ class ChunkPolicyBase(nn.Module):
         self.model = make_network(config)
         self.ema = copy.deepcopy(self.model).requires_grad_(False).eval()
         self.use_ema = True
-        self.__dict__["_traced"] = None  # (traced network, device) from trace_inference; not a submodule
+        self.__dict__["_traced"] = None  # the traced network from trace_inference; not a submodule
 
     # -- shapes ------------------------------------------------------------------------------------
     @property
@@ -73,13 +73,19 @@ class ChunkPolicyBase(nn.Module):
             self.__dict__["_first_param"] = first
         return first.device
 
+    def _forget_weights(self) -> None:
+        """The weights are about to move or change: drop the cached first weight and a traced copy
+        (its frozen weights would be stale, or on the old device)."""
+        self.__dict__["_first_param"] = None
+        self.__dict__["_traced"] = None
+
     def _apply(self, fn: Any, recurse: bool = True) -> "ChunkPolicyBase":
-        self.__dict__["_first_param"] = None  # .to()/.cuda()/.double() may replace the parameters
+        self._forget_weights()  # .to()/.cuda()/.double() may replace the parameters
         return super()._apply(fn, recurse)
 
     def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True, assign: bool = False) -> Any:
-        """``nn.Module.load_state_dict``; forgets the cached first weight (``assign=True`` replaces it)."""
-        self.__dict__["_first_param"] = None
+        """``nn.Module.load_state_dict``; drops the cached first weight and a traced copy."""
+        self._forget_weights()
         return super().load_state_dict(state_dict, strict=strict, assign=assign)
 
     def num_parameters(self) -> int:
@@ -102,15 +108,15 @@ class ChunkPolicyBase(nn.Module):
 
     @property
     def traced(self) -> bool:
-        """Whether inference runs a traced copy of ``inference_net`` (``trace_inference``)."""
-        held = self.__dict__.get("_traced")
-        return held is not None and held[1] == self.device
+        """Whether inference runs a traced copy of ``inference_net`` (``trace_inference``; training
+        mode, a move and a weight load drop it)."""
+        return self.__dict__.get("_traced") is not None
 
     @property
     def inference_call(self) -> Callable[[Tensor, Tensor, Tensor], Tensor]:
-        """What inference calls: the traced copy after ``trace_inference()`` (on the device it was
-        traced on), else ``inference_net``."""
-        return self.__dict__["_traced"][0] if self.traced else self.inference_net
+        """What inference calls: the traced copy after ``trace_inference()``, else ``inference_net``."""
+        held = self.__dict__.get("_traced")
+        return held if held is not None else self.inference_net
 
     def example_network_time(self) -> Tensor:
         """A ``(1,)`` network time of the dtype inference passes (for tracing)."""
@@ -128,7 +134,7 @@ class ChunkPolicyBase(nn.Module):
         x = torch.randn((1, cfg.pred_horizon, cfg.action_dim), generator=g).to(self.device)  # (1, H, Da)
         with torch.no_grad():
             example = (x, self.example_network_time(), self.encode_obs(obs))
-        self.__dict__["_traced"] = (trace_network(self.inference_net, example), self.device)
+        self.__dict__["_traced"] = trace_network(self.inference_net, example)
         return self
 
     # -- observations and actions ----------------------------------------------------------------------

@@ -72,6 +72,9 @@ def test_the_device_follows_moves_and_reloads_and_a_move_drops_the_trace() -> No
     policy.load_state_dict(cpu_state, assign=True)  # assign=True puts new parameter objects in place
     assert policy.device == torch.device("cpu")
     assert next(policy.model.parameters()).device == torch.device("cpu")
+    other = make_policy(tiny_config()).eval().trace_inference()
+    other.load_state_dict(cpu_state)  # new weights: a trace of the old ones would answer with them
+    assert not other.traced
 
 
 def test_eval_jit_auto_traces_for_the_planners_and_falls_back_to_eager_on_a_mismatch(monkeypatch, capsys) -> None:
