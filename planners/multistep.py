@@ -62,11 +62,7 @@ class AdamsBashforth2Sampler(Sampler):
             deadline.end_pass(1)
             x_prev = x
             h = float(t_next - t)
-            if v_prev is None:
-                x = x + h * v
-            else:
-                r = h / h_prev
-                x = x + h * ((1 + 0.5 * r) * v - 0.5 * r * v_prev)
+            x = _ab2_step(x, h, v, v_prev, h_prev)
             v_older, v_prev, h_prev = v_prev, v, h
             done += 1
         return SampleResult(x0=x, nfe=done, depth=done, wall_s=0.0, converged=True,
@@ -76,8 +72,14 @@ class AdamsBashforth2Sampler(Sampler):
     def _cut_estimate(x_last: Tensor, v_last: Tensor, v_older: Tensor | None, ts: Tensor, i: int) -> Tensor:
         """x0 of a run stopped before step ``i``: one Adams–Bashforth 2 step from the last evaluated
         point ``x_last`` (level ``ts[i-1]``) straight to t = 0 (Euler after a single call)."""
-        t_last = ts[i - 1]
-        if v_older is None:
-            return x_last - t_last * v_last  # (B, H, Da)
-        r = float(-t_last / (t_last - ts[i - 2]))
-        return x_last - t_last * ((1 + 0.5 * r) * v_last - 0.5 * r * v_older)  # (B, H, Da)
+        h_last = float(ts[i - 1] - ts[i - 2]) if v_older is not None else 0.0  # the step that reached ts[i-1]
+        return _ab2_step(x_last, float(-ts[i - 1]), v_last, v_older, h_last)
+
+
+def _ab2_step(x: Tensor, h: float, v: Tensor, v_prev: Tensor | None, h_prev: float) -> Tensor:
+    """x ``(B, H, Da)`` moved by a step ``h`` with velocity ``v`` at x and ``v_prev`` from the step
+    before (of length ``h_prev``): Adams–Bashforth 2, or Euler without a previous velocity."""
+    if v_prev is None:
+        return x + h * v
+    r = h / h_prev
+    return x + h * ((1 + 0.5 * r) * v - 0.5 * r * v_prev)
