@@ -10,7 +10,8 @@ history To and action size) on demonstrations — by default the dataset the pol
 1 … ``max_delay`` the held-out RMSE of the forecast against that of the stale observation.
 ``rollouts=N`` (default 100; 0: demonstrations only) also rolls the policy itself out for N episodes
 (seeds from ``rollout_seed``, away from the evaluation seeds; its sampler ``rollout_sampler`` /
-``rollout_steps`` at ``temperature``) and trains on those trajectories too: what is forecast is the
+``rollout_steps`` at ``temperature``, or any planner menu spec ``rollout_spec`` such as
+``flow5-rho2-ab2-t0.8``, the sampler the policy will be deployed with) and trains on those trajectories too: what is forecast is the
 task's physics, which any trajectory shows, and the policy's own states are the ones it will be asked
 about (a tenth of them is held out and reported separately). On Push-T this matters more than
 anything else: a forecaster trained on demonstrations alone erred 8.9 px against 3.1 px (RMSE, 512 px
@@ -45,6 +46,7 @@ class ForecastCliConfig:
     rollout_seed: int = 300_000
     rollout_sampler: str | None = None  # null: the policy's own
     rollout_steps: int | None = None
+    rollout_spec: str | None = None  # a menu spec (planners/menu.py) instead of rollout_sampler/steps/temperature
     temperature: float = 1.0
     progress: bool = True
 
@@ -54,6 +56,16 @@ class ForecastCliConfig:
         from parapolicy.policies.sampling import check_temperature
 
         check_temperature(self.temperature)
+        if self.rollout_spec is not None:
+            from parapolicy.planners.menu import parse_spec
+
+            clash = [n for n, v in (("rollout_sampler", self.rollout_sampler), ("rollout_steps", self.rollout_steps))
+                     if v is not None] + (["temperature"] if self.temperature != 1.0 else [])
+            if clash:
+                raise ValueError(f"rollout_spec={self.rollout_spec} names the rollouts' sampler; drop "
+                                 f"{', '.join(clash)} (put a temperature in the spec: -t0.8)")
+            if parse_spec(self.rollout_spec).needs_student:
+                raise ValueError(f"rollout_spec={self.rollout_spec} needs a student; use a teacher sampler")
         for name in ("max_delay", "steps", "batch_size", "hidden"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
@@ -142,8 +154,13 @@ def _rollouts(cfg: ForecastCliConfig, env_id: str) -> tuple[list[Any], float | N
     from parapolicy.scripts.common import EnvConfig
 
     policy = load_policy(cfg.checkpoint)
-    runner = ChunkedPolicy(policy, sampler=cfg.rollout_sampler, steps=cfg.rollout_steps, seed=cfg.rollout_seed,
-                           temperature=cfg.temperature)
+    if cfg.rollout_spec is not None:
+        from parapolicy.planners.menu import build_planner
+
+        runner: Any = build_planner(policy, planner="chunked", menu=[cfg.rollout_spec], seed=cfg.rollout_seed)
+    else:
+        runner = ChunkedPolicy(policy, sampler=cfg.rollout_sampler, steps=cfg.rollout_steps, seed=cfg.rollout_seed,
+                               temperature=cfg.temperature)
     env = EnvConfig(id=env_id).make()
     out, wins = [], []
     try:

@@ -319,9 +319,22 @@ def test_bench_bad_inputs_are_one_line(teacher, tmp_path):
     for proc, (_, fragment) in zip(procs, cases):
         assert_one_line_error(proc, fragment)
     fc = tmp_path / "fc2"  # reaches 2 ticks: a delay of 4 is refused before any section runs
-    proc = run_cli("parapolicy-forecast", f"checkpoint={ckpt}", "max_delay=2", "steps=20", "hidden=16", "rollouts=0",
-                   f"out={fc}", "progress=false", cwd=root)
+    # its rollouts sample with a planner menu spec (the deployed sampler), one of the two held out
+    proc = run_cli("parapolicy-forecast", f"checkpoint={ckpt}", "max_delay=2", "steps=20", "hidden=16", "rollouts=2",
+                   "rollout_spec=ddim5-t0.8", f"out={fc}", "progress=false", cwd=root)
     assert proc.returncode == 0, proc.stderr[-3000:]
+    summary = json.loads((fc / "forecaster.json").read_text())["summary"]
+    assert summary["config"]["rollout_spec"] == "ddim5-t0.8" and summary["rollout_success"] is not None
+    assert [r["k"] for r in summary["heldout_rollouts"]] == [1, 2]
+    spec_cases = (("rollout_spec=ddim5 temperature=0.8", "drop temperature"),
+                  ("rollout_spec=ddim5 rollout_steps=5", "drop rollout_steps"),
+                  ("rollout_spec=student1", "needs a student"),
+                  ("rollout_spec=ddim5-x", "ddim5-x"))
+    procs = run_clis([("parapolicy-forecast", [f"checkpoint={ckpt}", f"out={tmp_path / 'fc3'}", *bad.split()])
+                      for bad, _ in spec_cases], cwd=tmp_path)
+    for proc, (_, fragment) in zip(procs, spec_cases):
+        assert_one_line_error(proc, fragment)
+    assert not (tmp_path / "fc3").exists()
     out = tmp_path / "refused"
     assert_one_line_error(run_cli("parapolicy-bench", f"checkpoint={ckpt}", "sections=[samplers,delay]",
                                   "rows=[ddim10]", "delay_values=[0,4]", "delay_modes=[frozen+lead+forecast]",
