@@ -11,9 +11,9 @@ history To and action size) on demonstrations — by default the dataset the pol
 ``rollouts=N`` (default 100; 0: demonstrations only) also rolls the policy itself out for N episodes
 (seeds from ``rollout_seed``, away from the evaluation seeds; its sampler ``rollout_sampler`` /
 ``rollout_steps`` at ``temperature``, or any planner menu spec ``rollout_spec`` such as
-``flow5-rho2-ab2-t0.8``, the sampler the policy will be deployed with) and trains on those trajectories too: what is forecast is the
-task's physics, which any trajectory shows, and the policy's own states are the ones it will be asked
-about (a tenth of them is held out and reported separately). On Push-T this matters more than
+``flow5-rho2-ab2-t0.8``: the sampler the policy will be deployed with) and trains on those trajectories
+too: what is forecast is the task's physics, which any trajectory shows, and the policy's own states are
+the ones it will be asked about (a tenth of them is held out and reported separately). On Push-T this matters more than
 anything else: a forecaster trained on demonstrations alone erred 8.9 px against 3.1 px (RMSE, 512 px
 workspace) 4 ticks ahead on the policy's own trajectories (videos/bench/planners.md). The forecaster is
 written atomically to ``out`` (default ``<checkpoint>/../forecaster``): its weights and ``forecaster.json``
