@@ -4,8 +4,8 @@ Every point of a ``delay.json`` records per-episode success on the same seeds as
 run, so the difference from the same mode's d = 0 is a paired one: its standard error is
 sqrt(var(s_d − s_0) / n) over episodes, smaller than two independent rates' when outcomes agree.
 
-    python delay_pooled.py LABEL=path/delay.json[,path/delay.json…] …
-    python delay_pooled.py --json out.json LABEL=…      # also write the table as JSON
+    python delay_pooled.py LABEL=path/delay.json[,path/delay.json…][@mode,mode…] …   (@: only those modes)
+    python delay_pooled.py --json out.json --png out.png LABEL=…   # also the table as JSON, the curves as PNG
 """
 import json
 import math
@@ -24,14 +24,43 @@ def load(paths):
     return out
 
 
+def plot(table, path):
+    """Success against delay, one line per (label, mode), bars of ± one binomial standard error."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for label, rows in table.items():
+        for mode in dict.fromkeys(r["mode"] for r in rows):
+            pts = [r for r in rows if r["mode"] == mode]
+            se = [math.sqrt(r["success"] * (1 - r["success"]) / r["n"]) for r in pts]
+            ax.errorbar([r["delay"] for r in pts], [r["success"] for r in pts], yerr=se, marker="o", capsize=3,
+                        label=f"{mode} ({label}, n={pts[0]['n']})")
+    ax.set_xlabel("inference delay d (control ticks)")
+    ax.set_ylabel("success")
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
 def main(argv):
-    dump = None
-    if argv[:1] == ["--json"]:
-        dump, argv = argv[1], argv[2:]
+    dump = png = None
+    while argv[:1] in (["--json"], ["--png"]):
+        if argv[0] == "--json":
+            dump = argv[1]
+        else:
+            png = argv[1]
+        argv = argv[2:]
     table = {}
     for arg in argv:
         label, files = arg.split("=", 1)
+        files, _, only = files.partition("@")
         data = load(files.split(","))
+        if only:
+            data = {m: v for m, v in data.items() if m in only.split(",")}
         for mode, by_d in data.items():
             base = by_d.get(0)
             for d in sorted(by_d):
@@ -48,6 +77,8 @@ def main(argv):
     if dump:
         with open(dump, "w") as f:
             json.dump(table, f, indent=1)
+    if png:
+        plot(table, png)
 
 
 if __name__ == "__main__":
