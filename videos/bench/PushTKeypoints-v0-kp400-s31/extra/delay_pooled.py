@@ -25,25 +25,20 @@ def load(paths):
 
 
 def plot(table, path):
-    """Success against delay, one line per (label, mode), bars of ± one binomial standard error."""
-    import matplotlib
+    """Success against delay, one curve per (label, mode), with 95% Wilson intervals: the bench's own
+    ``delay_plot`` (run with the project's Python, which has matplotlib)."""
+    from pathlib import Path
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from parapolicy.planners.stats import wilson_interval
+    from parapolicy.scripts.plots import delay_plot
 
-    fig, ax = plt.subplots(figsize=(6, 4))
+    curves = {}
     for label, rows in table.items():
-        for mode in dict.fromkeys(r["mode"] for r in rows):
-            pts = [r for r in rows if r["mode"] == mode]
-            se = [math.sqrt(r["success"] * (1 - r["success"]) / r["n"]) for r in pts]
-            ax.errorbar([r["delay"] for r in pts], [r["success"] for r in pts], yerr=se, marker="o", capsize=3,
-                        label=f"{mode} ({label}, n={pts[0]['n']})")
-    ax.set_xlabel("inference delay d (control ticks)")
-    ax.set_ylabel("success")
-    ax.legend(fontsize=7)
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
+        for r in rows:
+            k = round(r["success"] * r["n"])
+            curves.setdefault(f"{r['mode']} ({label}, n={r['n']})", []).append(
+                {"delay": r["delay"], "success_rate": r["success"], "success_ci95": list(wilson_interval(k, r["n"]))})
+    delay_plot(curves, Path(path), title="Push-T keypoints, AB2-5 at Ta = 8, pooled over seed sets")
 
 
 def main(argv):
