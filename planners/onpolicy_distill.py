@@ -9,6 +9,10 @@ seeded episodes, records every observation history at which it replanned, has th
 those histories (``StudentFit.label``, the same noise → trajectory targets as the demonstration
 bank), adds them to the bank and trains the student on the union. The demonstration histories stay
 in the bank, so the student does not forget the states a good policy passes through.
+
+``planner_histories`` records the same kind of histories from the *teacher's* rollouts, with any
+planner menu sampler: on a task whose demonstrations start from few initial states, the teacher's
+own episodes from fresh seeds add states a good policy passes through that no demonstration holds.
 """
 from __future__ import annotations
 
@@ -64,6 +68,26 @@ def visited_histories(policy: Any, env_fn: Callable[[], gym.Env], *, episodes: i
     runner = ChunkedPolicy(rec, action_horizon=action_horizon, seed=seed, temperature=temperature)
     results = evaluate_vector(env_fn, runner, episodes=episodes, num_envs=num_envs, seed=seed, use_async=use_async)
     return rec.recorded(), results
+
+
+def planner_histories(policy: Any, spec: str, env_fn: Callable[[], gym.Env], *, episodes: int, num_envs: int,
+                      seed: int, action_horizon: int | None = None, use_async: bool = True
+                      ) -> tuple[Tensor, list[EpisodeResult]]:
+    """Roll ``policy`` (a ``DiffusionPolicy``, e.g. the teacher) out with the planner menu sampler
+    ``spec`` (``planners.menu``, e.g. ``flow4-rho2-ab2-t0.8``) replanning every ``action_horizon``
+    actions, for ``episodes`` seeded episodes (episode j from seed ``seed + j``); return the raw
+    histories it replanned at ``(M, To, Do)`` and the episodes' results. Rows left idle near the end
+    run throwaway episodes (``evaluate_vector``); their histories are in M too."""
+    from .menu import build_planner
+
+    planner = build_planner(policy, planner="chunked", menu=[spec], seed=seed, execute_every=action_horizon)
+    seen: list[np.ndarray] = []
+    planner.on_replan = lambda hist: seen.append(np.array(hist, dtype=np.float32))  # (m, To, Do)
+    results = evaluate_vector(env_fn, planner, episodes=episodes, num_envs=num_envs, seed=seed, use_async=use_async)
+    if not seen:
+        cfg = policy.config
+        return torch.zeros((0, int(cfg.obs_horizon), int(cfg.obs_dim))), results
+    return torch.from_numpy(np.concatenate(seen)), results
 
 
 @dataclass

@@ -334,6 +334,9 @@ class RealtimePlanner:
         self._hist: list[list[np.ndarray]] = []
         self._queue: list[list[np.ndarray]] = []
         self._prev: list[Tensor | None] = []  # per row: last normalized chunk (H, Da)
+        # called with each control-loop replan's raw observation history (m, To, Do) before planning
+        # (e.g. to record the states a policy visits); not for calibration or latency passes
+        self.on_replan: Callable[[np.ndarray], None] | None = None
 
     # -- Policy ----------------------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, indices: Sequence[int] | None = None) -> None:
@@ -390,7 +393,10 @@ class RealtimePlanner:
     def _replan(self, rows: list[int]) -> None:
         prev = [self._prev[i] for i in rows]
         warm = torch.stack(prev) if all(p is not None for p in prev) else None  # (m, H, Da)
-        plan = self.plan_chunk(self.history(rows), warm_from=warm, executed=self.model.action_horizon)
+        hist = self.history(rows)  # (m, To, Do)
+        if self.on_replan is not None:
+            self.on_replan(hist)
+        plan = self.plan_chunk(hist, warm_from=warm, executed=self.model.action_horizon)
         o, Ta = self.model.action_offset, self.model.action_horizon
         for j, i in enumerate(rows):
             self._queue[i] = list(plan.actions[j, o:o + Ta])

@@ -27,6 +27,12 @@ student beyond the noise of its benchmark (videos/bench/pusht_student.md).
 ρ = 2 packs them toward the data end, where the Push-T flow bends: there 20 such steps land as close to
 the converged ODE as 100 uniform ones (x0 RMSE 0.0028 against 0.0024) at a fifth of the labelling cost
 (videos/bench/pusht_student.md).
+``teacher_rollouts=E`` rolls the *teacher* out for E episodes from fresh seeds (``teacher_rollout_seed``
+…) with the menu sampler ``teacher_rollout_spec`` (``planners.menu``; null: the teacher's own sampler)
+replanning every ``action_horizon`` actions, and adds the histories it replanned at, labelled
+``label_repeats`` times each, to the bank before the ``steps`` iterations: on a task whose
+demonstrations start from a few hundred initial states, the states a good policy passes through from
+new ones (``planners.onpolicy_distill.planner_histories``; ``onpolicy_action_noise`` perturbs them too).
 ``onpolicy_action_noise=σ`` perturbs the actions those rollouts execute (DART), so the histories the
 teacher labels also come from beside the student's path.
 How the student fits its labels (``planners.student.StudentFit``): ``loss=pseudo_huber huber_c=c`` (a
@@ -115,6 +121,9 @@ class DistillConfig:
     onpolicy_num_envs: int = 8
     onpolicy_seed: int = 200_000  # round r rolls out from seeds onpolicy_seed + r·onpolicy_episodes …
     onpolicy_action_noise: float = 0.0  # DART in the student's rollouts: executed actions + N(0, (σ·half-range)²)
+    teacher_rollouts: int = 0  # teacher episodes whose replanning histories join the bank before training
+    teacher_rollout_spec: str | None = None  # their planner menu sampler (null: the teacher's own)
+    teacher_rollout_seed: int = 5_000_000  # episode j from seed teacher_rollout_seed + j
     action_horizon: int | None = None  # Ta of the rollouts (null: the teacher's)
     label_repeats: int = 1  # teacher labels (independent noise draws) per on-policy history
     label_batch: int = 1024  # histories per batched teacher labelling pass (larger suits a GPU)
@@ -129,7 +138,8 @@ class DistillConfig:
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
-        for name in ("steps", "onpolicy_rounds", "onpolicy_seed", "augment_size"):
+        for name in ("steps", "onpolicy_rounds", "onpolicy_seed", "augment_size", "teacher_rollouts",
+                     "teacher_rollout_seed"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 0:
                 raise ValueError(f"{name} must be an integer >= 0, got {v!r}")
@@ -143,6 +153,16 @@ class DistillConfig:
                 raise ValueError("anchor pulls the student toward the teacher's weights; a student_net has none")
         if not isinstance(self.level_experts, bool):
             raise ValueError(f"level_experts must be true or false, got {self.level_experts!r}")
+        if self.teacher_rollout_spec is not None:
+            from parapolicy.planners.menu import parse_spec
+
+            if not self.teacher_rollouts:
+                raise ValueError("teacher_rollout_spec names the teacher rollouts' sampler; give teacher_rollouts >= 1")
+            if parse_spec(self.teacher_rollout_spec).needs_student:
+                raise ValueError(f"teacher_rollout_spec={self.teacher_rollout_spec} needs a student; use a teacher "
+                                 "sampler")
+        if self.teacher_rollouts and self.steps == 0:
+            raise ValueError("teacher_rollouts label histories for the steps iterations; give steps >= 1")
         if self.steps == 0 and self.init_student is None:
             raise ValueError("steps=0 trains nothing on the demonstrations; it needs init_student= (a student to "
                              "continue)")
@@ -385,6 +405,8 @@ def distill_checkpoint(cfg: DistillConfig) -> dict[str, Any]:
     if cfg.bank_from is not None:
         check_init_student(cfg.bank_from, cfg.checkpoint, cfg.student_steps, True, option="bank_from")  # bank only
     teacher = load_policy(cfg.checkpoint, device=_device(cfg.device))
+    if cfg.teacher_rollouts:
+        _check_rollout_spec(cfg, teacher)
     init = load_policy(cfg.init_student, device=teacher.device) if cfg.init_student is not None else None
     net = cfg.student_net
     if net is None and init is not None:  # continue the initial student's own network
@@ -392,9 +414,10 @@ def distill_checkpoint(cfg: DistillConfig) -> dict[str, Any]:
 
         net = {f: getattr(init.config, f) for f in NETWORK_FIELDS}
     env_fn = None
-    if cfg.onpolicy_rounds:
+    if cfg.onpolicy_rounds or cfg.teacher_rollouts:
         if not tcfg.env_id:
-            raise UserError(f"onpolicy_rounds needs the teacher's task, and {cfg.checkpoint} records no env_id")
+            what = "onpolicy_rounds" if cfg.onpolicy_rounds else "teacher_rollouts"
+            raise UserError(f"{what} needs the teacher's task, and {cfg.checkpoint} records no env_id")
         env_fn = onpolicy_env_fn(tcfg.env_id, cfg.onpolicy_action_noise)
         horizon = cfg.action_horizon or tcfg.action_horizon
         if horizon > tcfg.pred_horizon - tcfg.obs_horizon + 1:
@@ -422,6 +445,7 @@ def distill_checkpoint(cfg: DistillConfig) -> dict[str, Any]:
              f"{cfg.onpolicy_steps} steps" if cfg.onpolicy_rounds else ""), flush=True)
     bar, log = _progress(cfg)
     rounds: list[dict[str, Any]] = []
+    teacher_round: dict[str, Any] | None = None
     try:
         fit = StudentFit(teacher, cfg.student_steps, teacher_steps=cfg.teacher_steps,
                          teacher_path=str(Path(cfg.checkpoint).resolve()), init=init, batch_size=cfg.batch_size,
@@ -454,6 +478,12 @@ def distill_checkpoint(cfg: DistillConfig) -> dict[str, Any]:
                      chunk=cfg.label_batch, obs_noise=cfg.obs_noise)
             (bar.write if bar is not None else print)(
                 f"+{cfg.augment_size} training histories moved by N(0, {cfg.obs_noise:g}²) -> bank {fit.bank_size}")
+        if cfg.teacher_rollouts:
+            teacher_round = _teacher_rollouts(cfg, teacher, fit, env_fn)
+            (bar.write if bar is not None else print)(
+                f"teacher rollouts ({teacher_round['spec']}): {teacher_round['episodes']} episodes, success "
+                f"{teacher_round['success_rate']}; +{teacher_round['new_histories']} histories x "
+                f"{cfg.label_repeats} -> bank {fit.bank_size}; {teacher_round['seconds']:.0f} s")
         if cfg.steps:
             fit.train(cfg.steps, log=log)
         if cfg.onpolicy_rounds:
@@ -485,6 +515,7 @@ def distill_checkpoint(cfg: DistillConfig) -> dict[str, Any]:
     summary = {"teacher": str(Path(cfg.checkpoint).resolve()), "dataset": dataset_record(paths),
                "student_steps": cfg.student_steps, "timesteps": student.config.timesteps,
                "temperature": cfg.temperature, "init_student": cfg.init_student, "onpolicy": rounds,
+               "teacher_rollouts": teacher_round,
                "bank_from": str(bank_dir) if saved is not None else "demonstrations", "bank_saved": cfg.save_bank,
                "nfe_per_chunk": err["nfe"], "heldout": err, "train_histories_fresh_noise": seen,
                "heldout_split_seed": split_seed, "bank_size": dl.bank_size, "shared_tensors": fit.shared_tensors,
@@ -500,6 +531,40 @@ def distill_checkpoint(cfg: DistillConfig) -> dict[str, Any]:
           f"over {err['samples']} histories; on training histories with fresh noise {seen['student_rmse']:.4f}; "
           f"{dl.seconds:.0f} s -> {out}")
     return summary
+
+
+def _check_rollout_spec(cfg: DistillConfig, teacher: Any) -> None:
+    """Refuse a teacher rollout sampler that this teacher cannot run (before any labelling)."""
+    from parapolicy.planners.menu import build_planner, default_spec
+
+    spec = cfg.teacher_rollout_spec or default_spec(teacher)
+    try:
+        build_planner(teacher, planner="chunked", menu=[spec], execute_every=cfg.action_horizon)
+    except ValueError as e:
+        raise UserError(f"teacher_rollout_spec={spec}: {e}") from e
+
+
+def _teacher_rollouts(cfg: DistillConfig, teacher: Any, fit: Any, env_fn: Callable[[], Any]) -> dict[str, Any]:
+    """Roll the teacher out (``cfg.teacher_rollouts`` episodes), label its replanning histories into
+    ``fit``'s bank; returns what was done (spec, success, histories added, seconds)."""
+    import time
+
+    from parapolicy.planners.onpolicy_distill import planner_histories
+    from parapolicy.planners.vector_eval import summarize_results
+
+    t0 = time.perf_counter()
+    from parapolicy.planners.menu import default_spec
+
+    spec = cfg.teacher_rollout_spec or default_spec(teacher)
+    obs, results = planner_histories(teacher, spec, env_fn, episodes=cfg.teacher_rollouts,
+                                     num_envs=cfg.onpolicy_num_envs, seed=cfg.teacher_rollout_seed,
+                                     action_horizon=cfg.action_horizon)  # (M, To, Do)
+    fit.label(obs.repeat(cfg.label_repeats, 1, 1), chunk=cfg.label_batch)  # (repeats·M, To, Do)
+    summary = summarize_results(results)
+    return {"spec": spec, "episodes": cfg.teacher_rollouts, "seed": cfg.teacher_rollout_seed,
+            "success_rate": summary.get("success_rate"), "mean_return": summary["mean_return"],
+            "new_histories": int(obs.shape[0]), "repeats": cfg.label_repeats, "bank_size": fit.bank_size,
+            "seconds": time.perf_counter() - t0}
 
 
 def _progress(cfg: DistillConfig) -> tuple[Any, Any]:

@@ -102,6 +102,58 @@ def test_distill_bad_inputs_are_one_line(teacher, tmp_path):
     assert (student_dir / "model.safetensors").read_bytes() == before
 
 
+def test_planner_histories_are_the_replanning_states(teacher):
+    """planner_histories rolls the teacher out with a menu sampler and returns, in order, the observation
+    history of every replan: one every Ta steps of each episode, the first made of the reset
+    observation repeated To times."""
+    from parapolicy.planners.onpolicy_distill import planner_histories
+    from parapolicy.scripts.common import EnvConfig
+
+    _, ckpt, _ = teacher
+    policy = load_policy(ckpt)
+    make = EnvConfig(id="Fork-v0").make
+    hist, results = planner_histories(policy, "ddim3-t0.8", make, episodes=2, num_envs=1, seed=41,
+                                      action_horizon=4, use_async=False)  # (M, To, Do)
+    assert [r.seed for r in results] == [41, 42]
+    assert hist.shape == (sum(-(-r.steps // 4) for r in results), policy.config.obs_horizon, policy.config.obs_dim)
+    env = make()
+    try:
+        first, _ = env.reset(seed=41)
+    finally:
+        env.close()
+    np.testing.assert_allclose(hist[0].numpy(), np.stack([first] * policy.config.obs_horizon), rtol=0, atol=1e-6)
+    assert not torch.equal(hist[1], hist[0])  # the next replan sees the states the teacher's actions reached
+
+
+def test_distill_adds_teacher_rollout_histories_to_the_bank(teacher, tmp_path):
+    """teacher_rollouts=E: the histories of E teacher episodes (sampler teacher_rollout_spec, seeds from
+    teacher_rollout_seed) join the bank, label_repeats times each, before the training steps; bad
+    rollout options end in one line and write nothing."""
+    root, ckpt, _ = teacher
+    out = tmp_path / "student_tr"
+    proc = run_cli("parapolicy-distill", f"checkpoint={ckpt}", "steps=2", "student_steps=1", "bank_size=16",
+                   "batch_size=8", "heldout_samples=4", "teacher_rollouts=2", "teacher_rollout_spec=ddim3-t0.8",
+                   "teacher_rollout_seed=123", "onpolicy_num_envs=2", "label_repeats=2", "action_horizon=4",
+                   f"out={out}", "progress=false", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "teacher rollouts (ddim3-t0.8): 2 episodes" in proc.stdout, proc.stdout
+    summary = json.loads((out / "config.json").read_text())["extra"]["distill"]
+    tr = summary["teacher_rollouts"]
+    assert (tr["spec"], tr["seed"], tr["episodes"], tr["repeats"]) == ("ddim3-t0.8", 123, 2, 2)
+    assert tr["new_histories"] >= 2 and tr["success_rate"] is not None
+    assert summary["bank_size"] == tr["bank_size"] == 16 + 2 * tr["new_histories"]
+    cases = [(["teacher_rollout_spec=ddim3"], "give teacher_rollouts >= 1"),
+             (["teacher_rollouts=1", "teacher_rollout_spec=student1"], "needs a student"),
+             (["teacher_rollouts=1", "teacher_rollout_spec=ddim3-x"], "ddim3-x"),
+             (["teacher_rollouts=1", "teacher_rollout_spec=flow4-ab2"], "teacher_rollout_spec=flow4-ab2"),
+             (["teacher_rollouts=-1"], "teacher_rollouts must be an integer >= 0")]
+    procs = run_clis([("parapolicy-distill", [f"checkpoint={ckpt}", *args, f"out={tmp_path / 'bad'}"])
+                      for args, _ in cases], cwd=tmp_path)
+    for proc, (_, message) in zip(procs, cases):
+        assert_one_line_error(proc, message)
+    assert not (tmp_path / "bad").exists()
+
+
 def test_distill_level_experts_student_loads_and_continues_only_as_one(teacher, tmp_path):
     """level_experts=true writes a 2-network student that loads and samples (here with augment_size extra
     moved histories in its bank); continuing it as a single network is refused in one line and writes
