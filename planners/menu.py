@@ -23,6 +23,9 @@ A *menu* is a list of sampler specs, best quality first. Each spec is one string
 ``draft-student[<N>]-<sched><K>[-rho<ρ>]``              the student's steps down to its last middle
                                                         level, then K teacher steps from there
                                                         (flow, or ddim on a DDPM model)
+``draft-student[<N>]-flow<K>[-rho<ρ>]-at<t>``             … handing over at flow time t instead: the
+                                                        student's levels above t, its step down to t,
+                                                        then K teacher steps (``draft-student1-flow1-at0.05``)
 ``<any of the above but cascade>-t<T>``                 the same item with its initial noise drawn from
                                                         N(0, T²·I) (``student2-t0.8``; default T = 1)
 =====================================================  =================================================
@@ -63,7 +66,7 @@ from .picard import PicardSampler
 from .realtime import ChunkModel, MenuItem, RealtimePlanner, SamplerSpec, check_actions_per_chunk
 from .rtc import RTC_MODES
 from .sequential import SequentialSampler
-from .student_draft import LevelRoutedDenoiser, draft_sampler, finish_levels
+from .student_draft import LevelRoutedDenoiser, draft_sampler, draft_sampler_at, finish_levels
 from .student_picard import StudentInitPicardSampler
 
 PLANNERS = ("chunked", "realtime", "async")
@@ -71,13 +74,14 @@ SCHEDULE_NAMES = ("ddpm", "ddim", "flow")
 ALLOWED_FORMS = ("ddpm<K> | ddim<K> | flow<K>[-rho<r>][-ab2] | warm-<sched><K>[-s<i>] | warm-student[<N>][-s<i>] | "
                  "picard-<sched><K>-p<P>[-tau<t>][-look]"
                  "[-amortized[-student[<N>]]] | student[<N>] | cascade[-student<N>][-<sched><K>] | "
-                 "draft-student[<N>]-<ddim|flow><K>[-rho<r>], "
+                 "draft-student[<N>]-<ddim|flow><K>[-rho<r>] | draft-student[<N>]-flow<K>[-rho<r>]-at<t>, "
                  "each but cascade with an optional -t<temperature> suffix")
 
 _SEQ = re.compile(r"^(ddpm|ddim|flow)(\d+)$")
 _STUDENT = re.compile(r"^student(\d*)$")
 _TEMP = re.compile(r"^t(\d+(?:\.\d*)?|\.\d+)$")
 _RHO = re.compile(r"^rho(\d+(?:\.\d*)?|\.\d+)$")
+_AT = re.compile(r"^at(\d+(?:\.\d*)?|\.\d+)$")
 
 
 # ------------------------------------------------------------------------------------------ parsing
@@ -90,7 +94,8 @@ class MenuSpec:
     (-1: the default K // 2). ``amortized``: None | "warm" | "student". ``student_steps``: which
     student (None: the one with the fewest steps). ``temperature``: scale of the initial noise.
     ``time_power``: ρ of a flow sampler's time grid (1: uniform). ``solver``: a sequential flow
-    sampler's ODE solver, euler or ab2 (Adams–Bashforth 2).
+    sampler's ODE solver, euler or ab2 (Adams–Bashforth 2). ``handoff``: a draft's handoff flow time
+    (None: the student's last middle level).
     """
 
     text: str
@@ -107,6 +112,7 @@ class MenuSpec:
     temperature: float = 1.0
     time_power: float = 1.0
     solver: str = "euler"
+    handoff: float | None = None
 
     @property
     def needs_student(self) -> bool:
@@ -272,9 +278,18 @@ def _parse_draft(text: str, rest: list[str]) -> MenuSpec:
     sched, steps = _seq_token(text, rest[1])
     if sched == "ddpm":
         raise _bad(text, "the teacher's finish must be deterministic: flow<K> or ddim<K>")
+    handoff = None
+    m = _AT.match(rest[-1]) if len(rest) > 2 else None
+    if m:
+        if sched != "flow":
+            raise _bad(text, "a handoff time -at<t> is a flow time: the finish must be flow<K>")
+        handoff = float(m.group(1))
+        if not 0 < handoff < 1:
+            raise _bad(text, f"the handoff time must lie in (0, 1), got {m.group(1)}")
+        rest = rest[:-1]
     power = _grid_power(text, sched, rest[2:], "the teacher's finish (a flow finish takes -rho<ρ>)")
     teacher = MenuSpec(text=rest[1], kind="sequential", schedule=sched, steps=steps, time_power=power)
-    return MenuSpec(text=text, kind="draft", student_steps=student_steps, teacher=teacher)
+    return MenuSpec(text=text, kind="draft", student_steps=student_steps, teacher=teacher, handoff=handoff)
 
 
 # ------------------------------------------------------------------------------------------ students
@@ -416,6 +431,14 @@ def _draft_item(spec: MenuSpec, ctx: MenuContext) -> MenuItem:
     """The student's steps down to its last middle level, the teacher's finish from there."""
     student = _pick_student(ctx.students, spec, spec.student_steps)
     n = int(student.config.num_inference_steps)
+    if spec.handoff is not None:
+        if not isinstance(student.schedule, FlowSchedule):
+            raise ValueError(f"menu item {spec.text!r}: a handoff time -at<t> needs a flow model")
+        tail = spec.teacher
+        finish = finish_levels(student.schedule, torch.tensor(spec.handoff), tail.steps, tail.time_power)
+        router = LevelRoutedDenoiser(student.denoiser, ctx.model.denoiser, spec.handoff)
+        sampler = draft_sampler_at(student.schedule, student.timesteps, finish, name=spec.text)
+        return MenuItem(name=spec.text, sampler=sampler, denoiser=router)
     if n < 2:
         raise ValueError(f"menu item {spec.text!r} needs a student with at least 2 steps (a middle level to hand "
                          f"over at); the {n}-step student has none")

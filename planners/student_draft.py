@@ -11,6 +11,11 @@ levels, run by ``SequentialSampler`` with a denoiser that calls the student's ne
 handoff level and the teacher's at and below it, so the budget, the anytime x0 estimate and the
 statistics are those of any sequential sampler: nfe = depth = handoff + K.
 
+``draft_sampler_at`` hands over at any flow time below the student's first level instead, so a 1-step
+student can draft too: its step from t = 1 to t_h re-noises its x0 estimate with the same noise, and
+the teacher finishes from t_h (``draft-student1-flow1-at0.05``; stop 32 on Push-T: one teacher call
+from t_h = 0.05 lifts the 1-step student from about 0.55 to 0.71, the teacher's 0.74).
+
 This is amortized inference of the noisy steps only (as SDEdit starts a chain from a rough draft),
 priced between the student (N calls) and the teacher's sampler. Measured on the 400-demo Push-T
 keypoint model (videos/bench/pusht_student.md): the 2-step student's first step plus four teacher steps
@@ -100,4 +105,18 @@ def draft_sampler(student_schedule: Any, student_timesteps: Tensor, handoff: int
     return SequentialSampler(student_schedule, levels, name=name)
 
 
-__all__ = ["LevelRoutedDenoiser", "draft_sampler", "finish_levels"]
+def draft_sampler_at(student_schedule: Any, student_timesteps: Tensor, finish: Tensor, *,
+                     name: str | None = None) -> SequentialSampler:
+    """A flow draft handed over at the flow time ``finish[0]`` rather than at one of the student's
+    levels: the student's levels above it, its own Euler step down to it (for a 1-step student,
+    x_t = t·z + (1 − t)·x̂0, its x0 estimate re-noised with the same noise), then the teacher's
+    ``finish``. Run it with a ``LevelRoutedDenoiser`` whose handoff is ``finish[0]``."""
+    ts = torch.as_tensor(student_timesteps, dtype=torch.float32)
+    t_h = float(finish[0])
+    above = ts[ts > t_h]  # (j,) the student's levels noisier than the handoff
+    if above.numel() == 0:
+        raise ValueError(f"the handoff time {t_h} is not below the student's first level {float(ts[0])}")
+    return SequentialSampler(student_schedule, torch.cat([above, finish.to(torch.float32)]), name=name)
+
+
+__all__ = ["LevelRoutedDenoiser", "draft_sampler", "draft_sampler_at", "finish_levels"]

@@ -87,7 +87,9 @@ class PolicyConfig:
     level ``-1`` for DDPM/DDIM or ``0.0`` for flow) that overrides ``inference_steps``; a distilled
     student is just a policy with its own ``timesteps`` (and ``teacher``, the path of the checkpoint
     it was distilled from). ``level_experts``: one network per step of ``timesteps`` instead of one
-    shared by all (``policies.experts``; students only).
+    shared by all (``policies.experts``; students only). ``expert_nets``: with ``level_experts``, one
+    mapping of network fields (``NETWORK_FIELDS``) per step that its expert overrides (null or ``{}``:
+    this config's network), so the steps' networks may differ in size (``planners.finisher``).
     """
 
     obs_dim: int
@@ -121,6 +123,7 @@ class PolicyConfig:
     mlp_blocks: int = 3
     env_id: str | None = None
     level_experts: bool = False
+    expert_nets: list[Any] | None = None
 
     def __post_init__(self) -> None:
         _check_choice("policy kind", self.kind, POLICY_KINDS)
@@ -177,10 +180,38 @@ class PolicyConfig:
             raise ValueError(f"level_experts must be a boolean, got {self.level_experts!r}")
         if self.level_experts and self.timesteps is None:
             raise ValueError("level_experts needs explicit timesteps (one network per step)")
+        if self.expert_nets is not None:
+            self.expert_nets = self._validated_expert_nets(self.expert_nets)
         for name in ("teacher", "env_id"):
             v = getattr(self, name)
             if v is not None and not isinstance(v, str):
                 raise ValueError(f"{name} must be a string or None, got {v!r}")
+
+    def _validated_expert_nets(self, nets: Any) -> list[dict[str, Any]]:
+        if not self.level_experts:
+            raise ValueError("expert_nets needs level_experts (one network per step)")
+        if isinstance(nets, (str, bytes)) or not hasattr(nets, "__iter__"):
+            raise ValueError(f"expert_nets must be a list of network-field mappings, one per step, got {nets!r}")
+        out = [dict(n) if n is not None and hasattr(n, "keys") else n for n in nets]
+        steps = len(self.timesteps or []) - 1
+        if len(out) != steps:
+            raise ValueError(f"expert_nets needs one entry per step ({steps}), got {len(out)}")
+        for n in out:
+            if n is None:
+                continue
+            if not isinstance(n, dict):
+                raise ValueError(f"each expert_nets entry must be a mapping of network fields or null, got {n!r}")
+            unknown = sorted(set(n) - set(NETWORK_FIELDS))
+            if unknown:
+                raise ValueError(f"unknown expert_nets field(s) {unknown}; allowed: {', '.join(NETWORK_FIELDS)}")
+        return [n or {} for n in out]
+
+    def expert_config(self, i: int) -> "PolicyConfig":
+        """The single-network config of step ``i``'s expert (``expert_nets[i]`` applied)."""
+        over = dict(self.expert_nets[i]) if self.expert_nets is not None else {}
+        if "down_dims" in over:
+            over["down_dims"] = tuple(over["down_dims"])
+        return dataclasses.replace(self, level_experts=False, expert_nets=None, **over)
 
     def _validated_timesteps(self, ts: Any) -> list[float]:
         if isinstance(ts, (str, bytes)) or not hasattr(ts, "__iter__"):

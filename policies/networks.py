@@ -23,8 +23,7 @@ def make_network(config: PolicyConfig) -> nn.Module:
         from .experts import LevelExperts, network_levels
 
         levels = network_levels(config)
-        single = dataclasses.replace(config, level_experts=False)
-        return LevelExperts([make_network(single) for _ in levels], levels)
+        return LevelExperts([make_network(config.expert_config(i)) for i in range(len(levels))], levels)
     if config.denoiser == "unet":
         return ConditionalUnet1D(config.action_dim, cond_dim(config), down_dims=config.down_dims,
                                  kernel_size=config.kernel_size, n_groups=config.n_groups,

@@ -600,6 +600,10 @@ def test_spec_parsing():
         ("draft", 2, "flow", 4, 2.0, 0.8) and d.needs_student
     dd = parse_spec("draft-student-ddim4")
     assert dd.student_steps is None and (dd.teacher.schedule, dd.teacher.time_power) == ("ddim", 1.0)
+    assert dd.handoff is None
+    da = parse_spec("draft-student1-flow2-rho2-at0.05-t0.8")
+    assert (da.student_steps, da.teacher.steps, da.teacher.time_power, da.handoff, da.temperature) == \
+        (1, 2, 2.0, 0.05, 0.8)
 
 
 @pytest.mark.parametrize("spec,fragment", [
@@ -613,6 +617,9 @@ def test_spec_parsing():
     ("draft-student2", "needs a student and the teacher's finish"), ("draft-flow4", "needs a student"),
     ("draft-student2-ddpm10", "must be deterministic"), ("draft-student2-ddim4-rho2", "a flow finish takes"),
     ("draft-student2-flow4-rho2-x", "unexpected suffix"), ("draft-student2-flow4-rho0", "rho must be a number > 0"),
+    ("draft-student1-ddim4-at0.05", "a handoff time -at<t> is a flow time"),
+    ("draft-student1-flow1-at1", r"the handoff time must lie in \(0, 1\)"),
+    ("draft-student1-flow1-at0.05-at0.1", "unexpected suffix"),
 ])
 def test_bad_specs(spec, fragment):
     from parapolicy.planners.menu import ALLOWED_FORMS, parse_spec

@@ -6,7 +6,7 @@ import torch
 
 from parapolicy.planners.base import Budget
 from parapolicy.planners.sequential import SequentialSampler
-from parapolicy.planners.student_draft import LevelRoutedDenoiser, draft_sampler, finish_levels
+from parapolicy.planners.student_draft import LevelRoutedDenoiser, draft_sampler, draft_sampler_at, finish_levels
 from parapolicy.policies.schedules import DDIMSchedule, DDPMSchedule, FlowSchedule
 from planner_helpers import MLPDenoiser
 
@@ -92,3 +92,27 @@ def test_draft_sampler_errors():
         draft_sampler(sch, torch.tensor([1.0, 0.0]), 1, torch.tensor([0.5, 0.0]))
     with pytest.raises(ValueError, match="not at the handoff level"):
         draft_sampler(sch, torch.tensor([1.0, 0.15, 0.0]), 1, torch.tensor([0.3, 0.0]))
+
+
+def test_one_step_student_draft_handed_over_at_a_flow_time():
+    """draft_sampler_at: a 1-step student's step from 1 to t_h lands on its x0 estimate re-noised with
+    the same noise, t_h·z + (1 − t_h)·x̂0, and the teacher's one Euler step finishes from there: two
+    calls, one per network."""
+    sch = FlowSchedule(100)
+    student, teacher = MLPDenoiser(H, DA, DC, seed=1, t_scale=1.0), MLPDenoiser(H, DA, DC, seed=2, t_scale=1.0)
+    t_h = 0.05
+    sampler = draft_sampler_at(sch, torch.tensor([1.0, 0.0]), finish_levels(sch, torch.tensor(t_h), 1))
+    router = LevelRoutedDenoiser(student, teacher, t_h)
+    g = torch.Generator().manual_seed(0)
+    z, c = torch.randn(B, H, DA, generator=g), torch.randn(B, DC, generator=g)  # (B, H, Da), (B, Dc)
+    res = sampler.sample(router, c, x_init=z, budget=Budget())
+    assert res.converged and res.nfe == res.depth == 2 and router.calls == {"student": 1, "teacher": 1}
+    x_hat = z - student(z, torch.ones(B), c)  # the student's x0
+    x_h = t_h * z + (1 - t_h) * x_hat
+    want = x_h - t_h * teacher(x_h, torch.full((B,), t_h), c)
+    torch.testing.assert_close(res.x0, want)
+    # a 2-step student (middle level 0.15) keeps its first step and hands over below it
+    two = draft_sampler_at(sch, torch.tensor([1.0, 0.15, 0.0]), finish_levels(sch, torch.tensor(t_h), 2))
+    torch.testing.assert_close(two.timesteps, torch.tensor([1.0, 0.15, 0.05, 0.025, 0.0]))
+    with pytest.raises(ValueError, match="not below the student's first level"):
+        draft_sampler_at(sch, torch.tensor([0.5, 0.0]), torch.tensor([0.6, 0.0]))

@@ -68,3 +68,22 @@ def test_level_experts_needs_explicit_boolean_and_timesteps() -> None:
         _cfg(timesteps=None)
     with pytest.raises(ValueError, match="level_experts must be a boolean"):
         _cfg(level_experts="yes")
+
+
+def test_expert_nets_give_each_step_its_own_network_size(tmp_path) -> None:
+    """expert_nets: step 1's expert drops the U-Net's bottleneck blocks, step 0's keeps them; the
+    sizes survive a checkpoint round trip, and malformed entries are refused in one line."""
+    torch.manual_seed(0)
+    cfg = _cfg(expert_nets=[None, {"mid_blocks": 0}])
+    pol = make_policy(cfg).eval()
+    full, small = (sum(p.numel() for p in e.parameters()) for e in pol.model.experts)
+    assert small < full == sum(p.numel() for p in make_network(_cfg(level_experts=False, timesteps=None)).parameters())
+    assert cfg.expert_config(1).mid_blocks == 0 and cfg.expert_config(0).mid_blocks == cfg.mid_blocks
+    back = load_policy(save_checkpoint(pol, tmp_path / "mixed"))
+    assert back.config.expert_nets == [{}, {"mid_blocks": 0}]
+    assert [sum(p.numel() for p in e.parameters()) for e in back.model.experts] == [full, small]
+    for kw, msg in ((dict(level_experts=False, timesteps=None, expert_nets=[{}]), "needs level_experts"),
+                    (dict(expert_nets=[{}]), "one entry per step"),
+                    (dict(expert_nets=[{}, {"width": 3}]), "unknown expert_nets field")):
+        with pytest.raises(ValueError, match=msg):
+            _cfg(**kw)

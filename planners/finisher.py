@@ -1,0 +1,170 @@
+"""Finisher: a small network distilled to make the last, low-noise step after a 1-step student's draft.
+
+A 1-step flow student maps noise z straight to a chunk x̂0. On the 400-demo Push-T keypoint model it
+reaches only about 0.8× its teacher's success, although its x0 error is as small as that of 2-step
+students that do better, and lowering that error further (more and more varied histories) does not
+lift it (videos/bench/pusht_student.md, stop 32). Re-noising the draft to a low level t_m with the
+same noise, x_tm = t_m·z + (1 − t_m)·x̂0 (exactly the student's own Euler step from 1 to t_m), and
+letting the *teacher's* network make one Euler step from there restores the teacher's success
+(t_m = 0.05). That is a 2-step sampler on two networks, 1 → t_m → 0, and the second call is where a
+full-size teacher costs too much for a 2-call chain to be 50× faster than 100 teacher calls.
+
+The finisher replaces that second call by a cheaper network (e.g. the teacher's U-Net without its
+bottleneck blocks, ``net={"mid_blocks": 0}``) trained to reproduce it: on observation histories
+(a student's saved bank, or demonstration windows) with fresh noise z ~ N(0, T²·I) per batch, the
+input is the frozen draft's x_tm and the target is the teacher's one-step x0 estimate from it,
+x_tm − t_m·v_teacher(x_tm, t_m); the loss is the mean squared error of the finisher's own x0
+estimate. It starts from every teacher tensor whose name and shape it shares (``load_matching``).
+Labels cost one draft call and one teacher call per row, so they are drawn afresh each batch.
+
+The result is an ordinary 2-step student checkpoint: ``level_experts`` with levels [1, t_m, 0] and
+``expert_nets`` [the draft's network, the finisher's], expert 0 holding the draft's weights
+unchanged. Flow teachers only (the re-noising above is the flow path).
+"""
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Any, Callable
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from parapolicy.policies.schedules import FlowSchedule
+
+from .student import check_number, check_student_net, load_matching
+
+
+def check_draft(draft: Any, teacher: Any) -> None:
+    """``ValueError`` unless ``draft`` is a single-network 1-step student (levels [1, 0]) that fits
+    ``teacher`` (a flow policy)."""
+    if not isinstance(teacher.train_schedule, FlowSchedule):
+        raise ValueError(f"a finisher needs a flow teacher (its draft is re-noised along the flow path), not "
+                         f"{type(teacher.train_schedule).__name__}")
+    cfg = draft.config
+    if cfg.teacher is None:
+        raise ValueError("the draft must be a distilled 1-step student (its config names no teacher)")
+    if [float(t) for t in cfg.timesteps or []] != [1.0, 0.0] or cfg.level_experts:
+        raise ValueError(f"the draft must be a single-network 1-step student with levels [1, 0], got levels "
+                         f"{cfg.timesteps}{' with one network per step' if cfg.level_experts else ''}")
+    tcfg = teacher.config
+    if (cfg.obs_dim, cfg.action_dim, cfg.obs_horizon, cfg.pred_horizon) != \
+            (tcfg.obs_dim, tcfg.action_dim, tcfg.obs_horizon, tcfg.pred_horizon):
+        raise ValueError("the draft's shapes (Do, Da, To, H) differ from the teacher's")
+
+
+class FinisherFit:
+    """The 2-step student (draft, finisher) under training; only the finisher's weights move.
+
+    ``level`` t_m in (0, 1): where the draft hands over. ``net``: network fields the finisher
+    overrides on the teacher's architecture (``{}``: the teacher's own). ``temperature`` T: the noise
+    scale of the drafts it learns to finish (sample the student at the same T).
+    """
+
+    def __init__(self, teacher: Any, draft: Any, level: float, *, net: dict[str, Any] | None = None,
+                 teacher_path: str | None = None, batch_size: int = 512, lr: float = 3e-4,
+                 weight_decay: float = 1e-6, grad_clip: float | None = 1.0, temperature: float = 1.0,
+                 seed: int = 0) -> None:
+        from parapolicy.policies.config import NETWORK_FIELDS
+        from parapolicy.policies.ema import EMA
+        from parapolicy.policies.factory import make_policy
+        from parapolicy.policies.sampling import check_temperature
+
+        check_draft(draft, teacher)
+        self.level = check_number("level", level, 0.0, 1.0, strict=True)
+        if self.level >= 1.0:
+            raise ValueError(f"level must be a number in (0, 1), got {level!r}")
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
+        self.teacher, self.draft = teacher, draft
+        self.temperature = check_temperature(temperature)
+        self.batch_size, self.grad_clip = int(batch_size), grad_clip
+        self.gen = torch.Generator().manual_seed(seed)
+        self.device = teacher.device
+        tcfg = teacher.config
+        self.H, self.Da = int(tcfg.pred_horizon), int(tcfg.action_dim)
+        draft_net = {f: getattr(draft.config, f) for f in NETWORK_FIELDS}
+        self.net = {**{f: getattr(tcfg, f) for f in NETWORK_FIELDS}, **check_student_net(net, "finisher net")}
+        scfg = dataclasses.replace(tcfg, sampler="flow", inference_steps=2, timesteps=[1.0, self.level, 0.0],
+                                   level_experts=True, expert_nets=[draft_net, dict(self.net)],
+                                   teacher=teacher_path or draft.config.teacher)
+        with torch.random.fork_rng():
+            torch.manual_seed(seed)  # the finisher's fresh tensors depend on the seed only
+            self.student = make_policy(scfg, teacher.normalizer).to(self.device)
+        first, finisher = self.student.model.experts  # the draft's network, the finisher's
+        first.load_state_dict(draft.inference_net.state_dict())
+        first.requires_grad_(False)
+        self.shared_tensors = load_matching(finisher, teacher.inference_net.state_dict())
+        self.student.ema.load_state_dict(self.student.model.state_dict())
+        self.params = [p for p in finisher.parameters() if p.requires_grad]
+        self.opt = torch.optim.AdamW(self.params, lr=lr, weight_decay=weight_decay)
+        self.ema = EMA()
+        self.student.use_ema = True
+        self.student.eval()
+        self.losses: list[float] = []
+        self.seconds = 0.0
+
+    @torch.no_grad()
+    def pair(self, obs: Tensor, generator: torch.Generator | None = None) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """For raw histories ``obs (b, To, Do)``: the condition ``(b, Dc)``, the draft's x̂0 and the draft
+        re-noised to the level, ``x_tm = t_m·z + (1 − t_m)·x̂0``, from fresh noise z (both ``(b, H, Da)``),
+        and the teacher's one-step x0 from ``x_tm`` ``(b, H, Da)``."""
+        b = obs.shape[0]
+        cond = self.teacher.encode_obs(obs.to(self.device))  # (b, Dc)
+        z = torch.randn((b, self.H, self.Da), generator=generator or self.gen).mul_(self.temperature)
+        z = z.to(self.device)  # (b, H, Da)
+        one = torch.ones((b,), device=self.device)
+        x_hat = z - self.draft.denoiser(z, one, cond)  # the draft's x0 (one flow step from t = 1)
+        x_m = self.level * z + (1.0 - self.level) * x_hat  # = its Euler step 1 → t_m
+        target = x_m - self.level * self.teacher.denoiser(x_m, one * self.level, cond)
+        return cond, x_hat, x_m, target
+
+    def _finish(self, net: Any, x_m: Tensor, cond: Tensor) -> Tensor:
+        """x0 estimate ``(b, H, Da)`` of ``net`` (the live or EMA experts) from ``x_m`` at the level."""
+        t = torch.full((x_m.shape[0],), self.level, device=self.device)
+        return x_m - self.level * net(x_m, self.student.train_schedule.network_time(t), cond)
+
+    def train(self, histories: Tensor, steps: int, log: Callable[[int, float], None] | None = None) -> list[float]:
+        """``steps`` AdamW iterations on uniform minibatches of ``histories (M, To, Do)`` (raw), fresh
+        noise each batch; returns this call's losses. The student is left in eval mode on its EMA."""
+        if histories.dim() != 3 or histories.shape[0] < 1:
+            raise ValueError(f"histories must be (M >= 1, To, Do), got shape {tuple(histories.shape)}")
+        t0 = time.perf_counter()
+        st, out = self.student, []
+        st.train()
+        try:
+            for i in range(int(steps)):
+                idx = torch.randint(0, histories.shape[0], (self.batch_size,), generator=self.gen)
+                cond, _, x_m, target = self.pair(histories[idx])
+                loss = F.mse_loss(self._finish(st.model, x_m, cond), target)
+                self.opt.zero_grad(set_to_none=True)
+                loss.backward()
+                if self.grad_clip is not None:
+                    torch.nn.utils.clip_grad_norm_(self.params, self.grad_clip)
+                self.opt.step()
+                self.ema.update(st.model, st.ema)
+                out.append(float(loss.detach()))
+                if log is not None:
+                    log(i, out[-1])
+        finally:
+            st.eval()
+            self.seconds += time.perf_counter() - t0
+        self.losses.extend(out)
+        return out
+
+    @torch.no_grad()
+    def error(self, histories: Tensor, *, seed: int = 0) -> dict[str, float]:
+        """On ``histories (n, To, Do)`` with seeded noise: RMSE against the teacher's one-step finish of
+        the finisher (EMA) and of the draft's own x̂0 (no finish), in normalized action units."""
+        cond, x_hat, x_m, target = self.pair(histories, torch.Generator().manual_seed(seed))
+        mine = self._finish(self.student.inference_net, x_m, cond)
+        return {"finisher_rmse": float((mine - target).pow(2).mean().sqrt()),
+                "draft_rmse": float((x_hat - target).pow(2).mean().sqrt()), "samples": int(histories.shape[0])}
+
+    def result(self) -> Any:
+        """The 2-step student policy (EMA weights, eval mode)."""
+        return self.student
+
+
+__all__ = ["FinisherFit", "check_draft"]
