@@ -1,0 +1,177 @@
+"""``parapolicy-finish``: give a 1-step student a cheap distilled last step (``planners.finisher``).
+
+    parapolicy-finish checkpoint=runs/pusht_kp400/checkpoint draft=runs/pusht_kp400/student1_tr \
+        level=0.05 'net={mid_blocks: 0}' temperature=0.8 steps=3000 out=runs/pusht_kp400/student2_fin
+
+The draft (a 1-step student of this flow teacher) stays as it is; a finisher network (the teacher's
+architecture with ``net``'s overrides, started from the teacher's matching tensors) learns the
+teacher's one Euler step from the draft re-noised to ``level`` t_m. The result is a 2-step student
+(levels [1, t_m, 0], one network per step, ``expert_nets`` [the draft's, the finisher's]) that the
+bench and the planners load like any student (``student2``). Histories: the draft's saved bank
+(``parapolicy-distill save_bank=true``: demonstration, on-policy and teacher-rollout histories) when
+it has one, else the training split of the teacher's demonstrations; ``temperature`` defaults to the
+one the draft was distilled at. The report: RMSE against the teacher's one-step finish on held-out
+demonstration histories, before and after, beside the draft's own x̂0; and the student's x0 error
+against the teacher's full deterministic chain (``heldout_error``, the number ``parapolicy-distill``
+reports), with the draft's beside it.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from parapolicy.scripts.common import UserError, hydra_app, provenance
+
+
+@dataclass
+class FinishConfig:
+    """Config of ``parapolicy-finish``."""
+
+    checkpoint: str = "???"  # the flow teacher checkpoint directory
+    draft: str = "???"  # a 1-step student of that teacher
+    level: float = 0.05  # t_m: where the draft hands over to the finisher (flow time, in (0, 1))
+    net: Any = None  # network fields the finisher overrides on the teacher's, e.g. {mid_blocks: 0}
+    steps: int = 3000
+    batch_size: int = 512
+    lr: float = 3e-4
+    temperature: float | None = None  # null: the draft's distillation temperature (else 1)
+    heldout_samples: int = 512
+    out: str | None = None  # null: <draft>_finished
+    overwrite: bool = False
+    seed: int = 0
+    device: str = "auto"
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        for name in ("steps", "batch_size", "heldout_samples"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
+        lv = self.level
+        if isinstance(lv, bool) or not isinstance(lv, (int, float)) or not 0 < lv < 1:
+            raise ValueError(f"level must be a flow time in (0, 1), got {lv!r}")
+        if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
+            raise ValueError(f"lr must be a number > 0, got {self.lr!r}")
+        if self.temperature is not None:
+            from parapolicy.policies.sampling import check_temperature
+
+            check_temperature(self.temperature)
+        from parapolicy.planners.student import check_student_net
+
+        self.net = check_student_net(self.net, "net")
+        for name in ("checkpoint", "draft"):
+            if not Path(getattr(self, name)).is_dir():
+                raise FileNotFoundError(f"{name} checkpoint directory not found: {getattr(self, name)}")
+
+    @property
+    def out_path(self) -> Path:
+        """Where the 2-step student goes."""
+        return Path(self.out) if self.out else Path(str(Path(self.draft).resolve()) + "_finished")
+
+
+def _histories(cfg: FinishConfig, teacher: Any, draft_extra: dict[str, Any]) -> tuple[Any, Any, str, Any]:
+    """(training histories (M, To, Do) raw, held-out ChunkDataset, where the training ones came from,
+    the demonstration paths)."""
+    from parapolicy.scripts.distill import read_bank, split_demos, teacher_dataset
+    from parapolicy.scripts.train import load_training_demos
+
+    paths = teacher_dataset(cfg.checkpoint, teacher.config.env_id or "")
+    demos = load_training_demos(paths, teacher.config.env_id)
+    saved = read_bank(cfg.draft)
+    split_seed = int(saved[1].get("split_seed", draft_extra.get("heldout_split_seed", cfg.seed))) if saved else cfg.seed
+    train_ds, held_ds = split_demos(demos, teacher, split_seed)
+    if saved is not None:
+        return saved[0]["obs"], held_ds, f"{cfg.draft}'s saved bank", paths
+    obs = teacher.normalizer.unnormalize("obs", train_ds.get_batch(list(range(len(train_ds))))["obs"])  # (M, To, Do)
+    return obs, held_ds, "the teacher's demonstration windows", paths
+
+
+def finish_checkpoint(cfg: FinishConfig) -> dict[str, Any]:
+    """Train the finisher, report, save the 2-step student; returns the summary."""
+    import torch
+
+    from parapolicy.planners.finisher import FinisherFit
+    from parapolicy.policies import load_policy, read_checkpoint_config, save_checkpoint
+    from parapolicy.scripts.distill import _device, check_teacher, heldout_error
+    from parapolicy.scripts.train import dataset_record
+
+    check_teacher(cfg.checkpoint)
+    out = cfg.out_path
+    if out.exists() and not cfg.overwrite:
+        raise FileExistsError(f"{out} already exists; pass overwrite=true to replace it")
+    dcfg, meta = read_checkpoint_config(cfg.draft)
+    if dcfg.teacher is None or Path(dcfg.teacher).resolve() != Path(cfg.checkpoint).resolve():
+        raise UserError(f"draft={cfg.draft} is not a student of {Path(cfg.checkpoint).resolve()} "
+                        f"(its teacher: {dcfg.teacher})")
+    draft_extra = (meta.get("extra") or {}).get("distill") or {}
+    temperature = cfg.temperature if cfg.temperature is not None else float(draft_extra.get("temperature", 1.0))
+    teacher = load_policy(cfg.checkpoint, device=_device(cfg.device))
+    draft = load_policy(cfg.draft, device=teacher.device)
+    try:
+        fit = FinisherFit(teacher, draft, cfg.level, net=cfg.net, teacher_path=str(Path(cfg.checkpoint).resolve()),
+                          batch_size=cfg.batch_size, lr=cfg.lr, temperature=temperature, seed=cfg.seed)
+    except ValueError as e:
+        raise UserError(str(e)) from e
+    train_obs, held_ds, source, paths = _histories(cfg, teacher, draft_extra)
+    g = torch.Generator().manual_seed(cfg.seed + 11)
+    idx = torch.randperm(len(held_ds), generator=g)[:cfg.heldout_samples]
+    held_obs = teacher.normalizer.unnormalize("obs", held_ds.get_batch(idx)["obs"])  # (n, To, Do) raw
+    before = fit.error(held_obs, seed=cfg.seed)
+    print(f"finisher ({fit.student.model.experts[1].__class__.__name__}, "
+          f"{sum(p.numel() for p in fit.params)} parameters, {fit.shared_tensors} tensors from the teacher) at "
+          f"t_m = {cfg.level:g} after {cfg.draft}: {cfg.steps} steps on {train_obs.shape[0]} histories from "
+          f"{source}, temperature {temperature:g}", flush=True)
+    bar, log = _progress(cfg)
+    try:
+        losses = fit.train(train_obs, cfg.steps, log=log)
+    finally:
+        if bar is not None:
+            bar.close()
+    after = fit.error(held_obs, seed=cfg.seed)
+    student = fit.result()
+    dist = draft_extra.get("config") or {}
+    chain = dict(teacher_steps=dist.get("teacher_steps"), n=cfg.heldout_samples, seed=cfg.seed,
+                 temperature=temperature, teacher_time_power=float(dist.get("teacher_time_power", 1.0)))
+    err = heldout_error(teacher, student, held_ds, **chain)
+    draft_err = heldout_error(teacher, draft, held_ds, **chain)
+    summary = {"teacher": str(Path(cfg.checkpoint).resolve()), "draft": str(Path(cfg.draft).resolve()),
+               "level": cfg.level, "net": fit.net, "temperature": temperature, "histories": int(train_obs.shape[0]),
+               "histories_from": source, "dataset": dataset_record(paths),
+               "finisher_parameters": sum(p.numel() for p in fit.params), "shared_tensors": fit.shared_tensors,
+               "heldout_finish_before": before, "heldout_finish_after": after,
+               "heldout_chain": err, "draft_heldout_chain": draft_err, "seconds": fit.seconds,
+               "loss_first": losses[0], "loss_last_mean": sum(losses[-50:]) / len(losses[-50:]),
+               "config": asdict(cfg), "provenance": provenance(cfg.seed)}
+    save_checkpoint(student, out, extra={"finish": summary}, overwrite=cfg.overwrite)
+    print(f"2-step student (draft + finisher): held-out RMSE to the teacher's one-step finish "
+          f"{before['finisher_rmse']:.4f} -> {after['finisher_rmse']:.4f} (the draft's own x0: "
+          f"{after['draft_rmse']:.4f}); to the teacher's chain {err['student_rmse']:.4f} (the draft: "
+          f"{draft_err['student_rmse']:.4f}); {fit.seconds:.0f} s -> {out}")
+    return summary
+
+
+def _progress(cfg: FinishConfig) -> tuple[Any, Any]:
+    """(tqdm bar or None, per-step log callback)."""
+    if not cfg.progress:
+        return None, None
+    from tqdm import tqdm
+
+    bar = tqdm(total=cfg.steps, desc="finish", unit="step", dynamic_ncols=True)
+
+    def log(_it: int, loss: float) -> None:
+        bar.update(1)
+        bar.set_postfix(loss=f"{loss:.4g}", refresh=False)
+
+    return bar, log
+
+
+@hydra_app("finish", FinishConfig)
+def main(cfg: FinishConfig) -> None:
+    """Console entry point."""
+    finish_checkpoint(cfg)
+
+
+if __name__ == "__main__":
+    main()

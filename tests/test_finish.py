@@ -1,0 +1,89 @@
+"""parapolicy-finish and the finisher: a 1-step draft plus a cheap distilled last step, on a tiny Fork flow teacher."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from parapolicy.policies import load_policy
+from parapolicy.policies.experts import LevelExperts
+
+from cli_utils import TINY_TRAIN, assert_one_line_error, run_cli, run_clis
+
+torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="module")
+def flow_teacher(tmp_path_factory):
+    """(root, flow teacher checkpoint dir, its 1-step student dir, saved with its bank)."""
+    root = tmp_path_factory.mktemp("finish")
+    data = root / "fork.hdf5"
+    proc = run_cli("parapolicy-collect", "env=Fork-v0", "episodes=3", f"out={data}", "progress=false", cwd=root)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    proc = run_cli("parapolicy-train", "env=Fork-v0", "policy.objective=flow", f"dataset={data}",
+                   f"out={root / 'run'}", *TINY_TRAIN, "eval_episodes=0", cwd=root)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    ckpt = root / "run" / "checkpoint"
+    student = root / "student1"
+    proc = run_cli("parapolicy-distill", f"checkpoint={ckpt}", "steps=5", "student_steps=1", "bank_size=48",
+                   "batch_size=16", "heldout_samples=8", "temperature=0.8", "save_bank=true", f"out={student}",
+                   "progress=false", cwd=root)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return root, ckpt, student
+
+
+def test_finish_writes_a_two_step_student_whose_first_step_is_the_draft(flow_teacher, tmp_path):
+    """The result loads as a 2-step level-expert student with levels [1, t_m, 0]: expert 0 is the draft's
+    network with its weights unchanged, expert 1 the smaller finisher; training moved the finisher toward
+    the teacher's one-step finish; the draft's bank and temperature were used."""
+    from parapolicy.planners.base import Budget
+    from parapolicy.planners.sequential import SequentialSampler
+
+    root, ckpt, student = flow_teacher
+    out = tmp_path / "student2_fin"
+    proc = run_cli("parapolicy-finish", f"checkpoint={ckpt}", f"draft={student}", "level=0.1",
+                   "net={mid_blocks: 0}", "steps=80", "batch_size=32", "lr=1e-3", "heldout_samples=16",
+                   f"out={out}", "progress=false", cwd=root)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert f"{student}'s saved bank" in proc.stdout and "temperature 0.8" in proc.stdout, proc.stdout
+    fin = load_policy(out)
+    draft = load_policy(student)
+    assert fin.config.timesteps == [1.0, 0.1, 0.0] and fin.config.num_inference_steps == 2
+    assert fin.config.level_experts and fin.config.expert_nets[1]["mid_blocks"] == 0
+    assert isinstance(fin.inference_net, LevelExperts)
+    first, second = fin.inference_net.experts
+    for k, v in draft.inference_net.state_dict().items():
+        torch.testing.assert_close(first.state_dict()[k], v)
+    assert sum(p.numel() for p in second.parameters()) < sum(p.numel() for p in first.parameters())
+    summary = json.loads((out / "config.json").read_text())["extra"]["finish"]
+    assert summary["temperature"] == 0.8 and summary["histories"] == 48 and summary["level"] == 0.1
+    assert summary["heldout_finish_after"]["finisher_rmse"] < summary["heldout_finish_before"]["finisher_rmse"]
+    assert summary["heldout_chain"]["nfe"] == 2.0 and summary["shared_tensors"] > 0
+    # sampling: the first step lands on the draft's x0 re-noised to t_m with the same noise
+    obs = torch.zeros(2, fin.config.obs_horizon, fin.config.obs_dim)  # (B, To, Do)
+    z = torch.randn(2, fin.config.pred_horizon, fin.config.action_dim)  # (B, H, Da)
+    with torch.no_grad():
+        res = SequentialSampler(fin.schedule, fin.timesteps).sample(fin.denoiser, fin.encode_obs(obs), x_init=z,
+                                                                     budget=Budget(max_nfe=1))
+        x_hat = SequentialSampler(draft.schedule, draft.timesteps).sample(
+            draft.denoiser, draft.encode_obs(obs), x_init=z, budget=Budget()).x0
+    torch.testing.assert_close(res.x0, x_hat)  # the anytime estimate after one call is the draft's x0
+
+
+def test_finish_bad_inputs_are_one_line(flow_teacher, tmp_path):
+    root, ckpt, student = flow_teacher
+    out = tmp_path / "bad"
+    cases = [(["level=1.5"], "level must be a flow time in (0, 1)"),
+             (["steps=0"], "steps must be an integer >= 1"),
+             (["net={width: 3}"], "unknown net field"),
+             (["temperature=0"], "temperature must be a number > 0"),
+             ([f"draft={tmp_path / 'none'}"], "draft checkpoint directory not found")]
+    procs = run_clis([("parapolicy-finish", [f"checkpoint={ckpt}", f"draft={student}", *args, f"out={out}"])
+                      for args, _ in cases], cwd=tmp_path)
+    for proc, (_, message) in zip(procs, cases):
+        assert_one_line_error(proc, message)
+    # the teacher as its own draft, and a draft of another teacher
+    assert_one_line_error(run_cli("parapolicy-finish", f"checkpoint={ckpt}", f"draft={ckpt}", f"out={out}",
+                                  cwd=tmp_path), "is not a student of")
+    assert not out.exists()
