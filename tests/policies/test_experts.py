@@ -87,3 +87,18 @@ def test_expert_nets_give_each_step_its_own_network_size(tmp_path) -> None:
                     (dict(expert_nets=[{}, {"width": 3}]), "unknown expert_nets field")):
         with pytest.raises(ValueError, match=msg):
             _cfg(**kw)
+
+
+def test_traced_level_experts_keep_routing_each_level_to_its_expert() -> None:
+    """trace_inference on a level-expert policy traces every expert: a call at the second level still
+    reaches the second (here smaller) expert, as the eager network does."""
+    torch.manual_seed(0)
+    pol = make_policy(_cfg(expert_nets=[None, {"mid_blocks": 0}])).eval()
+    x, cond = torch.randn(3, 8, 2), torch.randn(3, 6)  # (B, H, Da), (B, To·Do)
+    with torch.no_grad():
+        eager = [pol.inference_net(x, torch.full((3,), t), cond) for t in (100.0, 30.0)]
+        pol.trace_inference()
+        assert pol.traced
+        for t, want in zip((100.0, 30.0), eager):
+            torch.testing.assert_close(pol.inference_call(x, torch.full((3,), t), cond), want, atol=1e-5, rtol=0)
+    assert not torch.allclose(eager[0], eager[1])
