@@ -272,18 +272,33 @@ def _cache_holds(cached: "CostModel", denoiser: Denoiser, x_shape: Sequence[int]
     return ref / STALE_FACTOR <= now <= ref * STALE_FACTOR
 
 
+def _timed_levels(denoiser: Denoiser, t_value: float) -> list[float]:
+    """The levels a timing call runs at: every step level of a student with one network per step
+    (``level_experts``; its networks may differ in size, and each runs once per chunk), else ``t_value``."""
+    cfg = getattr(getattr(denoiser, "__self__", None), "config", None)
+    if cfg is not None and getattr(cfg, "level_experts", False) and cfg.timesteps is not None:
+        return [float(t) for t in cfg.timesteps[:-1]]
+    return [float(t_value)]
+
+
 def _real_timing(denoiser: Denoiser, x_shape: Sequence[int], cond_dim: int, t_value: float,
                  device: torch.device | str) -> Callable[[int], float]:
-    """Seconds of one real no-grad denoiser call on random inputs of ``batch`` rows."""
+    """Seconds of one real no-grad denoiser call on random inputs of ``batch`` rows (for a level-expert
+    student, the mean of one call at each of its levels)."""
+    levels = _timed_levels(denoiser, t_value)
+
     def timing(batch: int) -> float:
         x = torch.randn((batch, *x_shape), device=device)  # (n, H, Da)
-        t = torch.full((batch,), float(t_value), device=device)  # (n,)
         c = torch.randn((batch, cond_dim), device=device)  # (n, Dc)
         sync = torch.cuda.synchronize if torch.device(device).type == "cuda" else (lambda: None)
+        total = 0.0
         with torch.no_grad():
-            sync()
-            t0 = time.perf_counter()
-            denoiser(x, t, c)
-            sync()
-            return time.perf_counter() - t0
+            for level in levels:
+                t = torch.full((batch,), level, device=device)  # (n,)
+                sync()
+                t0 = time.perf_counter()
+                denoiser(x, t, c)
+                sync()
+                total += time.perf_counter() - t0
+        return total / len(levels)
     return timing

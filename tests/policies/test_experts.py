@@ -102,3 +102,16 @@ def test_traced_level_experts_keep_routing_each_level_to_its_expert() -> None:
         for t, want in zip((100.0, 30.0), eager):
             torch.testing.assert_close(pol.inference_call(x, torch.full((3,), t), cond), want, atol=1e-5, rtol=0)
     assert not torch.allclose(eager[0], eager[1])
+
+
+def test_cost_timing_of_a_level_expert_student_runs_every_expert() -> None:
+    """The cost model's timing call on a level-expert student runs each step's expert once (their sizes
+    differ), so its per-call cost is their mean, not the cost of whichever expert t = 0 reaches."""
+    from parapolicy.planners.cost_model import _real_timing
+
+    pol = make_policy(_cfg(expert_nets=[None, {"mid_blocks": 0}])).eval()
+    calls = []
+    for i, e in enumerate(pol.ema.experts):
+        e.register_forward_hook(lambda *_, i=i: calls.append(i))
+    assert _real_timing(pol.denoiser, (8, 2), 6, 0.0, "cpu")(2) > 0
+    assert sorted(calls) == [0, 1]
