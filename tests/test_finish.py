@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 import torch
@@ -58,7 +59,8 @@ def test_finish_writes_a_two_step_student_whose_first_step_is_the_draft(flow_tea
     assert sum(p.numel() for p in second.parameters()) < sum(p.numel() for p in first.parameters())
     summary = json.loads((out / "config.json").read_text())["extra"]["finish"]
     assert summary["temperature"] == 0.8 and summary["histories"] == 48 and summary["level"] == 0.1
-    assert summary["heldout_finish_after"]["finisher_rmse"] < summary["heldout_finish_before"]["finisher_rmse"]
+    after = summary["heldout_finish_after"]
+    assert 0 < after["finisher_rmse"] < 1 and 0 < after["draft_rmse"] < 1 and after["samples"] == 16
     assert summary["heldout_chain"]["nfe"] == 2.0 and summary["shared_tensors"] > 0
     # sampling: the first step lands on the draft's x0 re-noised to t_m with the same noise
     obs = torch.zeros(2, fin.config.obs_horizon, fin.config.obs_dim)  # (B, To, Do)
@@ -69,6 +71,32 @@ def test_finish_writes_a_two_step_student_whose_first_step_is_the_draft(flow_tea
         x_hat = SequentialSampler(draft.schedule, draft.timesteps).sample(
             draft.denoiser, draft.encode_obs(obs), x_init=z, budget=Budget()).x0
     torch.testing.assert_close(res.x0, x_hat)  # the anytime estimate after one call is the draft's x0
+
+
+def test_a_finisher_with_the_teachers_network_starts_as_the_teachers_finish(flow_teacher):
+    """With no network override the finisher starts as a copy of the teacher, so its x0 from the draft
+    re-noised to t_m equals the teacher's one-step finish (the training target) exactly; a smaller
+    finisher does not; training moves only the finisher's weights."""
+    from parapolicy.planners.finisher import FinisherFit
+
+    _, ckpt, student = flow_teacher
+    teacher, draft = load_policy(ckpt), load_policy(student)
+    obs = torch.randn(6, teacher.config.obs_horizon, teacher.config.obs_dim)  # (n, To, Do) raw
+    same = FinisherFit(teacher, draft, 0.05, batch_size=4, temperature=0.8)
+    assert same.error(obs)["finisher_rmse"] < 1e-6 and same.error(obs)["draft_rmse"] > 1e-4
+    small = FinisherFit(teacher, draft, 0.05, net={"mid_blocks": 0}, batch_size=4, temperature=0.8)
+    assert small.error(obs)["finisher_rmse"] > 1e-4
+    first = {k: v.clone() for k, v in small.student.model.experts[0].state_dict().items()}
+    second = {k: v.clone() for k, v in small.student.model.experts[1].state_dict().items()}
+    losses = small.train(obs, 3)
+    assert len(losses) == 3 and all(math.isfinite(v) for v in losses)
+    for k, v in small.student.model.experts[0].state_dict().items():
+        torch.testing.assert_close(v, first[k])
+    assert any(not torch.equal(v, second[k]) for k, v in small.student.model.experts[1].state_dict().items())
+    with pytest.raises(ValueError, match="1-step student"):
+        FinisherFit(teacher, teacher, 0.05)
+    with pytest.raises(ValueError, match="level must be"):
+        FinisherFit(teacher, draft, 1.0)
 
 
 def test_finish_bad_inputs_are_one_line(flow_teacher, tmp_path):
