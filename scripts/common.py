@@ -219,6 +219,21 @@ def provenance(seeds: Any = None) -> dict[str, Any]:
     }
 
 
+def loss_progress(total: int, desc: str, enabled: bool = True) -> tuple[Any, Any]:
+    """(tqdm bar over ``total`` training steps or None, per-step ``log(it, loss)`` callback or None)."""
+    if not enabled:
+        return None, None
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, desc=desc, unit="step", dynamic_ncols=True)
+
+    def log(_it: int, loss: float) -> None:
+        bar.update(1)
+        bar.set_postfix(loss=f"{loss:.4g}", refresh=False)
+
+    return bar, log
+
+
 def write_text_atomic(path: Path, text: str) -> Path:
     """Write ``text`` to ``path`` through a temp file and a rename (never half-written)."""
     path = Path(path)

@@ -76,7 +76,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from parapolicy.scripts.common import EnvConfig, UserError, hydra_app, provenance
+from parapolicy.scripts.common import EnvConfig, UserError, hydra_app, loss_progress, provenance
 
 DEVICES = ("auto", "cpu", "cuda")
 
@@ -443,7 +443,7 @@ def distill_checkpoint(cfg: DistillConfig) -> dict[str, Any]:
           f"{cfg.steps} steps, {bank}"
           + (f", then {cfg.onpolicy_rounds} on-policy round(s) of {cfg.onpolicy_episodes} episodes and "
              f"{cfg.onpolicy_steps} steps" if cfg.onpolicy_rounds else ""), flush=True)
-    bar, log = _progress(cfg)
+    bar, log = loss_progress(cfg.steps + cfg.onpolicy_rounds * cfg.onpolicy_steps, "distill", cfg.progress)
     rounds: list[dict[str, Any]] = []
     teacher_round: dict[str, Any] | None = None
     try:
@@ -565,22 +565,6 @@ def _teacher_rollouts(cfg: DistillConfig, teacher: Any, fit: Any, env_fn: Callab
             "success_rate": summary.get("success_rate"), "mean_return": summary["mean_return"],
             "new_histories": int(obs.shape[0]), "repeats": cfg.label_repeats, "bank_size": fit.bank_size,
             "seconds": time.perf_counter() - t0}
-
-
-def _progress(cfg: DistillConfig) -> tuple[Any, Any]:
-    """(tqdm bar or None, per-step log callback)."""
-    if not cfg.progress:
-        return None, None
-    from tqdm import tqdm
-
-    bar = tqdm(total=cfg.steps + cfg.onpolicy_rounds * cfg.onpolicy_steps, desc="distill", unit="step",
-               dynamic_ncols=True)
-
-    def log(_it: int, loss: float) -> None:
-        bar.update(1)
-        bar.set_postfix(loss=f"{loss:.4g}", refresh=False)
-
-    return bar, log
 
 
 @hydra_app("distill", DistillConfig)

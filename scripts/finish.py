@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from parapolicy.scripts.common import UserError, hydra_app, provenance
+from parapolicy.scripts.common import UserError, hydra_app, loss_progress, provenance
 
 
 @dataclass
@@ -123,7 +123,7 @@ def finish_checkpoint(cfg: FinishConfig) -> dict[str, Any]:
           f"{sum(p.numel() for p in fit.params)} parameters, {fit.shared_tensors} tensors from the teacher) at "
           f"t_m = {cfg.level:g} after {cfg.draft}: {cfg.steps} steps on {train_obs.shape[0]} histories from "
           f"{source}, temperature {temperature:g}", flush=True)
-    bar, log = _progress(cfg)
+    bar, log = loss_progress(cfg.steps, "finish", cfg.progress)
     try:
         losses = fit.train(train_obs, cfg.steps, log=log)
     finally:
@@ -150,21 +150,6 @@ def finish_checkpoint(cfg: FinishConfig) -> dict[str, Any]:
           f"{after['draft_rmse']:.4f}); to the teacher's chain {err['student_rmse']:.4f} (the draft: "
           f"{draft_err['student_rmse']:.4f}); {fit.seconds:.0f} s -> {out}")
     return summary
-
-
-def _progress(cfg: FinishConfig) -> tuple[Any, Any]:
-    """(tqdm bar or None, per-step log callback)."""
-    if not cfg.progress:
-        return None, None
-    from tqdm import tqdm
-
-    bar = tqdm(total=cfg.steps, desc="finish", unit="step", dynamic_ncols=True)
-
-    def log(_it: int, loss: float) -> None:
-        bar.update(1)
-        bar.set_postfix(loss=f"{loss:.4g}", refresh=False)
-
-    return bar, log
 
 
 @hydra_app("finish", FinishConfig)
