@@ -20,6 +20,11 @@ Labels cost one draft call and one teacher call per row, so they are drawn afres
 The result is an ordinary 2-step student checkpoint: ``level_experts`` with levels [1, t_m, 0] and
 ``expert_nets`` [the draft's network, the finisher's], expert 0 holding the draft's weights
 unchanged. Flow teachers only (the re-noising above is the flow path).
+
+Measured on that Push-T model (stop 32, three seed sets): draft + the no-bottleneck finisher after
+6000 steps scores 0.97× of flow-100, but that finisher costs about 0.8 of a teacher call at batch 1 on
+a 2-core CPU, so the pair is 44–46× faster, not 50×; a two-level U-Net finisher (half a call) was
+not precise enough after 4000 steps (0.60 against 0.69 on one set).
 """
 from __future__ import annotations
 
