@@ -38,12 +38,13 @@ from torch import Tensor
 
 from parapolicy.policies.schedules import FlowSchedule
 
+from .menu import _check_student
 from .student import check_number, check_student_net, load_matching
 
 
 def check_draft(draft: Any, teacher: Any) -> None:
     """``ValueError`` unless ``draft`` is a single-network 1-step student (levels [1, 0]) that fits
-    ``teacher`` (a flow policy)."""
+    ``teacher`` (a flow policy) in its shapes and normalizer."""
     if not isinstance(teacher.train_schedule, FlowSchedule):
         raise ValueError(f"a finisher needs a flow teacher (its draft is re-noised along the flow path), not "
                          f"{type(teacher.train_schedule).__name__}")
@@ -53,10 +54,7 @@ def check_draft(draft: Any, teacher: Any) -> None:
     if [float(t) for t in cfg.timesteps or []] != [1.0, 0.0] or cfg.level_experts:
         raise ValueError(f"the draft must be a single-network 1-step student with levels [1, 0], got levels "
                          f"{cfg.timesteps}{' with one network per step' if cfg.level_experts else ''}")
-    tcfg = teacher.config
-    if (cfg.obs_dim, cfg.action_dim, cfg.obs_horizon, cfg.pred_horizon) != \
-            (tcfg.obs_dim, tcfg.action_dim, tcfg.obs_horizon, tcfg.pred_horizon):
-        raise ValueError("the draft's shapes (Do, Da, To, H) differ from the teacher's")
+    _check_student(draft, teacher)  # shapes and normalizer statistics
 
 
 class FinisherFit:

@@ -70,24 +70,20 @@ def visited_histories(policy: Any, env_fn: Callable[[], gym.Env], *, episodes: i
     return rec.recorded(), results
 
 
-def planner_histories(policy: Any, spec: str, env_fn: Callable[[], gym.Env], *, episodes: int, num_envs: int,
-                      seed: int, action_horizon: int | None = None, use_async: bool = True
-                      ) -> tuple[Tensor, list[EpisodeResult]]:
-    """Roll ``policy`` (a ``DiffusionPolicy``, e.g. the teacher) out with the planner menu sampler
-    ``spec`` (``planners.menu``, e.g. ``flow4-rho2-ab2-t0.8``) replanning every ``action_horizon``
-    actions, for ``episodes`` seeded episodes (episode j from seed ``seed + j``); return the raw
-    histories it replanned at ``(M, To, Do)`` and the episodes' results. Rows left idle near the end
-    run throwaway episodes (``evaluate_vector``); their histories are in M too."""
-    from .menu import build_planner
-
-    planner = build_planner(policy, planner="chunked", menu=[spec], seed=seed, execute_every=action_horizon)
+def planner_histories(planner: Any, env_fn: Callable[[], gym.Env], *, episodes: int, num_envs: int, seed: int,
+                      use_async: bool = True) -> tuple[Tensor, list[EpisodeResult]]:
+    """Roll ``planner`` (a ``RealtimePlanner``, e.g. ``build_planner(teacher, planner="chunked",
+    menu=["flow4-rho2-ab2-t0.8"])``) out for ``episodes`` seeded episodes (episode j from seed
+    ``seed + j``); return the raw histories it replanned at ``(M, To, Do)`` and the episodes' results.
+    Rows left idle near the end run throwaway episodes (``evaluate_vector``); their histories are in M too."""
     seen: list[np.ndarray] = []
     planner.on_replan = lambda hist: seen.append(np.array(hist, dtype=np.float32))  # (m, To, Do)
-    results = evaluate_vector(env_fn, planner, episodes=episodes, num_envs=num_envs, seed=seed, use_async=use_async)
-    if not seen:
-        cfg = policy.config
-        return torch.zeros((0, int(cfg.obs_horizon), int(cfg.obs_dim))), results
-    return torch.from_numpy(np.concatenate(seen)), results
+    try:
+        results = evaluate_vector(env_fn, planner, episodes=episodes, num_envs=num_envs, seed=seed,
+                                  use_async=use_async)
+    finally:
+        planner.on_replan = None
+    return torch.from_numpy(np.concatenate(seen)), results  # every episode replans at least once
 
 
 @dataclass

@@ -405,8 +405,7 @@ def distill_checkpoint(cfg: DistillConfig) -> dict[str, Any]:
     if cfg.bank_from is not None:
         check_init_student(cfg.bank_from, cfg.checkpoint, cfg.student_steps, True, option="bank_from")  # bank only
     teacher = load_policy(cfg.checkpoint, device=_device(cfg.device))
-    if cfg.teacher_rollouts:
-        _check_rollout_spec(cfg, teacher)
+    rollout_planner = _rollout_planner(cfg, teacher) if cfg.teacher_rollouts else None
     init = load_policy(cfg.init_student, device=teacher.device) if cfg.init_student is not None else None
     net = cfg.student_net
     if net is None and init is not None:  # continue the initial student's own network
@@ -479,7 +478,7 @@ def distill_checkpoint(cfg: DistillConfig) -> dict[str, Any]:
             (bar.write if bar is not None else print)(
                 f"+{cfg.augment_size} training histories moved by N(0, {cfg.obs_noise:g}²) -> bank {fit.bank_size}")
         if cfg.teacher_rollouts:
-            teacher_round = _teacher_rollouts(cfg, teacher, fit, env_fn)
+            teacher_round = _teacher_rollouts(cfg, rollout_planner, fit, env_fn)
             (bar.write if bar is not None else print)(
                 f"teacher rollouts ({teacher_round['spec']}): {teacher_round['episodes']} episodes, success "
                 f"{teacher_round['success_rate']}; +{teacher_round['new_histories']} histories x "
@@ -533,19 +532,21 @@ def distill_checkpoint(cfg: DistillConfig) -> dict[str, Any]:
     return summary
 
 
-def _check_rollout_spec(cfg: DistillConfig, teacher: Any) -> None:
-    """Refuse a teacher rollout sampler that this teacher cannot run (before any labelling)."""
+def _rollout_planner(cfg: DistillConfig, teacher: Any) -> Any:
+    """The planner the teacher rollouts run (``teacher_rollout_spec``, else the teacher's own sampler),
+    built before any labelling so that a spec this teacher cannot run is refused first."""
     from parapolicy.planners.menu import build_planner, default_spec
 
     spec = cfg.teacher_rollout_spec or default_spec(teacher)
     try:
-        build_planner(teacher, planner="chunked", menu=[spec], execute_every=cfg.action_horizon)
+        return build_planner(teacher, planner="chunked", menu=[spec], seed=cfg.teacher_rollout_seed,
+                             execute_every=cfg.action_horizon)
     except ValueError as e:
         raise UserError(f"teacher_rollout_spec={spec}: {e}") from e
 
 
-def _teacher_rollouts(cfg: DistillConfig, teacher: Any, fit: Any, env_fn: Callable[[], Any]) -> dict[str, Any]:
-    """Roll the teacher out (``cfg.teacher_rollouts`` episodes), label its replanning histories into
+def _teacher_rollouts(cfg: DistillConfig, planner: Any, fit: Any, env_fn: Callable[[], Any]) -> dict[str, Any]:
+    """Roll ``planner`` out (``cfg.teacher_rollouts`` episodes), label its replanning histories into
     ``fit``'s bank; returns what was done (spec, success, histories added, seconds)."""
     import time
 
@@ -553,15 +554,11 @@ def _teacher_rollouts(cfg: DistillConfig, teacher: Any, fit: Any, env_fn: Callab
     from parapolicy.planners.vector_eval import summarize_results
 
     t0 = time.perf_counter()
-    from parapolicy.planners.menu import default_spec
-
-    spec = cfg.teacher_rollout_spec or default_spec(teacher)
-    obs, results = planner_histories(teacher, spec, env_fn, episodes=cfg.teacher_rollouts,
-                                     num_envs=cfg.onpolicy_num_envs, seed=cfg.teacher_rollout_seed,
-                                     action_horizon=cfg.action_horizon)  # (M, To, Do)
+    obs, results = planner_histories(planner, env_fn, episodes=cfg.teacher_rollouts, num_envs=cfg.onpolicy_num_envs,
+                                     seed=cfg.teacher_rollout_seed)  # (M, To, Do)
     fit.label(obs.repeat(cfg.label_repeats, 1, 1), chunk=cfg.label_batch)  # (repeats·M, To, Do)
     summary = summarize_results(results)
-    return {"spec": spec, "episodes": cfg.teacher_rollouts, "seed": cfg.teacher_rollout_seed,
+    return {"spec": planner.menu[0].name, "episodes": cfg.teacher_rollouts, "seed": cfg.teacher_rollout_seed,
             "success_rate": summary.get("success_rate"), "mean_return": summary["mean_return"],
             "new_histories": int(obs.shape[0]), "repeats": cfg.label_repeats, "bank_size": fit.bank_size,
             "seconds": time.perf_counter() - t0}

@@ -106,14 +106,15 @@ def test_planner_histories_are_the_replanning_states(teacher):
     """planner_histories rolls the teacher out with a menu sampler and returns, in order, the observation
     history of every replan: one every Ta steps of each episode, the first made of the reset
     observation repeated To times."""
+    from parapolicy.planners.menu import build_planner
     from parapolicy.planners.onpolicy_distill import planner_histories
     from parapolicy.scripts.common import EnvConfig
 
     _, ckpt, _ = teacher
     policy = load_policy(ckpt)
     make = EnvConfig(id="Fork-v0").make
-    hist, results = planner_histories(policy, "ddim3-t0.8", make, episodes=2, num_envs=1, seed=41,
-                                      action_horizon=4, use_async=False)  # (M, To, Do)
+    planner = build_planner(policy, planner="chunked", menu=["ddim3-t0.8"], seed=41, execute_every=4)
+    hist, results = planner_histories(planner, make, episodes=2, num_envs=1, seed=41, use_async=False)  # (M, To, Do)
     assert [r.seed for r in results] == [41, 42]
     assert hist.shape == (sum(-(-r.steps // 4) for r in results), policy.config.obs_horizon, policy.config.obs_dim)
     env = make()
