@@ -29,6 +29,7 @@ not precise enough after 4000 steps (0.60 against 0.69 on one set).
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
 from typing import Any, Callable
 
@@ -37,6 +38,8 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from parapolicy.policies.schedules import FlowSchedule
+
+from parapolicy.policies.skip import X0Skip, zero_last_layer
 
 from .menu import _check_student
 from .student import check_number, check_student_net, load_matching
@@ -61,14 +64,17 @@ class FinisherFit:
     """The 2-step student (draft, finisher) under training; only the finisher's weights move.
 
     ``level`` t_m in (0, 1): where the draft hands over. ``net``: network fields the finisher
-    overrides on the teacher's architecture (``{}``: the teacher's own). ``temperature`` T: the noise
-    scale of the drafts it learns to finish (sample the student at the same T).
+    overrides on the teacher's architecture (``{}``: the teacher's own; ``x0_skip: true`` makes it
+    predict a correction to x_tm that starts at zero, ``policies.skip``). ``teacher_level``: where the
+    teacher's step that it learns starts (default: ``level``; with a skip finisher, a level near 0
+    keeps x_tm close to the draft while the target stays the teacher's finish from, e.g., 0.05).
+    ``temperature`` T: the noise scale of the drafts it learns to finish (sample at the same T).
     """
 
     def __init__(self, teacher: Any, draft: Any, level: float, *, net: dict[str, Any] | None = None,
-                 teacher_path: str | None = None, batch_size: int = 512, lr: float = 3e-4,
-                 weight_decay: float = 1e-6, grad_clip: float | None = 1.0, temperature: float = 1.0,
-                 seed: int = 0) -> None:
+                 teacher_level: float | None = None, teacher_path: str | None = None, batch_size: int = 512,
+                 lr: float = 3e-4, weight_decay: float = 1e-6, grad_clip: float | None = 1.0, temperature: float = 1.0,
+                 warmup: int = 100, seed: int = 0) -> None:
         from parapolicy.policies.config import NETWORK_FIELDS
         from parapolicy.policies.ema import EMA
         from parapolicy.policies.factory import make_policy
@@ -78,6 +84,10 @@ class FinisherFit:
         self.level = check_number("level", level, 0.0, 1.0, strict=True)
         if self.level >= 1.0:
             raise ValueError(f"level must be a number in (0, 1), got {level!r}")
+        self.teacher_level = self.level if teacher_level is None else check_number(
+            "teacher_level", teacher_level, 0.0, 1.0, strict=True)
+        if self.teacher_level >= 1.0:
+            raise ValueError(f"teacher_level must be a number in (0, 1), got {teacher_level!r}")
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
         self.teacher, self.draft = teacher, draft
@@ -98,9 +108,13 @@ class FinisherFit:
         first, finisher = self.student.model.experts  # the draft's network, the finisher's
         first.load_state_dict(draft.inference_net.state_dict())
         first.requires_grad_(False)
-        self.shared_tensors = load_matching(finisher, teacher.inference_net.state_dict())
+        body = finisher.net if isinstance(finisher, X0Skip) else finisher
+        self.shared_tensors = load_matching(body, teacher.inference_net.state_dict())
+        if isinstance(finisher, X0Skip):
+            zero_last_layer(body)  # a skip finisher starts as the identity on x_tm, whatever it loaded
         self.student.ema.load_state_dict(self.student.model.state_dict())
         self.params = [p for p in finisher.parameters() if p.requires_grad]
+        self.lr, self.warmup = float(lr), max(1, int(warmup))
         self.opt = torch.optim.AdamW(self.params, lr=lr, weight_decay=weight_decay)
         self.ema = EMA()
         self.student.use_ema = True
@@ -112,7 +126,8 @@ class FinisherFit:
     def pair(self, obs: Tensor, generator: torch.Generator | None = None) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         """For raw histories ``obs (b, To, Do)``: the condition ``(b, Dc)``, the draft's x̂0 and the draft
         re-noised to the level, ``x_tm = t_m·z + (1 − t_m)·x̂0``, from fresh noise z (both ``(b, H, Da)``),
-        and the teacher's one-step x0 from ``x_tm`` ``(b, H, Da)``."""
+        and the teacher's one-step x0 from the draft re-noised the same way to ``teacher_level``
+        ``(b, H, Da)``."""
         b = obs.shape[0]
         cond = self.teacher.encode_obs(obs.to(self.device))  # (b, Dc)
         z = torch.randn((b, self.H, self.Da), generator=generator or self.gen).mul_(self.temperature)
@@ -120,7 +135,9 @@ class FinisherFit:
         one = torch.ones((b,), device=self.device)
         x_hat = z - self.draft.denoiser(z, one, cond)  # the draft's x0 (one flow step from t = 1)
         x_m = self.level * z + (1.0 - self.level) * x_hat  # = its Euler step 1 → t_m
-        target = x_m - self.level * self.teacher.denoiser(x_m, one * self.level, cond)
+        tl = self.teacher_level
+        x_tl = x_m if tl == self.level else tl * z + (1.0 - tl) * x_hat  # (b, H, Da) the teacher's start
+        target = x_tl - tl * self.teacher.denoiser(x_tl, one * tl, cond)
         return cond, x_hat, x_m, target
 
     def _finish(self, net: Any, x_m: Tensor, cond: Tensor) -> Tensor:
@@ -128,9 +145,18 @@ class FinisherFit:
         t = torch.full((x_m.shape[0],), self.level, device=self.device)
         return x_m - self.level * net(x_m, self.student.train_schedule.network_time(t), cond)
 
+    def lr_at(self, i: int, steps: int) -> float:
+        """The learning rate of step ``i`` of a ``steps``-step call: a linear warm-up over ``warmup``
+        steps (a fresh Adam's first updates are as large as ``lr`` itself, which throws a zero-started
+        skip finisher far from the identity), then a cosine decay to 0 at the last step (the target
+        is a precise map, so the last steps should be small)."""
+        warm = min(1.0, (i + 1) / self.warmup)
+        return self.lr * warm * 0.5 * (1.0 + math.cos(math.pi * i / max(1, steps)))
+
     def train(self, histories: Tensor, steps: int, log: Callable[[int, float], None] | None = None) -> list[float]:
         """``steps`` AdamW iterations on uniform minibatches of ``histories (M, To, Do)`` (raw), fresh
-        noise each batch; returns this call's losses. The student is left in eval mode on its EMA."""
+        noise each batch, at ``lr_at``; returns this call's losses. The student is left in eval mode
+        on its EMA."""
         if histories.dim() != 3 or histories.shape[0] < 1:
             raise ValueError(f"histories must be (M >= 1, To, Do), got shape {tuple(histories.shape)}")
         t0 = time.perf_counter()
@@ -140,6 +166,8 @@ class FinisherFit:
             for i in range(int(steps)):
                 idx = torch.randint(0, histories.shape[0], (self.batch_size,), generator=self.gen)
                 cond, _, x_m, target = self.pair(histories[idx])
+                for group in self.opt.param_groups:
+                    group["lr"] = self.lr_at(i, int(steps))
                 loss = F.mse_loss(self._finish(st.model, x_m, cond), target)
                 self.opt.zero_grad(set_to_none=True)
                 loss.backward()

@@ -35,7 +35,7 @@ POLICY_KINDS = ("diffusion", "mse")
 DENOISERS = ("unet", "transformer", "mlp")
 # The PolicyConfig fields that say which network a policy runs and how large it is.
 NETWORK_FIELDS = ("denoiser", "down_dims", "kernel_size", "n_groups", "step_embed_dim", "mid_blocks", "n_layer",
-                  "n_head", "n_emb", "p_drop", "causal_attn", "mlp_width", "mlp_blocks")
+                  "n_head", "n_emb", "p_drop", "causal_attn", "mlp_width", "mlp_blocks", "x0_skip")
 OBJECTIVES = ("ddpm", "flow")
 SAMPLERS = ("ddpm", "ddim", "flow")
 DEVICES = ("auto", "cpu", "cuda")
@@ -121,6 +121,8 @@ class PolicyConfig:
     # residual-MLP size (``policies.mlp``; a cheap network for few-step students)
     mlp_width: int = 512
     mlp_blocks: int = 3
+    # output form: the network predicts a correction to x_t, x0 = x_t + r (``policies.skip``; flow only)
+    x0_skip: bool = False
     env_id: str | None = None
     level_experts: bool = False
     expert_nets: list[Any] | None = None
@@ -149,6 +151,10 @@ class PolicyConfig:
         if self.objective == "ddpm" and self.inference_steps > self.num_train_steps:
             raise ValueError(f"inference_steps must be <= num_train_steps ({self.num_train_steps}) for "
                              f"ddpm/ddim, got {self.inference_steps}")
+        if not isinstance(self.x0_skip, bool):
+            raise ValueError(f"x0_skip must be a boolean, got {self.x0_skip!r}")
+        if self.x0_skip and self.objective != "flow":
+            raise ValueError(f"x0_skip needs objective flow (it divides by the flow time), got {self.objective!r}")
         if not isinstance(self.clip_sample, bool) or not isinstance(self.causal_attn, bool):
             raise ValueError(f"clip_sample and causal_attn must be booleans, got {self.clip_sample!r}, "
                              f"{self.causal_attn!r}")

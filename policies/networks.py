@@ -18,12 +18,17 @@ def cond_dim(config: PolicyConfig) -> int:
 
 def make_network(config: PolicyConfig) -> nn.Module:
     """``net(x (B, H, Da), t (B,) network time, cond (B, To·Do)) -> (B, H, Da)`` sized by ``config``
-    (with ``level_experts``: one such network per step of ``config.timesteps``, ``LevelExperts``)."""
+    (with ``level_experts``: one such network per step of ``config.timesteps``, ``LevelExperts``;
+    with ``x0_skip``: wrapped in ``X0Skip``)."""
     if config.level_experts:
         from .experts import LevelExperts, network_levels
 
         levels = network_levels(config)
         return LevelExperts([make_network(config.expert_config(i)) for i in range(len(levels))], levels)
+    if config.x0_skip:
+        from .skip import X0Skip
+
+        return X0Skip(make_network(dataclasses.replace(config, x0_skip=False)), config.num_train_steps)
     if config.denoiser == "unet":
         return ConditionalUnet1D(config.action_dim, cond_dim(config), down_dims=config.down_dims,
                                  kernel_size=config.kernel_size, n_groups=config.n_groups,

@@ -5,7 +5,9 @@
 
 The draft (a 1-step student of this flow teacher) stays as it is; a finisher network (the teacher's
 architecture with ``net``'s overrides, started from the teacher's matching tensors) learns the
-teacher's one Euler step from the draft re-noised to ``level`` t_m. The result is a 2-step student
+teacher's one Euler step from the draft re-noised to ``level`` t_m (or to ``teacher_level``, with the
+finisher at ``level``: e.g. ``'net={denoiser: mlp, x0_skip: true}' level=0.001 teacher_level=0.05``, a
+cheap network that learns only the correction the teacher's step makes to the draft). The result is a 2-step student
 (levels [1, t_m, 0], one network per step, ``expert_nets`` [the draft's, the finisher's]) that the
 bench and the planners load like any student (``student2``). Histories: the draft's saved bank
 (``parapolicy-distill save_bank=true``: demonstration, on-policy and teacher-rollout histories) when
@@ -33,9 +35,11 @@ class FinishConfig:
     draft: str = "???"  # a 1-step student of that teacher
     level: float = 0.05  # t_m: where the draft hands over to the finisher (flow time, in (0, 1))
     net: Any = None  # network fields the finisher overrides on the teacher's, e.g. {mid_blocks: 0}
+    teacher_level: float | None = None  # null: level; where the teacher's step it learns starts
     steps: int = 3000
     batch_size: int = 512
-    lr: float = 3e-4
+    lr: float = 3e-4  # peak; linear warm-up over `warmup` steps, then cosine decay to 0
+    warmup: int = 100
     temperature: float | None = None  # null: the draft's distillation temperature (else 1)
     heldout_samples: int = 512
     out: str | None = None  # null: <draft>_finished
@@ -45,13 +49,15 @@ class FinishConfig:
     progress: bool = True
 
     def __post_init__(self) -> None:
-        for name in ("steps", "batch_size", "heldout_samples"):
+        for name in ("steps", "batch_size", "heldout_samples", "warmup"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
-        lv = self.level
-        if isinstance(lv, bool) or not isinstance(lv, (int, float)) or not 0 < lv < 1:
-            raise ValueError(f"level must be a flow time in (0, 1), got {lv!r}")
+        for name in ("level", "teacher_level"):
+            lv = getattr(self, name)
+            if (lv is not None or name == "level") and (
+                    isinstance(lv, bool) or not isinstance(lv, (int, float)) or not 0 < lv < 1):
+                raise ValueError(f"{name} must be a flow time in (0, 1), got {lv!r}")
         if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
             raise ValueError(f"lr must be a number > 0, got {self.lr!r}")
         if self.temperature is not None:
@@ -110,8 +116,10 @@ def finish_checkpoint(cfg: FinishConfig) -> dict[str, Any]:
     teacher = load_policy(cfg.checkpoint, device=_device(cfg.device))
     draft = load_policy(cfg.draft, device=teacher.device)
     try:
-        fit = FinisherFit(teacher, draft, cfg.level, net=cfg.net, teacher_path=str(Path(cfg.checkpoint).resolve()),
-                          batch_size=cfg.batch_size, lr=cfg.lr, temperature=temperature, seed=cfg.seed)
+        fit = FinisherFit(teacher, draft, cfg.level, net=cfg.net, teacher_level=cfg.teacher_level,
+                          teacher_path=str(Path(cfg.checkpoint).resolve()),
+                          batch_size=cfg.batch_size, lr=cfg.lr, temperature=temperature, warmup=cfg.warmup,
+                          seed=cfg.seed)
     except ValueError as e:
         raise UserError(str(e)) from e
     train_obs, held_ds, source, paths = _histories(cfg, teacher, draft_extra)
@@ -121,7 +129,8 @@ def finish_checkpoint(cfg: FinishConfig) -> dict[str, Any]:
     before = fit.error(held_obs, seed=cfg.seed)
     print(f"finisher ({fit.student.model.experts[1].__class__.__name__}, "
           f"{sum(p.numel() for p in fit.params)} parameters, {fit.shared_tensors} tensors from the teacher) at "
-          f"t_m = {cfg.level:g} after {cfg.draft}: {cfg.steps} steps on {train_obs.shape[0]} histories from "
+          f"t_m = {cfg.level:g} (the teacher's step from {fit.teacher_level:g}) after {cfg.draft}: {cfg.steps} "
+          f"steps on {train_obs.shape[0]} histories from "
           f"{source}, temperature {temperature:g}", flush=True)
     bar, log = loss_progress(cfg.steps, "finish", cfg.progress)
     try:
@@ -137,7 +146,8 @@ def finish_checkpoint(cfg: FinishConfig) -> dict[str, Any]:
     err = heldout_error(teacher, student, held_ds, **chain)
     draft_err = heldout_error(teacher, draft, held_ds, **chain)
     summary = {"teacher": str(Path(cfg.checkpoint).resolve()), "draft": str(Path(cfg.draft).resolve()),
-               "level": cfg.level, "net": fit.net, "temperature": temperature, "histories": int(train_obs.shape[0]),
+               "level": cfg.level, "teacher_level": fit.teacher_level, "net": fit.net, "temperature": temperature,
+               "histories": int(train_obs.shape[0]),
                "histories_from": source, "dataset": dataset_record(paths),
                "finisher_parameters": sum(p.numel() for p in fit.params), "shared_tensors": fit.shared_tensors,
                "heldout_finish_before": before, "heldout_finish_after": after,

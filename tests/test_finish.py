@@ -59,6 +59,7 @@ def test_finish_writes_a_two_step_student_whose_first_step_is_the_draft(flow_tea
     assert sum(p.numel() for p in second.parameters()) < sum(p.numel() for p in first.parameters())
     summary = json.loads((out / "config.json").read_text())["extra"]["finish"]
     assert summary["temperature"] == 0.8 and summary["histories"] == 48 and summary["level"] == 0.1
+    assert summary["teacher_level"] == 0.1  # null: the level itself
     after = summary["heldout_finish_after"]
     assert 0 < after["finisher_rmse"] < 1 and 0 < after["draft_rmse"] < 1 and after["samples"] == 16
     assert summary["heldout_chain"]["nfe"] == 2.0 and summary["shared_tensors"] > 0
@@ -99,11 +100,49 @@ def test_a_finisher_with_the_teachers_network_starts_as_the_teachers_finish(flow
         FinisherFit(teacher, draft, 1.0)
 
 
+def test_a_skip_finisher_starts_at_the_draft_and_learns_the_teachers_step_from_its_own_level(flow_teacher):
+    """A finisher with ``x0_skip`` at a level near 0 starts as the identity on the draft re-noised to
+    that level (so its error is the draft's, up to the level's noise); its target is the teacher's one
+    step from the draft re-noised to ``teacher_level`` with the same noise; the learning rate warms up
+    linearly and decays to 0 by the last step."""
+    from parapolicy.planners.finisher import FinisherFit
+    from parapolicy.policies.skip import X0Skip
+
+    _, ckpt, student = flow_teacher
+    teacher, draft = load_policy(ckpt), load_policy(student)
+    obs = torch.randn(6, teacher.config.obs_horizon, teacher.config.obs_dim)  # (n, To, Do) raw
+    net = {"denoiser": "mlp", "mlp_width": 16, "mlp_blocks": 1, "x0_skip": True}
+    fit = FinisherFit(teacher, draft, 0.001, teacher_level=0.1, net=net, batch_size=4, temperature=0.8, lr=1e-3,
+                      warmup=10)
+    assert isinstance(fit.student.model.experts[1], X0Skip) and fit.teacher_level == 0.1
+    cond, x_hat, x_m, target = fit.pair(obs, torch.Generator().manual_seed(5))
+    z = torch.randn(x_hat.shape, generator=torch.Generator().manual_seed(5)) * 0.8  # the same noise
+    x_tl = 0.1 * z + 0.9 * x_hat  # (n, H, Da)
+    with torch.no_grad():
+        expect = x_tl - 0.1 * teacher.denoiser(x_tl, torch.full((6,), 0.1), cond)
+        torch.testing.assert_close(target, expect)
+        torch.testing.assert_close(fit._finish(fit.student.inference_net, x_m, cond), x_m)  # identity at start
+    err = fit.error(obs)
+    assert abs(err["finisher_rmse"] - err["draft_rmse"]) < 0.01 * max(1.0, float(z.abs().max()))
+    same_level = FinisherFit(teacher, draft, 0.1, batch_size=4, temperature=0.8)
+    assert same_level.teacher_level == 0.1  # teacher_level defaults to level
+    lrs = [fit.lr_at(i, 100) for i in range(100)]
+    assert lrs[0] == pytest.approx(1e-4) and max(lrs) == lrs[9] and lrs[-1] < 1e-5
+    assert all(a >= b for a, b in zip(lrs[9:], lrs[10:]))
+    losses = fit.train(obs, 4)
+    assert len(losses) == 4 and all(math.isfinite(v) for v in losses)
+    assert fit.opt.param_groups[0]["lr"] == pytest.approx(fit.lr_at(3, 4))
+    with pytest.raises(ValueError, match="teacher_level must be"):
+        FinisherFit(teacher, draft, 0.05, teacher_level=0.0)
+
+
 def test_finish_bad_inputs_are_one_line(flow_teacher, tmp_path):
     root, ckpt, student = flow_teacher
     out = tmp_path / "bad"
     cases = [(["level=1.5"], "level must be a flow time in (0, 1)"),
              (["steps=0"], "steps must be an integer >= 1"),
+             (["teacher_level=1"], "teacher_level must be a flow time in (0, 1)"),
+             (["warmup=0"], "warmup must be an integer >= 1"),
              (["net={width: 3}"], "unknown net field"),
              (["temperature=0"], "temperature must be a number > 0"),
              ([f"draft={tmp_path / 'none'}"], "draft checkpoint directory not found")]
