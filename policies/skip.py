@@ -47,8 +47,8 @@ class X0Skip(nn.Module):
 
     def forward(self, x: Tensor, t: Tensor, cond: Tensor) -> Tensor:
         r = self.net(x, t, cond)  # (B, H, Da) correction to x_t
-        flow_t = (t.float() / self.num_train_steps).clamp_min(self.min_t).expand(x.shape[0])  # (B,)
-        return -r / flow_t[:, None, None]  # (B, H, Da) velocity
+        flow_t = (t.float() / self.num_train_steps).clamp_min(self.min_t)  # (B,) or (1,)
+        return -r / flow_t.reshape(-1, 1, 1)  # (B, H, Da) velocity
 
 
 __all__ = ["X0Skip", "zero_last_layer"]

@@ -56,3 +56,26 @@ def test_skip_needs_flow_and_a_boolean_and_round_trips(tmp_path):
     with torch.no_grad():
         torch.testing.assert_close(back.inference_net(x, tau, c), pol.inference_net(x, tau, c))
         assert back.inference_net(x, tau, c).abs().max() > 0
+
+
+def test_a_traced_skip_expert_matches_the_eager_one_at_any_batch():
+    """``trace_inference`` on a student with a skip expert: the traced calls equal the eager ones at the
+    skip expert's level, for batch 1 (the traced example's) and batch 3."""
+    cfg = PolicyConfig(obs_dim=6, action_dim=2, objective="flow", timesteps=[1.0, 0.02, 0.0], level_experts=True,
+                       expert_nets=[None, {"denoiser": "mlp", "mlp_width": 16, "mlp_blocks": 1, "x0_skip": True}],
+                       down_dims=(16, 32), n_groups=4)
+    pol = make_policy(cfg)
+    with torch.no_grad():
+        for p in pol.model.experts[1].parameters():
+            p.add_(0.05 * torch.randn(p.shape, generator=torch.Generator().manual_seed(1)))
+    pol.ema.load_state_dict(pol.model.state_dict())
+    pol.eval()
+    pol.trace_inference()
+    assert pol.inference_call is not pol.inference_net
+    for b in (1, 3):
+        x, c = torch.randn(b, 16, 2), torch.randn(b, 12)
+        tau = torch.full((b,), 0.02 * cfg.num_train_steps)
+        with torch.no_grad():
+            eager = pol.inference_net(x, tau, c)
+            torch.testing.assert_close(pol.inference_call(x, tau, c), eager, rtol=1e-4, atol=1e-4)
+        assert eager.abs().max() > 1e-3
