@@ -60,6 +60,28 @@ def check_draft(draft: Any, teacher: Any) -> None:
     _check_student(draft, teacher)  # shapes and normalizer statistics
 
 
+def decoder_aligned(state: dict[str, Tensor], teacher_levels: int, levels: int) -> dict[str, Tensor]:
+    """A U-Net teacher's ``state`` renamed for a U-Net with fewer levels: the decoder is aligned at its
+    output end, so the teacher's decoder level ``up.j`` becomes ``up.(j − d)`` for d = ``teacher_levels``
+    − ``levels`` (its deepest d decoder levels are dropped); everything else keeps its name. With the
+    encoder's first levels and the final layers this gives a shallower finisher the teacher's whole
+    path at the resolutions it keeps (only its bottleneck blocks, and the convolution into them, are
+    new)."""
+    d = int(teacher_levels) - int(levels)
+    if d <= 0:
+        return dict(state)
+    out: dict[str, Tensor] = {}
+    for k, v in state.items():
+        parts = k.split(".", 2)
+        if parts[0] == "up" and len(parts) == 3 and parts[1].isdigit():
+            j = int(parts[1]) - d
+            if j >= 0:
+                out[f"up.{j}.{parts[2]}"] = v
+        else:
+            out[k] = v
+    return out
+
+
 class FinisherFit:
     """The 2-step student (draft, finisher) under training; only the finisher's weights move.
 
@@ -109,7 +131,10 @@ class FinisherFit:
         first.load_state_dict(draft.inference_net.state_dict())
         first.requires_grad_(False)
         body = finisher.net if isinstance(finisher, X0Skip) else finisher
-        self.shared_tensors = load_matching(body, teacher.inference_net.state_dict())
+        state = teacher.inference_net.state_dict()
+        if self.net["denoiser"] == "unet" == tcfg.denoiser:
+            state = decoder_aligned(state, len(tcfg.down_dims), len(self.net["down_dims"]))
+        self.shared_tensors = load_matching(body, state)
         if isinstance(finisher, X0Skip):
             zero_last_layer(body)  # a skip finisher starts as the identity on x_tm, whatever it loaded
         self.student.ema.load_state_dict(self.student.model.state_dict())
@@ -198,4 +223,4 @@ class FinisherFit:
         return self.student
 
 
-__all__ = ["FinisherFit", "check_draft"]
+__all__ = ["FinisherFit", "check_draft", "decoder_aligned"]

@@ -136,6 +136,30 @@ def test_a_skip_finisher_starts_at_the_draft_and_learns_the_teachers_step_from_i
         FinisherFit(teacher, draft, 0.05, teacher_level=0.0)
 
 
+def test_decoder_aligned_gives_a_shallower_unet_the_teachers_outer_levels(flow_teacher):
+    """``decoder_aligned`` renames the teacher's decoder levels from the output end and drops its
+    deepest ones; a one-level finisher of the two-level tiny teacher then starts with the teacher's
+    first encoder level, its last decoder level (none here) and its final layers."""
+    from parapolicy.planners.finisher import FinisherFit, decoder_aligned
+
+    state = {"down.0.a": torch.zeros(1), "up.0.b": torch.ones(1), "up.1.b": 2 * torch.ones(1),
+             "up.2.c": 3 * torch.ones(1), "final.1.weight": torch.zeros(2)}
+    out = decoder_aligned(state, 3, 2)  # d = 1: up.1, up.2 become up.0, up.1
+    assert sorted(out) == ["down.0.a", "final.1.weight", "up.0.b", "up.1.c"]
+    assert float(out["up.0.b"]) == 2 and float(out["up.1.c"]) == 3
+    assert decoder_aligned(state, 3, 3) == state
+    _, ckpt, student = flow_teacher
+    teacher, draft = load_policy(ckpt), load_policy(student)
+    assert tuple(teacher.config.down_dims) == (16, 32)
+    fit = FinisherFit(teacher, draft, 0.05, net={"down_dims": [16], "mid_blocks": 0}, batch_size=4)
+    finisher = fit.student.model.experts[1].state_dict()
+    t_state = teacher.inference_net.state_dict()
+    for k in ("down.0.0.conv1.0.weight", "final.1.weight", "step_encoder.1.weight"):
+        torch.testing.assert_close(finisher[k], t_state[k])
+    assert not any(k.startswith("up.") for k in finisher)
+    assert fit.shared_tensors == sum(1 for k in finisher if k in t_state and finisher[k].shape == t_state[k].shape)
+
+
 def test_finish_bad_inputs_are_one_line(flow_teacher, tmp_path):
     root, ckpt, student = flow_teacher
     out = tmp_path / "bad"
