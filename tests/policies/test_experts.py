@@ -33,6 +33,13 @@ def test_each_row_reaches_the_expert_of_its_level() -> None:
         for i, k in enumerate([0, 1, 1, 0, 1, 0]):
             torch.testing.assert_close(out[i:i + 1], net.experts[k](x[i:i + 1], t[i:i + 1], cond[i:i + 1]))
         assert not torch.allclose(net.experts[0](x, t, cond), net.experts[1](x, t, cond))
+        # one level for every row (a sampling call, routed in Python): the nearest level's expert,
+        # the same one expert_index picks, for a (B,) and a (1,) time
+        for level, k in ((36.0, 1), (64.0, 1), (66.0, 0), (99.5, 0)):
+            same = torch.full((6,), level)
+            assert int(net.expert_index(same)[0]) == k
+            torch.testing.assert_close(net(x, same, cond), net.experts[k](x, same, cond))
+            torch.testing.assert_close(net(x, same[:1], cond), net.experts[k](x, same[:1], cond))
 
 
 def test_single_network_weights_seed_every_expert_and_checkpoints_round_trip(tmp_path) -> None:
