@@ -34,8 +34,8 @@ from typing import Any
 POLICY_KINDS = ("diffusion", "mse")
 DENOISERS = ("unet", "transformer", "mlp")
 # The PolicyConfig fields that say which network a policy runs and how large it is.
-NETWORK_FIELDS = ("denoiser", "down_dims", "kernel_size", "n_groups", "step_embed_dim", "mid_blocks", "n_layer",
-                  "n_head", "n_emb", "p_drop", "causal_attn", "mlp_width", "mlp_blocks", "x0_skip")
+NETWORK_FIELDS = ("denoiser", "down_dims", "kernel_size", "n_groups", "step_embed_dim", "mid_blocks", "level_blocks",
+                  "n_layer", "n_head", "n_emb", "p_drop", "causal_attn", "mlp_width", "mlp_blocks", "x0_skip")
 OBJECTIVES = ("ddpm", "flow")
 SAMPLERS = ("ddpm", "ddim", "flow")
 DEVICES = ("auto", "cpu", "cuda")
@@ -112,6 +112,7 @@ class PolicyConfig:
     n_groups: int = 8
     step_embed_dim: int = 32
     mid_blocks: int = 2  # residual blocks at the U-Net's bottleneck
+    level_blocks: int = 2  # residual blocks per U-Net level (1: the second, same-width one left out)
     # transformer size
     n_layer: int = 4
     n_head: int = 4
@@ -137,6 +138,8 @@ class PolicyConfig:
             _check_int(name, getattr(self, name), 1)
         _check_int("mlp_blocks", self.mlp_blocks, 0)
         _check_int("mid_blocks", self.mid_blocks, 0)
+        if self.level_blocks not in (1, 2) or isinstance(self.level_blocks, bool):
+            raise ValueError(f"level_blocks must be 1 or 2, got {self.level_blocks!r}")
         if self.obs_horizon - 1 + self.action_horizon > self.pred_horizon:
             raise ValueError(
                 f"need obs_horizon - 1 + action_horizon <= pred_horizon (the executed actions start at chunk "

@@ -32,7 +32,8 @@ def make_network(config: PolicyConfig) -> nn.Module:
     if config.denoiser == "unet":
         return ConditionalUnet1D(config.action_dim, cond_dim(config), down_dims=config.down_dims,
                                  kernel_size=config.kernel_size, n_groups=config.n_groups,
-                                 step_embed_dim=config.step_embed_dim, mid_blocks=config.mid_blocks)
+                                 step_embed_dim=config.step_embed_dim, mid_blocks=config.mid_blocks,
+                                 level_blocks=config.level_blocks)
     if config.denoiser == "transformer":
         return TransformerDenoiser(config.action_dim, config.pred_horizon, cond_dim(config), config.obs_horizon,
                                    n_layer=config.n_layer, n_head=config.n_head, n_emb=config.n_emb,

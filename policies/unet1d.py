@@ -53,11 +53,19 @@ class ConditionalUnet1D(nn.Module):
     ``mid_blocks`` residual blocks at the bottleneck (2 in Chi et al.). A distilled student may drop
     them to make each call cheaper: each is about a tenth of a batch-1 forward on a 2-core CPU, but
     dropping them cost the Push-T keypoint student more success than it saved time (README, stop 25).
+    ``level_blocks`` (2 or 1): residual blocks per encoder and decoder level. With 1, the second
+    (same-width) block of every level is left out but keeps its slot, so the parameter names of the
+    blocks that remain are those of the 2-block network and a finisher can start from a teacher's
+    weights with only its residual refinements removed (``planners.finisher``).
     """
 
     def __init__(self, action_dim: int, cond_dim: int, *, down_dims: Sequence[int] = (32, 64, 128),
-                 kernel_size: int = 5, n_groups: int = 8, step_embed_dim: int = 32, mid_blocks: int = 2) -> None:
+                 kernel_size: int = 5, n_groups: int = 8, step_embed_dim: int = 32, mid_blocks: int = 2,
+                 level_blocks: int = 2) -> None:
         super().__init__()
+        if level_blocks not in (1, 2):
+            raise ValueError(f"level_blocks must be 1 or 2, got {level_blocks!r}")
+        self.level_blocks = int(level_blocks)
         dims = [int(action_dim), *[int(d) for d in down_dims]]
         self.step_encoder = nn.Sequential(SinusoidalEmbedding(step_embed_dim),
                                           nn.Linear(step_embed_dim, 4 * step_embed_dim), nn.Mish(),
@@ -65,11 +73,12 @@ class ConditionalUnet1D(nn.Module):
         film_dim = step_embed_dim + int(cond_dim)
         levels = list(zip(dims[:-1], dims[1:]))  # (c_in, c_out) per encoder level
         self.down = nn.ModuleList()
+        second = level_blocks == 2
         for i, (c_in, c_out) in enumerate(levels):
             last = i == len(levels) - 1
             self.down.append(nn.ModuleList([
                 FiLMResidualBlock(c_in, c_out, film_dim, kernel_size, n_groups),
-                FiLMResidualBlock(c_out, c_out, film_dim, kernel_size, n_groups),
+                FiLMResidualBlock(c_out, c_out, film_dim, kernel_size, n_groups) if second else nn.Identity(),
                 nn.Conv1d(c_out, c_out, 3, stride=2, padding=1) if not last else nn.Identity(),
             ]))
         mid = dims[-1]
@@ -79,7 +88,7 @@ class ConditionalUnet1D(nn.Module):
         for c_in, c_out in reversed(levels[1:]):  # each decoder level undoes one downsampling
             self.up.append(nn.ModuleList([
                 FiLMResidualBlock(2 * c_out, c_in, film_dim, kernel_size, n_groups),
-                FiLMResidualBlock(c_in, c_in, film_dim, kernel_size, n_groups),
+                FiLMResidualBlock(c_in, c_in, film_dim, kernel_size, n_groups) if second else nn.Identity(),
                 nn.ConvTranspose1d(c_in, c_in, 4, stride=2, padding=1),
             ]))
         start = dims[1]
@@ -91,13 +100,16 @@ class ConditionalUnet1D(nn.Module):
         film = torch.cat([self.step_encoder(t.expand(x.shape[0])), cond], dim=-1)  # (B, E + Dc)
         h = x.transpose(1, 2)  # (B, Da, H)
         skips = []
+        two = self.level_blocks == 2
         for block1, block2, downsample in self.down:
-            h = block2(block1(h, film), film)
+            h = block1(h, film)
+            h = block2(h, film) if two else h
             skips.append(h)
             h = downsample(h)
         for block in self.mid:
             h = block(h, film)
         for block1, block2, upsample in self.up:
             h = torch.cat([h, skips.pop()], dim=1)  # (B, 2C, L)
-            h = upsample(block2(block1(h, film), film))
+            h = block1(h, film)
+            h = upsample(block2(h, film) if two else h)
         return self.final(h).transpose(1, 2)  # (B, H, Da)

@@ -76,3 +76,24 @@ def test_mlp_denoiser_from_config_sees_the_whole_chunk_and_round_trips(tmp_path)
         PolicyConfig(obs_dim=6, action_dim=2, denoiser="mlp", mlp_width=0)
     with pytest.raises(ValueError, match="allowed: unet, transformer, mlp"):
         PolicyConfig(obs_dim=6, action_dim=2, denoiser="resnet")
+
+
+def test_one_block_per_level_unet_keeps_the_two_block_names_of_its_blocks():
+    """level_blocks=1 leaves out the second block of every level: fewer parameters and modules, every
+    tensor name (and shape) is one of the 2-block network's, so a 2-block state loads into it whole;
+    it still maps (B, H, Da) to (B, H, Da) and depends on its input."""
+    base = dict(obs_dim=6, action_dim=2, down_dims=(16, 32, 64), n_groups=4, step_embed_dim=16)
+    two = make_network(PolicyConfig(**base)).eval()
+    one = make_network(PolicyConfig(**base, level_blocks=1)).eval()
+    s2, s1 = two.state_dict(), one.state_dict()
+    assert set(s1) < set(s2) and all(s1[k].shape == s2[k].shape for k in s1)
+    assert sum(p.numel() for p in one.parameters()) < 0.8 * sum(p.numel() for p in two.parameters())
+    one.load_state_dict({k: s2[k] for k in s1})
+    x, c, t = torch.randn(2, 16, 2), torch.randn(2, 12), torch.tensor([3.0, 40.0])
+    with torch.no_grad():
+        out = one(x, t, c)
+        assert out.shape == (2, 16, 2) and not torch.allclose(one(x + 0.5, t, c), out)
+        assert not torch.allclose(out, two(x, t, c))  # the left-out blocks did something
+    for bad in (0, 3, True):
+        with pytest.raises(ValueError, match="level_blocks must be 1 or 2"):
+            PolicyConfig(**base, level_blocks=bad)
