@@ -38,7 +38,6 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from parapolicy.policies.schedules import FlowSchedule
-
 from parapolicy.policies.skip import X0Skip, zero_last_layer
 
 from .menu import _check_student
@@ -173,8 +172,8 @@ class FinisherFit:
     def lr_at(self, i: int, steps: int) -> float:
         """The learning rate of step ``i`` of a ``steps``-step call: a linear warm-up over ``warmup``
         steps (a fresh Adam's first updates are as large as ``lr`` itself, which throws a zero-started
-        skip finisher far from the identity), then a cosine decay to 0 at the last step (the target
-        is a precise map, so the last steps should be small)."""
+        skip finisher far from the identity), then a cosine decay that nears 0 at the last step (the
+        target is a precise map, so the last steps should be small)."""
         warm = min(1.0, (i + 1) / self.warmup)
         return self.lr * warm * 0.5 * (1.0 + math.cos(math.pi * i / max(1, steps)))
 
