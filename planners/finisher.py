@@ -21,10 +21,12 @@ The result is an ordinary 2-step student checkpoint: ``level_experts`` with leve
 ``expert_nets`` [the draft's network, the finisher's], expert 0 holding the draft's weights
 unchanged. Flow teachers only (the re-noising above is the flow path).
 
-Measured on that Push-T model (stop 32, three seed sets): draft + the no-bottleneck finisher after
-6000 steps scores 0.97× of flow-100, but that finisher costs about 0.8 of a teacher call at batch 1 on
-a 2-core CPU, so the pair is 44–46× faster, not 50×; a two-level U-Net finisher (half a call) was
-not precise enough after 4000 steps (0.60 against 0.69 on one set).
+Measured on that Push-T model (three seed sets): draft + the no-bottleneck finisher after 6000
+steps scores 0.97× of flow-100, but that finisher costs about 0.8 of a teacher call at batch 1 on a
+2-core CPU, so the pair is 44–49× faster, not 50× (stops 32–33). Cheaper finishers either miss the
+teacher's finish (two-level and one-level U-Nets: 0.014 and 0.018 RMSE against the draft's own
+0.009; a skip MLP: 0.0091) or, with one residual block per level (``level_blocks: 1``), fit it
+closely (0.0053) yet score 0.90× at 52× eager and 47× traced (videos/bench/pusht_student.md).
 """
 from __future__ import annotations
 
