@@ -138,7 +138,7 @@ class PolicyConfig:
             _check_int(name, getattr(self, name), 1)
         _check_int("mlp_blocks", self.mlp_blocks, 0)
         _check_int("mid_blocks", self.mid_blocks, 0)
-        if self.level_blocks not in (1, 2) or isinstance(self.level_blocks, bool):
+        if not _is_int(self.level_blocks) or self.level_blocks not in (1, 2):
             raise ValueError(f"level_blocks must be 1 or 2, got {self.level_blocks!r}")
         if self.obs_horizon - 1 + self.action_horizon > self.pred_horizon:
             raise ValueError(

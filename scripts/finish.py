@@ -7,7 +7,8 @@ The draft (a 1-step student of this flow teacher) stays as it is; a finisher net
 architecture with ``net``'s overrides, started from the teacher's matching tensors) learns the
 teacher's one Euler step from the draft re-noised to ``level`` t_m (or to ``teacher_level``, with the
 finisher at ``level``: e.g. ``'net={denoiser: mlp, x0_skip: true}' level=0.001 teacher_level=0.05``, a
-cheap network that learns only the correction the teacher's step makes to the draft). The result is a 2-step student
+cheap network meant to learn only the correction the teacher's step makes to the draft; on Push-T it
+learned little of it, videos/bench/pusht_student.md, stop 33). The result is a 2-step student
 (levels [1, t_m, 0], one network per step, ``expert_nets`` [the draft's, the finisher's]) that the
 bench and the planners load like any student (``student2``). Histories: the draft's saved bank
 (``parapolicy-distill save_bank=true``: demonstration, on-policy and teacher-rollout histories) when

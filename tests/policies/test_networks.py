@@ -94,6 +94,6 @@ def test_one_block_per_level_unet_keeps_the_two_block_names_of_its_blocks():
         out = one(x, t, c)
         assert out.shape == (2, 16, 2) and not torch.allclose(one(x + 0.5, t, c), out)
         assert not torch.allclose(out, two(x, t, c))  # the left-out blocks did something
-    for bad in (0, 3, True):
+    for bad in (0, 3, True, 1.0):
         with pytest.raises(ValueError, match="level_blocks must be 1 or 2"):
             PolicyConfig(**base, level_blocks=bad)
