@@ -39,11 +39,11 @@ def zero_last_layer(net: nn.Module) -> nn.Module:
 
 class X0Skip(nn.Module):
     """``v = −net(x, τ, cond) / t`` with t = τ / ``num_train_steps`` (floored at ``min_t``): the
-    wrapped ``net`` predicts the correction r = x0 − x_t. ``zero_init`` zeros its output layer."""
+    wrapped ``net`` predicts the correction r = x0 − x_t; its output layer is zeroed here."""
 
-    def __init__(self, net: nn.Module, num_train_steps: int, *, min_t: float = 1e-4, zero_init: bool = True) -> None:
+    def __init__(self, net: nn.Module, num_train_steps: int, *, min_t: float = 1e-4) -> None:
         super().__init__()
-        self.net = zero_last_layer(net) if zero_init else net
+        self.net = zero_last_layer(net)
         self.num_train_steps = float(num_train_steps)
         self.min_t = float(min_t)
 

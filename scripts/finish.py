@@ -56,8 +56,9 @@ class FinishConfig:
                 raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
         for name in ("level", "teacher_level"):
             lv = getattr(self, name)
-            if (lv is not None or name == "level") and (
-                    isinstance(lv, bool) or not isinstance(lv, (int, float)) or not 0 < lv < 1):
+            if lv is None and name == "teacher_level":
+                continue  # null: the level itself
+            if isinstance(lv, bool) or not isinstance(lv, (int, float)) or not 0 < lv < 1:
                 raise ValueError(f"{name} must be a flow time in (0, 1), got {lv!r}")
         if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
             raise ValueError(f"lr must be a number > 0, got {self.lr!r}")
