@@ -13,7 +13,11 @@ Sections (each writes ``<section>.json`` + ``<section>.md`` into ``out_dir``, de
   environments with the row's sampler run to completion (no deadline). nfe, depth and p50/p99
   wall-clock latency per chunk come from a separate batch-1 pass (closed-loop episodes on the same
   seeds until ``latency_chunks`` chunks after ``latency_warmup`` discarded ones; with ``num_envs=1``
-  the evaluation itself is that pass). The cost model is measured fresh at the start of the run
+  the evaluation itself is that pass). With ``latency_rounds`` R > 1 (and ``num_envs`` > 1) every
+  row's success pass runs first, then the latency passes of all the call's rows are interleaved in R
+  rounds of about ``latency_chunks`` / R chunks each, so a CPU whose speed drifts over minutes slows
+  every row alike and the p50 ratios compare samplers rather than moments (rows merged from an
+  earlier call keep their own timing; each row records ``latency_interleaved_with``). The cost model is measured fresh at the start of the run
   (interleaved rounds, trimmed mean per call: see ``measure_cost_model``) and predicts each row at
   batch 1 (Picard with the depth it was seen to need, warm starts at each replan's start level) plus
   the planner's measured per-call overhead; it predicts an expected time, so the error is against the
@@ -134,6 +138,7 @@ class BenchConfig:
     action_horizon: int | None = None  # actions executed per chunk in the samplers section (null: the policy's Ta)
     latency_chunks: int = 100
     latency_warmup: int = 3
+    latency_rounds: int = 1  # > 1: the rows' latency passes run after all success passes, interleaved in rounds
     threads: int = 1
     device: str = "cpu"  # cpu | cuda | auto: where the teacher and students run (latency is measured there)
     jit: bool = False  # run the teacher and students through frozen TorchScript traces (policies/traced.py)
@@ -172,7 +177,8 @@ class BenchConfig:
         from parapolicy.policies.config import DEVICES
         from parapolicy.planners.menu import check_budget_ms, check_control_hz, parse_spec
 
-        for name in ("episodes", "num_envs", "latency_chunks", "realtime_steps", "threads", "cost_repeats"):
+        for name in ("episodes", "num_envs", "latency_chunks", "latency_rounds", "realtime_steps", "threads",
+                     "cost_repeats"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise ValueError(f"{name} must be an integer >= 1, got {v!r}")

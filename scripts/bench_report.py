@@ -100,8 +100,11 @@ def samplers_markdown(data: dict[str, Any]) -> str:
     where = prov.get("cpu") if dev == "cpu" else f"{dev}, host CPU {prov.get('cpu')}"
     traced = ", networks traced (jit=true)" if k.get("traced") else ""
     seeds = f"{k['seed']}–{k['seed'] + k['episodes'] - 1}"
+    rounds = sorted({r.get("latency_rounds", 1) for r in data["rows"] if r.get("latency_interleaved_with")})
+    mixed = ", the latency passes of rows run in one call interleaved in " + "/".join(map(str, rounds)) + " rounds" \
+        if rounds else ""
     foot = (f"<sub>{ta}{k['episodes']} episodes per row on seeds {seeds}; latency "
-            f"at batch 1 per chunk on {where} with {prov.get('torch_threads')} torch thread(s){traced}; "
+            f"at batch 1 per chunk on {where} with {prov.get('torch_threads')} torch thread(s){traced}{mixed}; "
             f"rows from commit(s) {', '.join(f'`{c}`' for c in commits)} by {'; '.join(f'`{c}`' for c in cmds)}</sub>")
     notes = "".join(f"\n\n<sub>{n}</sub>" for n in data.get("notes", []))
     return markdown_table(rows, cols) + "\n\n" + foot + notes

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -102,12 +104,24 @@ def predict_ms(b: Bench, item: Any, start_indices: Sequence[int] | None = None) 
     return sec * 1e3 + b.plan_overhead_ms
 
 
-def sampler_row(b: Bench, spec: str) -> dict[str, Any]:
-    """Evaluate one sampler spec: success on the bench seeds, batch-1 latency, nfe, depth, prediction."""
+@dataclass
+class _Evaluated:
+    """A row's success pass, waiting for its latency pass."""
+
+    spec: str
+    item: Any
+    results: list[Any]
+    eval_s: float
+    escalation: float | None
+    batched: dict[str, Any]
+    records: list[Any]  # the success pass's own replans (its latency pass when num_envs == 1)
+
+
+def evaluate_row(b: Bench, spec: str) -> _Evaluated:
+    """A row's success on the bench seeds (``num_envs`` environments, the sampler run to completion)."""
     from parapolicy.planners.cascade import CascadeSampler
-    from parapolicy.planners.stats import latency_summary
-    from parapolicy.planners.vector_eval import evaluate_vector, results_to_dicts, summarize_results
     from parapolicy.planners.menu import build_item
+    from parapolicy.planners.vector_eval import evaluate_vector
 
     cfg = b.cfg
     item = build_item(spec, b.ctx)
@@ -120,26 +134,71 @@ def sampler_row(b: Bench, spec: str) -> dict[str, Any]:
     finally:
         if bar is not None:
             bar.close()
-    eval_s = time.perf_counter() - t0
     escalation = item.sampler.escalation_rate if isinstance(item.sampler, CascadeSampler) else None
-    batched = planner.summary()
-    if cfg.cost_per_row and cfg.num_envs != 1:
-        before = remeasure_cost(b)
+    return _Evaluated(spec, item, results, time.perf_counter() - t0, escalation, planner.summary(),
+                      list(planner.records))
+
+
+def sampler_row(b: Bench, spec: str) -> dict[str, Any]:
+    """Evaluate one sampler spec: success on the bench seeds, batch-1 latency, nfe, depth, prediction."""
+    cfg = b.cfg
+    ev = evaluate_row(b, spec)
+    timed = cfg.cost_per_row and cfg.num_envs != 1
+    before = remeasure_cost(b) if timed else None
     t1 = time.perf_counter()
     if cfg.num_envs == 1:
-        recs = planner.records[cfg.latency_warmup:cfg.latency_warmup + cfg.latency_chunks] or planner.records
+        recs = ev.records[cfg.latency_warmup:cfg.latency_warmup + cfg.latency_chunks] or ev.records
     else:
-        recs = latency_pass(b, item)
+        recs = latency_pass(b, ev.item)
     latency_s = time.perf_counter() - t1
-    if cfg.cost_per_row and cfg.num_envs != 1:
+    if before is not None:
         after = remeasure_cost(b)
         b.cost_model.latency_s = {n: (before[n] + after[n]) / 2 for n in before}
+    return finish_row(b, ev, recs, latency_s)
+
+
+def interleaved_latency(b: Bench, items: dict[str, Any]) -> dict[str, tuple[list[Any], int]]:
+    """Batch-1 latency passes of several rows, interleaved: ``latency_rounds`` rounds, in each of which
+    every row plans about ``latency_chunks / latency_rounds`` chunks in its own closed-loop episode (the
+    next bench seed each time). A CPU whose speed drifts over minutes then slows every row alike, so
+    the ratios between rows measure the samplers, not the moment each was timed. Each row's first
+    ``latency_warmup`` replans are discarded. Returns ``{spec: (timed replan records, episodes run)}``."""
+    from parapolicy.planners.rollout import run_episode
+
+    cfg = b.cfg
+    need = cfg.latency_warmup + cfg.latency_chunks
+    per_round = max(1, math.ceil(cfg.latency_chunks / cfg.latency_rounds))
+    planners = {s: fixed_planner(b, it) for s, it in items.items()}
+    envs: dict[str, Any] = {}
+    episode = dict.fromkeys(items, 0)
+    try:
+        for s in items:
+            envs[s] = b.env_cfg.make()
+        while any(len(p.records) < need for p in planners.values()):
+            for s, p in planners.items():
+                goal = min(need, len(p.records) + per_round + (0 if p.records else cfg.latency_warmup))
+                while len(p.records) < goal:
+                    ta = p.model.action_horizon
+                    run_episode(envs[s], p, seed=cfg.seed + episode[s], max_steps=(goal - len(p.records)) * ta)
+                    episode[s] += 1
+    finally:
+        for env in envs.values():
+            env.close()
+    return {s: (p.records[cfg.latency_warmup:need], episode[s]) for s, p in planners.items()}
+
+
+def finish_row(b: Bench, ev: _Evaluated, recs: list[Any], latency_s: float) -> dict[str, Any]:
+    """The row's JSON from its success pass and its timed replans ``recs``."""
+    from parapolicy.planners.stats import latency_summary
+    from parapolicy.planners.vector_eval import results_to_dicts, summarize_results
+
+    cfg, item = b.cfg, ev.item
     lat = latency_summary([r.latency_s for r in recs])
     measure_overheads(b, item)
     pred = predict_ms(b, item, [r.start_index for r in recs])
-    summary = summarize_results(results)
+    summary = summarize_results(ev.results)
     return {
-        "name": spec, "sampler": type(item.sampler).__name__, **summary,
+        "name": ev.spec, "sampler": type(item.sampler).__name__, **summary,
         "nfe": float(np.mean([r.nfe for r in recs])), "depth": float(np.mean([r.depth for r in recs])),
         "depth_p50": float(np.median([r.depth for r in recs])),
         "converged_fraction": float(np.mean([r.converged for r in recs])),
@@ -148,9 +207,9 @@ def sampler_row(b: Bench, spec: str) -> dict[str, Any]:
         "cost_batch1_ms": network_cost_model(b, item.denoiser).cost(1) * 1e3,
         # the cost model predicts an expected (mean) time per call, so it is checked against the mean
         "prediction_error": (pred - lat["mean_ms"]) / lat["mean_ms"] if lat["mean_ms"] > 0 else None,
-        "escalation_rate": escalation, "batched_eval": {"num_envs": cfg.num_envs, **batched},
-        "eval_s": eval_s, "latency_pass_s": latency_s,
-        "seeds": [cfg.seed, cfg.seed + cfg.episodes - 1], "episode_results": results_to_dicts(results),
+        "escalation_rate": ev.escalation, "batched_eval": {"num_envs": cfg.num_envs, **ev.batched},
+        "eval_s": ev.eval_s, "latency_pass_s": latency_s, "latency_rounds": cfg.latency_rounds,
+        "seeds": [cfg.seed, cfg.seed + cfg.episodes - 1], "episode_results": results_to_dicts(ev.results),
         "provenance": provenance({"episodes": [cfg.seed, cfg.seed + cfg.episodes - 1], "planner": cfg.seed}),
         "load_avg": list(os.getloadavg()),
     }
@@ -206,13 +265,39 @@ def run_samplers(b: Bench) -> dict[str, Any]:
     ref = b.cfg.samplers_reference
     if ref is not None and ref not in b.cfg.rows and ref not in rows:
         raise UserError(f"samplers_reference={ref} is neither one of rows {b.cfg.rows} nor a row of {path}")
-    for spec in usable(b, b.cfg.rows, "samplers"):
+    specs = usable(b, b.cfg.rows, "samplers")
+    if b.cfg.latency_rounds > 1 and b.cfg.num_envs != 1:
+        if specs:
+            run_interleaved(b, specs, rows)
+            write_json_atomic(path, _samplers_data(b, key, rows))
+        return _samplers_data(b, key, rows)
+    for spec in specs:
         row = sampler_row(b, spec)
         rows[spec] = row
         b.say(_row_line(row))
-        data = _samplers_data(b, key, rows)
-        write_json_atomic(path, data)  # after every row: a long run keeps what it measured
+        write_json_atomic(path, _samplers_data(b, key, rows))  # after every row: a long run keeps what it measured
     return _samplers_data(b, key, rows)
+
+
+def run_interleaved(b: Bench, specs: Sequence[str], rows: dict[str, dict[str, Any]]) -> None:
+    """Every row's success pass, then one interleaved latency pass over all of them (``latency_rounds``);
+    the cost model is re-measured around that pass (``cost_per_row``) as it is around a single row's."""
+    evaluated = {}
+    for spec in specs:
+        evaluated[spec] = evaluate_row(b, spec)
+        b.say(f"{spec}: success pass done in {evaluated[spec].eval_s:.0f} s")
+    before = remeasure_cost(b) if b.cfg.cost_per_row else None
+    t1 = time.perf_counter()
+    recs = interleaved_latency(b, {s: ev.item for s, ev in evaluated.items()})
+    latency_s = time.perf_counter() - t1
+    if before is not None:
+        after = remeasure_cost(b)
+        b.cost_model.latency_s = {n: (before[n] + after[n]) / 2 for n in before}
+    for spec, ev in evaluated.items():
+        rows[spec] = finish_row(b, ev, recs[spec][0], latency_s)
+        rows[spec]["latency_interleaved_with"] = [s for s in specs if s != spec]
+        rows[spec]["latency_episodes"] = recs[spec][1]
+        b.say(_row_line(rows[spec]))
 
 
 def _samplers_data(b: Bench, key: dict[str, Any], rows: dict[str, dict[str, Any]]) -> dict[str, Any]:

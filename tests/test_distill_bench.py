@@ -432,6 +432,28 @@ def test_bench_samplers_at_another_action_horizon(teacher, tmp_path):
     assert "another checkpoint/env/seed/episodes/Ta" in proc.stdout
 
 
+def test_bench_interleaves_the_latency_passes_of_a_call(teacher, tmp_path):
+    """latency_rounds=2: every row's success pass first, then both rows timed in alternating rounds, each
+    in at least two episode segments; the rows and the table's footnote say so."""
+    root, ckpt, student_dir = teacher
+    out = tmp_path / "bench"
+    proc = run_cli("parapolicy-bench", f"checkpoint={ckpt}", f"students=[{student_dir}]", "sections=[samplers]",
+                   "rows=[ddim10,student1]", "episodes=2", "num_envs=2", "latency_chunks=4", "latency_warmup=1",
+                   "latency_rounds=2", "cost_repeats=2", f"out_dir={out}", "progress=false", cwd=root, timeout=240)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    first_timed = min(re.search(rf"{n}: success [0-9]", proc.stdout).start() for n in ("ddim10", "student1"))
+    assert proc.stdout.index("student1: success pass done") < first_timed  # timing starts after both passes
+    rows = {r["name"]: r for r in json.loads((out / "samplers.json").read_text())["rows"]}
+    for name, other in (("ddim10", "student1"), ("student1", "ddim10")):
+        r = rows[name]
+        assert r["latency_chunks"] == 4 and r["latency_rounds"] == 2
+        assert r["latency_interleaved_with"] == [other] and r["latency_episodes"] >= 2
+        assert r["episodes"] == 2 and r["depth"] == (10 if name == "ddim10" else 1)
+    assert "interleaved in 2 rounds" in (out / "samplers.md").read_text()
+    assert_one_line_error(run_cli("parapolicy-bench", f"checkpoint={ckpt}", "latency_rounds=0", cwd=tmp_path),
+                          "latency_rounds")
+
+
 def test_bench_on_a_flow_teacher_uses_its_own_chain_as_reference(teacher, tmp_path):
     root, _, _ = teacher
     proc = run_cli("parapolicy-train", "env=Fork-v0", f"dataset={root / 'fork.hdf5'}", f"out={tmp_path / 'flow'}",
