@@ -187,8 +187,9 @@ def interleaved_latency(b: Bench, items: dict[str, Any]) -> dict[str, tuple[list
     return {s: (p.records[cfg.latency_warmup:need], episode[s]) for s, p in planners.items()}
 
 
-def finish_row(b: Bench, ev: _Evaluated, recs: list[Any], latency_s: float) -> dict[str, Any]:
-    """The row's JSON from its success pass and its timed replans ``recs``."""
+def finish_row(b: Bench, ev: _Evaluated, recs: list[Any], latency_s: float, rounds: int = 1) -> dict[str, Any]:
+    """The row's JSON from its success pass and its timed replans ``recs`` (timed in ``rounds``
+    interleaved rounds)."""
     from parapolicy.planners.stats import latency_summary
     from parapolicy.planners.vector_eval import results_to_dicts, summarize_results
 
@@ -208,7 +209,7 @@ def finish_row(b: Bench, ev: _Evaluated, recs: list[Any], latency_s: float) -> d
         # the cost model predicts an expected (mean) time per call, so it is checked against the mean
         "prediction_error": (pred - lat["mean_ms"]) / lat["mean_ms"] if lat["mean_ms"] > 0 else None,
         "escalation_rate": ev.escalation, "batched_eval": {"num_envs": cfg.num_envs, **ev.batched},
-        "eval_s": ev.eval_s, "latency_pass_s": latency_s, "latency_rounds": cfg.latency_rounds,
+        "eval_s": ev.eval_s, "latency_pass_s": latency_s, "latency_rounds": rounds,
         "seeds": [cfg.seed, cfg.seed + cfg.episodes - 1], "episode_results": results_to_dicts(ev.results),
         "provenance": provenance({"episodes": [cfg.seed, cfg.seed + cfg.episodes - 1], "planner": cfg.seed}),
         "load_avg": list(os.getloadavg()),
@@ -294,7 +295,7 @@ def run_interleaved(b: Bench, specs: Sequence[str], rows: dict[str, dict[str, An
         after = remeasure_cost(b)
         b.cost_model.latency_s = {n: (before[n] + after[n]) / 2 for n in before}
     for spec, ev in evaluated.items():
-        rows[spec] = finish_row(b, ev, recs[spec][0], latency_s)
+        rows[spec] = finish_row(b, ev, recs[spec][0], latency_s, b.cfg.latency_rounds)
         rows[spec]["latency_interleaved_with"] = [s for s in specs if s != spec]
         rows[spec]["latency_episodes"] = recs[spec][1]
         b.say(_row_line(rows[spec]))

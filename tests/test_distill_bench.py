@@ -411,6 +411,7 @@ def test_bench_samplers_at_another_action_horizon(teacher, tmp_path):
     s = json.loads((out / "samplers.json").read_text())
     row = next(r for r in s["rows"] if r["name"] == "student1")
     assert s["key"]["action_horizon"] == 3 and s["reference"] == "student1-t0.5"
+    assert row["latency_rounds"] == 1 and "latency_interleaved_with" not in row  # timed on its own
     assert next(r for r in s["rows"] if r["name"] == "student1-t0.5")["latency_ratio"] == 1.0
     steps = row["episode_results"][0]["steps"]
     assert row["batched_eval"]["replans"] == math.ceil(steps / 3), (steps, row["batched_eval"])
