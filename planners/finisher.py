@@ -148,6 +148,25 @@ class FinisherFit:
         self.losses: list[float] = []
         self.seconds = 0.0
 
+    def start_from(self, student: Any) -> None:
+        """Continue an earlier run: ``student`` is a finisher student of the same draft, level and
+        finisher network, and its finisher's (EMA) weights become this finisher's live and EMA weights,
+        so a long schedule can be split over several runs. ``ValueError`` for any other student."""
+        cfg = student.config
+        if not cfg.level_experts or [float(t) for t in (cfg.timesteps or [])] != [1.0, self.level, 0.0]:
+            raise ValueError(f"init is not a finisher student at level {self.level:g} "
+                             f"(its levels: {cfg.timesteps})")
+        theirs, mine = _plain(cfg.expert_nets[1]), _plain(self.net)
+        if theirs != mine:
+            diff = sorted(k for k in set(theirs) | set(mine) if theirs.get(k) != mine.get(k))
+            raise ValueError(f"init's finisher network differs from net in {', '.join(diff)}")
+        first, second = student.inference_net.experts
+        held = first.state_dict()
+        if any(k not in held or not torch.equal(held[k], v) for k, v in self.draft.inference_net.state_dict().items()):
+            raise ValueError("init was finished after another draft")
+        self.student.model.experts[1].load_state_dict(second.state_dict())
+        self.student.ema.load_state_dict(self.student.model.state_dict())
+
     @torch.no_grad()
     def pair(self, obs: Tensor, generator: torch.Generator | None = None) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         """For raw histories ``obs (b, To, Do)``: the condition ``(b, Dc)``, the draft's x̂0 and the draft
@@ -222,6 +241,11 @@ class FinisherFit:
     def result(self) -> Any:
         """The 2-step student policy (EMA weights, eval mode)."""
         return self.student
+
+
+def _plain(net: Any) -> dict[str, Any]:
+    """Network fields with tuples as lists (as a saved config holds them), for comparison."""
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in dict(net).items()}
 
 
 __all__ = ["FinisherFit", "check_draft", "decoder_aligned"]

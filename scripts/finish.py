@@ -16,7 +16,8 @@ it has one, else the training split of the teacher's demonstrations; ``temperatu
 one the draft was distilled at. The report: RMSE against the teacher's one-step finish on held-out
 demonstration histories, before and after, beside the draft's own x̂0; and the student's x0 error
 against the teacher's full deterministic chain (``heldout_error``, the number ``parapolicy-distill``
-reports), with the draft's beside it.
+reports), with the draft's beside it. ``init=<an earlier finisher student>`` continues that
+finisher's training (same draft, level and ``net``) with a fresh schedule of ``steps``.
 """
 from __future__ import annotations
 
@@ -43,6 +44,7 @@ class FinishConfig:
     warmup: int = 100
     temperature: float | None = None  # null: the draft's distillation temperature (else 1)
     heldout_samples: int = 512
+    init: str | None = None  # an earlier finisher student of this draft and net to continue from
     out: str | None = None  # null: <draft>_finished
     overwrite: bool = False
     seed: int = 0
@@ -69,7 +71,9 @@ class FinishConfig:
         from parapolicy.planners.student import check_student_net
 
         self.net = check_student_net(self.net, "net")
-        for name in ("checkpoint", "draft"):
+        for name in ("checkpoint", "draft", "init"):
+            if name == "init" and self.init is None:
+                continue
             if not Path(getattr(self, name)).is_dir():
                 raise FileNotFoundError(f"{name} checkpoint directory not found: {getattr(self, name)}")
 
@@ -122,6 +126,8 @@ def finish_checkpoint(cfg: FinishConfig) -> dict[str, Any]:
                           teacher_path=str(Path(cfg.checkpoint).resolve()),
                           batch_size=cfg.batch_size, lr=cfg.lr, temperature=temperature, warmup=cfg.warmup,
                           seed=cfg.seed)
+        if cfg.init is not None:
+            fit.start_from(load_policy(cfg.init, device=teacher.device))
     except ValueError as e:
         raise UserError(str(e)) from e
     train_obs, held_ds, source, paths = _histories(cfg, teacher, draft_extra)

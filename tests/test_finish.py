@@ -160,6 +160,36 @@ def test_decoder_aligned_gives_a_shallower_unet_the_teachers_outer_levels(flow_t
     assert fit.shared_tensors == sum(1 for k in finisher if k in t_state and finisher[k].shape == t_state[k].shape)
 
 
+def test_finish_init_continues_an_earlier_finisher_and_refuses_another(flow_teacher, tmp_path):
+    """init=<finisher student>: the new run starts where that one ended (its held-out error before
+    training is the earlier run's after, and a near-zero learning rate keeps its weights); a 1-step
+    student, or a finisher of another network, is refused in one line."""
+    root, ckpt, student = flow_teacher
+    common = [f"checkpoint={ckpt}", f"draft={student}", "level=0.1", "net={mid_blocks: 0}", "batch_size=16",
+              "heldout_samples=16", "progress=false"]
+    first = tmp_path / "first"
+    proc = run_cli("parapolicy-finish", *common, "steps=30", "lr=1e-3", f"out={first}", cwd=root)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    second = tmp_path / "second"
+    proc = run_cli("parapolicy-finish", *common, "steps=1", "lr=1e-12", "warmup=1", f"init={first}",
+                   f"out={second}", cwd=root)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    s1 = json.loads((first / "config.json").read_text())["extra"]["finish"]
+    s2 = json.loads((second / "config.json").read_text())["extra"]["finish"]
+    assert s2["heldout_finish_before"]["finisher_rmse"] == pytest.approx(s1["heldout_finish_after"]["finisher_rmse"])
+    assert s2["config"]["init"] == str(first)
+    a, b = load_policy(first).inference_net.experts[1], load_policy(second).inference_net.experts[1]
+    for k, v in a.state_dict().items():
+        torch.testing.assert_close(b.state_dict()[k], v, atol=1e-6, rtol=0)
+    bad = tmp_path / "bad"
+    assert_one_line_error(run_cli("parapolicy-finish", *common, f"init={student}", f"out={bad}", cwd=root),
+                          "init is not a finisher student")
+    other = [a for a in common if not a.startswith("net=")]
+    assert_one_line_error(run_cli("parapolicy-finish", *other, "net={mid_blocks: 1}", f"init={first}", f"out={bad}",
+                                  cwd=root), "init's finisher network differs from net in mid_blocks")
+    assert not bad.exists()
+
+
 def test_finish_bad_inputs_are_one_line(flow_teacher, tmp_path):
     root, ckpt, student = flow_teacher
     out = tmp_path / "bad"
