@@ -156,7 +156,10 @@ class FinisherFit:
         if not cfg.level_experts or [float(t) for t in (cfg.timesteps or [])] != [1.0, self.level, 0.0]:
             raise ValueError(f"init is not a finisher student at level {self.level:g} "
                              f"(its levels: {cfg.timesteps})")
-        theirs, mine = _plain(cfg.expert_nets[1]), _plain(self.net)
+        from parapolicy.policies.config import NETWORK_FIELDS
+
+        fin_cfg = cfg.expert_config(1)  # the finisher's effective fields (an older config may lack new ones)
+        theirs, mine = _plain({f: getattr(fin_cfg, f) for f in NETWORK_FIELDS}), _plain(self.net)
         if theirs != mine:
             diff = sorted(k for k in set(theirs) | set(mine) if theirs.get(k) != mine.get(k))
             raise ValueError(f"init's finisher network differs from net in {', '.join(diff)}")
