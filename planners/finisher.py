@@ -152,12 +152,12 @@ class FinisherFit:
         """Continue an earlier run: ``student`` is a finisher student of the same draft, level and
         finisher network, and its finisher's (EMA) weights become this finisher's live and EMA weights,
         so a long schedule can be split over several runs. ``ValueError`` for any other student."""
+        from parapolicy.policies.config import NETWORK_FIELDS
+
         cfg = student.config
         if not cfg.level_experts or [float(t) for t in (cfg.timesteps or [])] != [1.0, self.level, 0.0]:
             raise ValueError(f"init is not a finisher student at level {self.level:g} "
                              f"(its levels: {cfg.timesteps})")
-        from parapolicy.policies.config import NETWORK_FIELDS
-
         fin_cfg = cfg.expert_config(1)  # the finisher's effective fields (an older config may lack new ones)
         theirs, mine = _plain({f: getattr(fin_cfg, f) for f in NETWORK_FIELDS}), _plain(self.net)
         if theirs != mine:

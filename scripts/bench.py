@@ -17,8 +17,9 @@ Sections (each writes ``<section>.json`` + ``<section>.md`` into ``out_dir``, de
   row's success pass runs first, then the latency passes of all the call's rows are interleaved in R
   rounds of about ``latency_chunks`` / R chunks each, so a CPU whose speed drifts over minutes slows
   every row alike and the p50 ratios compare samplers rather than moments (rows merged from an
-  earlier call keep their own timing; each row records ``latency_interleaved_with``). The cost model is measured fresh at the start of the run
-  (interleaved rounds, trimmed mean per call: see ``measure_cost_model``) and predicts each row at
+  earlier call keep their own timing; each row records ``latency_interleaved_with``). The cost
+  model is measured fresh at the start of the run (interleaved rounds, trimmed mean per call: see
+  ``measure_cost_model``) and predicts each row at
   batch 1 (Picard with the depth it was seen to need, warm starts at each replan's start level) plus
   the planner's measured per-call overhead; it predicts an expected time, so the error is against the
   measured mean (a cascade's p50 is its student path, its mean includes the escalations). With

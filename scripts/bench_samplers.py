@@ -267,9 +267,10 @@ def run_samplers(b: Bench) -> dict[str, Any]:
     if ref is not None and ref not in b.cfg.rows and ref not in rows:
         raise UserError(f"samplers_reference={ref} is neither one of rows {b.cfg.rows} nor a row of {path}")
     specs = usable(b, b.cfg.rows, "samplers")
-    if b.cfg.latency_rounds > 1 and b.cfg.num_envs == 1:
+    interleave = b.cfg.latency_rounds > 1 and b.cfg.num_envs != 1
+    if b.cfg.latency_rounds > 1 and not interleave:
         b.say("latency_rounds is ignored with num_envs=1: each row's success pass is its latency pass")
-    if b.cfg.latency_rounds > 1 and b.cfg.num_envs != 1:
+    if interleave:
         if specs:
             run_interleaved(b, specs, rows)
             write_json_atomic(path, _samplers_data(b, key, rows))
