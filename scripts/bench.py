@@ -19,9 +19,8 @@ Sections (each writes ``<section>.json`` + ``<section>.md`` into ``out_dir``, de
   every row alike and the p50 ratios compare samplers rather than moments (rows merged from an
   earlier call keep their own timing; each row records ``latency_interleaved_with``). The cost
   model is measured fresh at the start of the run (interleaved rounds, trimmed mean per call: see
-  ``measure_cost_model``) and predicts each row at
-  batch 1 (Picard with the depth it was seen to need, warm starts at each replan's start level) plus
-  the planner's measured per-call overhead; it predicts an expected time, so the error is against the
+  ``measure_cost_model``) and predicts each row at batch 1 (Picard with the depth it was seen to
+  need, warm starts at each replan's start level) plus the planner's measured per-call overhead; it predicts an expected time, so the error is against the
   measured mean (a cascade's p50 is its student path, its mean includes the escalations). With
   ``cost_per_row`` (default) the denoiser timings are re-measured just before and just after each
   row's latency pass and averaged, so a CPU whose speed drifts (other jobs) is measured as it was.
