@@ -3,7 +3,7 @@
 # eager, as in stops 32-33) and the six stop-34 sets (copies of their flow-100 folders, traced)
 # usage: bench34_st_all.sh <student dir> <tag> [row, default student2-t0.8]
 # (the rows tag tfinop on the three stop-28 sets, student1_op's teacher-finished draft, came from this
-#  first loop run on its own: bench34_st_all.sh runs/pusht_kp400/student1_op tfinop draft-student1-flow1-at0.05-t0.8)
+#  same commands as the first loop below, with ST=runs/pusht_kp400/student1_op TAG=tfinop ROW=draft-student1-flow1-at0.05-t0.8)
 cd /work/main
 export MUJOCO_GL=egl
 K=runs/pusht_kp400
