@@ -2,7 +2,7 @@
 # stop 34: a student's success row on all nine seed sets: the three stop-28 sets (copies of stop 30's rows,
 # eager, as in stops 32-33) and the six stop-34 sets (copies of their flow-100 folders, traced)
 # usage: bench34_st_all.sh <student dir> <tag> [row, default student2-t0.8]
-# (the rows tag tfinop on the three stop-28 sets, student1_op's teacher-finished draft, came from this
+# (the tfinop rows on the three stop-28 sets, student1_op's teacher-finished draft, were run with the
 #  same commands as the first loop below, with ST=runs/pusht_kp400/student1_op TAG=tfinop ROW=draft-student1-flow1-at0.05-t0.8)
 cd /work/main
 export MUJOCO_GL=egl
