@@ -18,6 +18,12 @@ demonstration histories, before and after, beside the draft's own x̂0; and the 
 against the teacher's full deterministic chain (``heldout_error``, the number ``parapolicy-distill``
 reports), with the draft's beside it. ``init=<an earlier finisher student>`` continues that
 finisher's training (same draft, level and ``net``) with a fresh schedule of ``steps``.
+
+``fold=true`` (``planners.fold``) trains no second network: the draft itself (a copy of it) learns to
+output the teacher's one-step finish of the draft's x̂0 (``fold_target=draft``) or of its own
+(``fold_target=self``), and the result is a 1-step student (``<draft>_folded``). Its report gives the
+RMSE to the teacher's finish of the draft, before and after, and how far the teacher's finish still
+moves the student's own x0.
 """
 from __future__ import annotations
 
@@ -45,6 +51,8 @@ class FinishConfig:
     temperature: float | None = None  # null: the draft's distillation temperature (else 1)
     heldout_samples: int = 512
     init: str | None = None  # an earlier finisher student of this draft and net to continue from
+    fold: bool = False  # train the draft itself toward the teacher's finish (a 1-step student; planners.fold)
+    fold_target: str = "draft"  # fold: whose x0 the teacher finishes for the target: draft (frozen) | self (EMA)
     out: str | None = None  # null: <draft>_finished
     overwrite: bool = False
     seed: int = 0
@@ -68,9 +76,17 @@ class FinishConfig:
             from parapolicy.policies.sampling import check_temperature
 
             check_temperature(self.temperature)
+        from parapolicy.planners.fold import FOLD_TARGETS
         from parapolicy.planners.student import check_student_net
 
         self.net = check_student_net(self.net, "net")
+        if not isinstance(self.fold, bool):
+            raise ValueError(f"fold must be true or false, got {self.fold!r}")
+        if self.fold_target not in FOLD_TARGETS:
+            raise ValueError(f"fold_target must be one of {', '.join(FOLD_TARGETS)}, got {self.fold_target!r}")
+        if self.fold and (self.net or self.teacher_level is not None):
+            raise ValueError("fold=true trains the draft's own network from the level; net and teacher_level "
+                             "apply to a finisher")
         for name in ("checkpoint", "draft", "init"):
             if name == "init" and self.init is None:
                 continue
@@ -80,7 +96,8 @@ class FinishConfig:
     @property
     def out_path(self) -> Path:
         """Where the 2-step student goes."""
-        return Path(self.out) if self.out else Path(str(Path(self.draft).resolve()) + "_finished")
+        suffix = "_folded" if self.fold else "_finished"
+        return Path(self.out) if self.out else Path(str(Path(self.draft).resolve()) + suffix)
 
 
 def _histories(cfg: FinishConfig, teacher: Any, draft_extra: dict[str, Any]) -> tuple[Any, Any, str, Any]:
@@ -101,10 +118,11 @@ def _histories(cfg: FinishConfig, teacher: Any, draft_extra: dict[str, Any]) -> 
 
 
 def finish_checkpoint(cfg: FinishConfig) -> dict[str, Any]:
-    """Train the finisher, report, save the 2-step student; returns the summary."""
+    """Train the finisher (or fold the finish into the draft), report, save the student; returns the summary."""
     import torch
 
     from parapolicy.planners.finisher import FinisherFit
+    from parapolicy.planners.fold import FoldFit
     from parapolicy.policies import load_policy, read_checkpoint_config, save_checkpoint
     from parapolicy.scripts.distill import _device, check_teacher, heldout_error
     from parapolicy.scripts.train import dataset_record
@@ -122,10 +140,14 @@ def finish_checkpoint(cfg: FinishConfig) -> dict[str, Any]:
     teacher = load_policy(cfg.checkpoint, device=_device(cfg.device))
     draft = load_policy(cfg.draft, device=teacher.device)
     try:
-        fit = FinisherFit(teacher, draft, cfg.level, net=cfg.net, teacher_level=cfg.teacher_level,
-                          teacher_path=str(Path(cfg.checkpoint).resolve()),
-                          batch_size=cfg.batch_size, lr=cfg.lr, temperature=temperature, warmup=cfg.warmup,
-                          seed=cfg.seed)
+        if cfg.fold:
+            fit: Any = FoldFit(teacher, draft, cfg.level, target=cfg.fold_target, batch_size=cfg.batch_size,
+                               lr=cfg.lr, temperature=temperature, warmup=cfg.warmup, seed=cfg.seed)
+        else:
+            fit = FinisherFit(teacher, draft, cfg.level, net=cfg.net, teacher_level=cfg.teacher_level,
+                              teacher_path=str(Path(cfg.checkpoint).resolve()),
+                              batch_size=cfg.batch_size, lr=cfg.lr, temperature=temperature, warmup=cfg.warmup,
+                              seed=cfg.seed)
         if cfg.init is not None:
             fit.start_from(load_policy(cfg.init, device=teacher.device))
     except ValueError as e:
@@ -135,12 +157,14 @@ def finish_checkpoint(cfg: FinishConfig) -> dict[str, Any]:
     idx = torch.randperm(len(held_ds), generator=g)[:cfg.heldout_samples]
     held_obs = teacher.normalizer.unnormalize("obs", held_ds.get_batch(idx)["obs"])  # (n, To, Do) raw
     before = fit.error(held_obs, seed=cfg.seed)
-    print(f"finisher ({fit.student.model.experts[1].__class__.__name__}, "
-          f"{sum(p.numel() for p in fit.params)} parameters, {fit.shared_tensors} tensors from the teacher) at "
-          f"t_m = {cfg.level:g} (the teacher's step from {fit.teacher_level:g}) after {cfg.draft}: {cfg.steps} "
-          f"steps on {train_obs.shape[0]} histories from "
-          f"{source}, temperature {temperature:g}", flush=True)
-    bar, log = loss_progress(cfg.steps, "finish", cfg.progress)
+    whose = {"draft": "the frozen draft's x0", "self": "the student's own x0"}[cfg.fold_target]
+    what = (f"fold (target: the teacher's finish of {whose})" if cfg.fold else
+            f"finisher ({fit.student.model.experts[1].__class__.__name__}, {sum(p.numel() for p in fit.params)} "
+            f"parameters, {fit.shared_tensors} tensors from the teacher)")
+    print(f"{what} at t_m = {cfg.level:g}{'' if cfg.fold else f' (the teacher step from {fit.teacher_level:g})'} "
+          f"after {cfg.draft}: {cfg.steps} steps on {train_obs.shape[0]} histories from {source}, "
+          f"temperature {temperature:g}", flush=True)
+    bar, log = loss_progress(cfg.steps, "fold" if cfg.fold else "finish", cfg.progress)
     try:
         losses = fit.train(train_obs, cfg.steps, log=log)
     finally:
@@ -154,14 +178,23 @@ def finish_checkpoint(cfg: FinishConfig) -> dict[str, Any]:
     err = heldout_error(teacher, student, held_ds, **chain)
     draft_err = heldout_error(teacher, draft, held_ds, **chain)
     summary = {"teacher": str(Path(cfg.checkpoint).resolve()), "draft": str(Path(cfg.draft).resolve()),
-               "level": cfg.level, "teacher_level": fit.teacher_level, "net": fit.net, "temperature": temperature,
-               "histories": int(train_obs.shape[0]),
+               "level": cfg.level, "temperature": temperature, "histories": int(train_obs.shape[0]),
                "histories_from": source, "dataset": dataset_record(paths),
-               "finisher_parameters": sum(p.numel() for p in fit.params), "shared_tensors": fit.shared_tensors,
                "heldout_finish_before": before, "heldout_finish_after": after,
                "heldout_chain": err, "draft_heldout_chain": draft_err, "seconds": fit.seconds,
                "loss_first": losses[0], "loss_last_mean": sum(losses[-50:]) / len(losses[-50:]),
                "config": asdict(cfg), "provenance": provenance(cfg.seed)}
+    if cfg.fold:
+        summary["fold_target"] = cfg.fold_target
+        save_checkpoint(student, out, extra={"fold": summary, "distill": draft_extra}, overwrite=cfg.overwrite)
+        print(f"folded 1-step student: held-out RMSE to the teacher's finish of the draft "
+              f"{before['draft_finish_rmse']:.4f} -> {after['draft_finish_rmse']:.4f}; the teacher's finish moves "
+              f"its own x0 by {before['self_finish_rmse']:.4f} -> {after['self_finish_rmse']:.4f}; to the teacher's "
+              f"chain {err['student_rmse']:.4f} (the draft: {draft_err['student_rmse']:.4f}); {fit.seconds:.0f} s "
+              f"-> {out}")
+        return summary
+    summary.update(teacher_level=fit.teacher_level, net=fit.net, finisher_parameters=sum(p.numel() for p in fit.params),
+                   shared_tensors=fit.shared_tensors)
     save_checkpoint(student, out, extra={"finish": summary}, overwrite=cfg.overwrite)
     print(f"2-step student (draft + finisher): held-out RMSE to the teacher's one-step finish "
           f"{before['finisher_rmse']:.4f} -> {after['finisher_rmse']:.4f} (the draft's own x0: "

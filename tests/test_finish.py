@@ -208,3 +208,88 @@ def test_finish_bad_inputs_are_one_line(flow_teacher, tmp_path):
     assert_one_line_error(run_cli("parapolicy-finish", f"checkpoint={ckpt}", f"draft={ckpt}", f"out={out}",
                                   cwd=tmp_path), "is not a student of")
     assert not out.exists()
+
+
+def test_fold_targets_are_the_teachers_finish_and_training_moves_only_the_student(flow_teacher):
+    """FoldFit starts as an exact copy of the draft; its target is the teacher's one Euler step from the
+    draft's x0 re-noised to t_m with the same noise (``"draft"``) or from the student's own EMA x0
+    (``"self"``, which follows the student once it moves); training on a few histories brings the student
+    closer to that target and leaves the draft and the teacher untouched."""
+    from parapolicy.planners.fold import FoldFit
+
+    _, ckpt, student = flow_teacher
+    teacher, draft = load_policy(ckpt), load_policy(student)
+    obs = torch.randn(8, teacher.config.obs_horizon, teacher.config.obs_dim)  # (n, To, Do) raw
+    fit = FoldFit(teacher, draft, 0.1, batch_size=64, lr=1e-4, warmup=10, temperature=0.8)
+    err = fit.error(obs)
+    assert err["draft_finish_rmse"] == pytest.approx(err["draft_rmse"]) and err["draft_rmse"] > 1e-4
+    assert err["self_finish_rmse"] == pytest.approx(err["draft_rmse"])  # the student is the draft
+    cond, z, target = fit.labels(obs, torch.Generator().manual_seed(3))
+    expect_z = torch.randn(z.shape, generator=torch.Generator().manual_seed(3)) * 0.8
+    torch.testing.assert_close(z, expect_z)
+    with torch.no_grad():
+        x_hat = z - draft.denoiser(z, torch.ones(8), cond)  # (n, H, Da) the draft's one flow step
+        x_m = 0.1 * z + 0.9 * x_hat
+        torch.testing.assert_close(target, x_m - 0.1 * teacher.denoiser(x_m, torch.full((8,), 0.1), cond))
+    frozen = {k: v.clone() for k, v in draft.inference_net.state_dict().items()}
+    teacher_w = {k: v.clone() for k, v in teacher.inference_net.state_dict().items()}
+    losses = fit.train(obs, 150)
+    assert len(losses) == 150 and all(math.isfinite(v) for v in losses)
+    after = fit.error(obs)
+    assert after["draft_finish_rmse"] < 0.7 * err["draft_finish_rmse"], (err, after)
+    for k, v in draft.inference_net.state_dict().items():
+        torch.testing.assert_close(v, frozen[k])
+    for k, v in teacher.inference_net.state_dict().items():
+        torch.testing.assert_close(v, teacher_w[k])
+    moved = FoldFit(teacher, draft, 0.1, target="self", batch_size=8, temperature=0.8)
+    moved.student.ema.load_state_dict(fit.student.ema.state_dict())  # its own x0 is no longer the draft's
+    _, _, own = moved.labels(obs, torch.Generator().manual_seed(3))
+    _, _, of_draft = FoldFit(teacher, draft, 0.1, batch_size=8, temperature=0.8).labels(
+        obs, torch.Generator().manual_seed(3))
+    torch.testing.assert_close(of_draft, target)
+    assert (own - of_draft).abs().max() > 1e-5
+    with pytest.raises(ValueError, match="fold target must be"):
+        FoldFit(teacher, draft, 0.1, target="teacher")
+    with pytest.raises(ValueError, match="1-step student"):
+        FoldFit(teacher, teacher, 0.1)
+
+
+def test_finish_fold_writes_a_one_step_student_and_refuses_finisher_options(flow_teacher, tmp_path):
+    """``fold=true`` saves a single-network 1-step student (levels [1, 0]) beside the draft by default,
+    with the fold's report and the draft's distillation record; ``net`` or ``teacher_level`` with
+    ``fold=true``, an unknown ``fold_target`` and a finisher as ``init`` are one-line errors."""
+    import shutil
+
+    root, ckpt, student = flow_teacher
+    draft_copy = tmp_path / "draft1"
+    shutil.copytree(student, draft_copy)
+    common = [f"checkpoint={ckpt}", f"draft={draft_copy}", "fold=true", "level=0.1", "batch_size=64",
+              "heldout_samples=16", "progress=false"]
+    proc = run_cli("parapolicy-finish", *common, "steps=100", "lr=1e-4", "warmup=10", cwd=root)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = tmp_path / "draft1_folded"
+    assert "folded 1-step student" in proc.stdout and str(out) in proc.stdout, proc.stdout
+    folded = load_policy(out)
+    assert folded.config.timesteps == [1.0, 0.0] and not folded.config.level_experts
+    extra = json.loads((out / "config.json").read_text())["extra"]
+    fold = extra["fold"]
+    assert fold["fold_target"] == "draft" and fold["temperature"] == 0.8 and fold["histories"] == 48
+    assert fold["heldout_finish_after"]["draft_finish_rmse"] < fold["heldout_finish_before"]["draft_finish_rmse"]
+    assert fold["heldout_chain"]["nfe"] == 1.0 and extra["distill"]["temperature"] == 0.8
+    kept, orig = load_policy(draft_copy).inference_net.state_dict(), load_policy(student).inference_net.state_dict()
+    assert all(torch.equal(v, orig[k]) for k, v in kept.items())  # the draft on disk is untouched
+    assert any(not torch.equal(v, folded.inference_net.state_dict()[k]) for k, v in kept.items())  # the student moved
+    bad = tmp_path / "bad"
+    cases = [(["net={mid_blocks: 0}"], "fold=true trains the draft's own network"),
+             (["teacher_level=0.05"], "fold=true trains the draft's own network"),
+             (["fold_target=teacher"], "fold_target must be one of draft, self")]
+    procs = run_clis([("parapolicy-finish", [*common, *args, f"out={bad}"]) for args, _ in cases], cwd=root)
+    for p, (_, message) in zip(procs, cases):
+        assert_one_line_error(p, message)
+    fin = tmp_path / "fin"
+    proc = run_cli("parapolicy-finish", f"checkpoint={ckpt}", f"draft={student}", "level=0.1", "steps=2",
+                   "batch_size=8", "heldout_samples=8", f"out={fin}", "progress=false", cwd=root)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert_one_line_error(run_cli("parapolicy-finish", *common, "steps=1", f"init={fin}", f"out={bad}", cwd=root),
+                          "single-network 1-step student")
+    assert not bad.exists()

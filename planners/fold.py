@@ -1,0 +1,172 @@
+"""Fold: train a 1-step student to land where the teacher's one low-noise finishing step would take it.
+
+On the 400-demo Push-T keypoint model a 1-step flow student reaches about 0.76× of its teacher's
+success, while the same student's draft followed by *one* Euler step of the teacher from t_m = 0.05
+(re-noised with the same noise, ``planners.finisher``) reaches 0.965×. That second call is a full
+teacher call, which keeps the pair below 50× of flow-100 on a 2-core CPU. Folding moves the finish
+into the student itself, so the result is one network call again:
+
+    z ~ N(0, T²·I),  x̂ = z − v_ref(z, 1, c)                     (the reference draft, no gradient)
+    x_m = t_m·z + (1 − t_m)·x̂,  y = x_m − t_m·v_teacher(x_m, t_m, c)   (the teacher's finish, target)
+    loss = ‖(z − v_θ(z, 1, c)) − y‖²                              (the student's own 1-step x0)
+
+``target="draft"``: the reference is the frozen draft the student starts from, so the student learns
+the 2-call sampler (draft, teacher finish) as one call, progressive-distillation style. ``target=
+"self"``: the reference is the student's own EMA, so the target moves with it and the fixed point is a
+student whose output the teacher's finishing step no longer moves (v_teacher(x_m, t_m) = z − x̂: the
+teacher reads x_m as lying on the straight path from x̂ to z).
+
+Labels cost one reference call and one teacher call per row, so they are drawn afresh every batch,
+from fresh noise, on any observation histories (the draft's saved bank: demonstration, on-policy and
+teacher-rollout histories). Flow teachers only (the re-noising is the flow path). The student keeps
+its draft's network and config (levels [1, 0]); it is saved as an ordinary 1-step student.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from typing import Any, Callable
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from .finisher import check_draft
+from .student import check_number
+
+FOLD_TARGETS = ("draft", "self")
+
+
+class FoldFit:
+    """A 1-step student, started from ``draft``, trained toward the teacher's one-step finish at ``level``.
+
+    ``target``: ``"draft"`` (the frozen draft's finish) or ``"self"`` (the finish of the student's own
+    EMA output). ``temperature`` T: the noise scale (sample the student at the same T).
+    """
+
+    def __init__(self, teacher: Any, draft: Any, level: float, *, target: str = "draft", batch_size: int = 512,
+                 lr: float = 1e-4, weight_decay: float = 1e-6, grad_clip: float | None = 1.0,
+                 temperature: float = 1.0, warmup: int = 100, seed: int = 0) -> None:
+        from parapolicy.policies.ema import EMA
+        from parapolicy.policies.factory import make_policy
+        from parapolicy.policies.sampling import check_temperature
+
+        check_draft(draft, teacher)
+        self.level = check_number("level", level, 0.0, 1.0, strict=True)
+        if self.level >= 1.0:
+            raise ValueError(f"level must be a number in (0, 1), got {level!r}")
+        if target not in FOLD_TARGETS:
+            raise ValueError(f"fold target must be one of {', '.join(FOLD_TARGETS)}, got {target!r}")
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
+        self.teacher, self.draft, self.target = teacher, draft, target
+        self.temperature = check_temperature(temperature)
+        self.batch_size, self.grad_clip = int(batch_size), grad_clip
+        self.gen = torch.Generator().manual_seed(seed)
+        self.device = teacher.device
+        self.H, self.Da = int(teacher.config.pred_horizon), int(teacher.config.action_dim)
+        self.student = make_policy(dataclasses.replace(draft.config), teacher.normalizer).to(self.device)
+        self.student.model.load_state_dict(draft.inference_net.state_dict())
+        self.student.ema.load_state_dict(draft.inference_net.state_dict())
+        self.params = [p for p in self.student.model.parameters() if p.requires_grad]
+        self.lr, self.warmup = float(lr), max(1, int(warmup))
+        self.opt = torch.optim.AdamW(self.params, lr=lr, weight_decay=weight_decay)
+        self.ema = EMA()
+        self.student.use_ema = True
+        self.student.eval()
+        self.losses: list[float] = []
+        self.seconds = 0.0
+
+    def start_from(self, student: Any) -> None:
+        """Start from an earlier folded student of the same draft network (its weights become the live
+        and EMA weights; the reference for ``target="draft"`` stays the draft)."""
+        check_draft(student, self.teacher)
+        theirs, mine = student.inference_net.state_dict(), self.student.model.state_dict()
+        if set(theirs) != set(mine) or any(theirs[k].shape != v.shape for k, v in mine.items()):
+            raise ValueError("init's network differs from the draft's")
+        self.student.model.load_state_dict(theirs)
+        self.student.ema.load_state_dict(theirs)
+
+    def _x0(self, net: Any, z: Tensor, cond: Tensor) -> Tensor:
+        """One flow step from t = 1: ``z − net(z, 1, c)`` ``(b, H, Da)`` (``net`` takes network time)."""
+        one = torch.ones((z.shape[0],), device=self.device)
+        return z - net(z, self.student.train_schedule.network_time(one), cond)
+
+    @torch.no_grad()
+    def finish(self, x_hat: Tensor, z: Tensor, cond: Tensor) -> Tensor:
+        """The teacher's one Euler step to 0 from ``x_hat (b, H, Da)`` re-noised to the level with the
+        same noise ``z (b, H, Da)``: ``x_m − t_m·v_teacher(x_m, t_m, c)`` ``(b, H, Da)``."""
+        x_m = self.level * z + (1.0 - self.level) * x_hat  # (b, H, Da)
+        t = torch.full((z.shape[0],), self.level, device=self.device)
+        return x_m - self.level * self.teacher.denoiser(x_m, t, cond)
+
+    @torch.no_grad()
+    def labels(self, obs: Tensor, generator: torch.Generator | None = None) -> tuple[Tensor, Tensor, Tensor]:
+        """For raw histories ``obs (b, To, Do)``: the condition ``(b, Dc)``, fresh noise z ``(b, H, Da)``
+        and the target ``(b, H, Da)``: the teacher's finish of the reference's x̂0 from z."""
+        b = obs.shape[0]
+        cond = self.teacher.encode_obs(obs.to(self.device))  # (b, Dc)
+        z = torch.randn((b, self.H, self.Da), generator=generator or self.gen).mul_(self.temperature)
+        z = z.to(self.device)  # (b, H, Da)
+        ref = self.draft.inference_net if self.target == "draft" else self.student.inference_net
+        return cond, z, self.finish(self._x0(ref, z, cond), z, cond)
+
+    def lr_at(self, i: int, steps: int) -> float:
+        """Learning rate of step ``i`` of ``steps``: linear warm-up over ``warmup`` steps, then cosine to 0."""
+        warm = min(1.0, (i + 1) / self.warmup)
+        return self.lr * warm * 0.5 * (1.0 + math.cos(math.pi * i / max(1, steps)))
+
+    def train(self, histories: Tensor, steps: int, log: Callable[[int, float], None] | None = None) -> list[float]:
+        """``steps`` AdamW iterations on uniform minibatches of raw ``histories (M, To, Do)``, fresh noise
+        each batch; returns this call's losses. The student is left in eval mode on its EMA."""
+        if histories.dim() != 3 or histories.shape[0] < 1:
+            raise ValueError(f"histories must be (M >= 1, To, Do), got shape {tuple(histories.shape)}")
+        t0 = time.perf_counter()
+        st, out = self.student, []
+        st.train()
+        try:
+            for i in range(int(steps)):
+                idx = torch.randint(0, histories.shape[0], (self.batch_size,), generator=self.gen)
+                cond, z, target = self.labels(histories[idx])  # (b, Dc), (b, H, Da), (b, H, Da)
+                for group in self.opt.param_groups:
+                    group["lr"] = self.lr_at(i, int(steps))
+                loss = F.mse_loss(self._x0(st.model, z, cond), target)
+                self.opt.zero_grad(set_to_none=True)
+                loss.backward()
+                if self.grad_clip is not None:
+                    torch.nn.utils.clip_grad_norm_(self.params, self.grad_clip)
+                self.opt.step()
+                self.ema.update(st.model, st.ema)
+                out.append(float(loss.detach()))
+                if log is not None:
+                    log(i, out[-1])
+        finally:
+            st.eval()
+            self.seconds += time.perf_counter() - t0
+        self.losses.extend(out)
+        return out
+
+    @torch.no_grad()
+    def error(self, histories: Tensor, *, seed: int = 0) -> dict[str, float]:
+        """On raw ``histories (n, To, Do)`` with seeded noise, in normalized action units:
+        ``draft_finish_rmse``, the student's (EMA) x0 against the teacher's finish of the draft (the
+        ``"draft"`` target; the draft itself scores ``draft_rmse``); ``self_finish_rmse``, how far the
+        teacher's finish of the student's own x0 moves it (0 at ``"self"``'s fixed point)."""
+        g = torch.Generator().manual_seed(seed)
+        b = histories.shape[0]
+        cond = self.teacher.encode_obs(histories.to(self.device))  # (b, Dc)
+        z = torch.randn((b, self.H, self.Da), generator=g).mul_(self.temperature).to(self.device)  # (b, H, Da)
+        x_draft = self._x0(self.draft.inference_net, z, cond)  # (b, H, Da)
+        y_draft = self.finish(x_draft, z, cond)
+        mine = self._x0(self.student.inference_net, z, cond)
+
+        def rmse(a: Tensor, c: Tensor) -> float:
+            return float((a - c).pow(2).mean().sqrt())
+
+        return {"draft_finish_rmse": rmse(mine, y_draft), "draft_rmse": rmse(x_draft, y_draft),
+                "self_finish_rmse": rmse(mine, self.finish(mine, z, cond)), "samples": int(b)}
+
+    def result(self) -> Any:
+        """The folded 1-step student (EMA weights, eval mode)."""
+        return self.student
