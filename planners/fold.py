@@ -16,6 +16,11 @@ the 2-call sampler (draft, teacher finish) as one call, progressive-distillation
 student whose output the teacher's finishing step no longer moves (v_teacher(x_m, t_m) = z − x̂: the
 teacher reads x_m as lying on the straight path from x̂ to z).
 
+``executed_weight`` w weighs the Ta chunk positions a replan executes (from index To − 1) w times the
+rest in the loss (weights normalized to mean 1): a student that cannot fit the whole correction can
+spend its capacity where the closed loop uses it (the correction is largest at the chunk's unexecuted
+end, videos/bench/pusht_student.md, stop 33).
+
 Labels cost one reference call and one teacher call per row, so they are drawn afresh every batch,
 from fresh noise, on any observation histories (the draft's saved bank: demonstration, on-policy and
 teacher-rollout histories). Flow teachers only (the re-noising is the flow path). The student keeps
@@ -29,7 +34,6 @@ import time
 from typing import Any, Callable
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from .finisher import check_draft
@@ -43,11 +47,14 @@ class FoldFit:
 
     ``target``: ``"draft"`` (the frozen draft's finish) or ``"self"`` (the finish of the student's own
     EMA output). ``temperature`` T: the noise scale (sample the student at the same T).
+    ``executed_weight`` and ``action_horizon`` Ta (default: the teacher's): the loss weight of the
+    executed positions (module docstring).
     """
 
     def __init__(self, teacher: Any, draft: Any, level: float, *, target: str = "draft", batch_size: int = 512,
                  lr: float = 1e-4, weight_decay: float = 1e-6, grad_clip: float | None = 1.0,
-                 temperature: float = 1.0, warmup: int = 100, seed: int = 0) -> None:
+                 temperature: float = 1.0, warmup: int = 100, executed_weight: float = 1.0,
+                 action_horizon: int | None = None, seed: int = 0) -> None:
         from parapolicy.policies.ema import EMA
         from parapolicy.policies.factory import make_policy
         from parapolicy.policies.sampling import check_temperature
@@ -65,7 +72,15 @@ class FoldFit:
         self.batch_size, self.grad_clip = int(batch_size), grad_clip
         self.gen = torch.Generator().manual_seed(seed)
         self.device = teacher.device
-        self.H, self.Da = int(teacher.config.pred_horizon), int(teacher.config.action_dim)
+        cfg = teacher.config
+        self.H, self.Da = int(cfg.pred_horizon), int(cfg.action_dim)
+        To, Ta = int(cfg.obs_horizon), int(action_horizon if action_horizon is not None else cfg.action_horizon)
+        if isinstance(action_horizon, bool) or not 1 <= Ta <= self.H - To + 1:
+            raise ValueError(f"action_horizon must be an integer in [1, {self.H - To + 1}], got {action_horizon!r}")
+        pos_w = torch.ones(self.H, 1)  # (H, 1)
+        pos_w[To - 1:To - 1 + Ta] = check_number("executed_weight", executed_weight, 0.0, strict=True)
+        self.pos_w = (pos_w / pos_w.mean()).to(self.device)  # (H, 1) mean 1
+        self.executed = slice(To - 1, To - 1 + Ta)
         self.student = make_policy(dataclasses.replace(draft.config), teacher.normalizer).to(self.device)
         self.student.model.load_state_dict(draft.inference_net.state_dict())
         self.student.ema.load_state_dict(draft.inference_net.state_dict())
@@ -131,7 +146,7 @@ class FoldFit:
                 cond, z, target = self.labels(histories[idx])  # (b, Dc), (b, H, Da), (b, H, Da)
                 for group in self.opt.param_groups:
                     group["lr"] = self.lr_at(i, int(steps))
-                loss = F.mse_loss(self._x0(st.model, z, cond), target)
+                loss = ((self._x0(st.model, z, cond) - target).pow(2) * self.pos_w).mean()
                 self.opt.zero_grad(set_to_none=True)
                 loss.backward()
                 if self.grad_clip is not None:
@@ -151,7 +166,8 @@ class FoldFit:
     def error(self, histories: Tensor, *, seed: int = 0) -> dict[str, float]:
         """On raw ``histories (n, To, Do)`` with seeded noise, in normalized action units:
         ``draft_finish_rmse``, the student's (EMA) x0 against the teacher's finish of the draft (the
-        ``"draft"`` target; the draft itself scores ``draft_rmse``); ``self_finish_rmse``, how far the
+        ``"draft"`` target; the draft itself scores ``draft_rmse``), and both at the executed positions
+        only (``…_executed``); ``self_finish_rmse``, how far the
         teacher's finish of the student's own x0 moves it (0 at ``"self"``'s fixed point)."""
         g = torch.Generator().manual_seed(seed)
         b = histories.shape[0]
@@ -164,7 +180,10 @@ class FoldFit:
         def rmse(a: Tensor, c: Tensor) -> float:
             return float((a - c).pow(2).mean().sqrt())
 
+        ex = self.executed
         return {"draft_finish_rmse": rmse(mine, y_draft), "draft_rmse": rmse(x_draft, y_draft),
+                "draft_finish_rmse_executed": rmse(mine[:, ex], y_draft[:, ex]),
+                "draft_rmse_executed": rmse(x_draft[:, ex], y_draft[:, ex]),
                 "self_finish_rmse": rmse(mine, self.finish(mine, z, cond)), "samples": int(b)}
 
     def result(self) -> Any:

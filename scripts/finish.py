@@ -21,7 +21,8 @@ finisher's training (same draft, level and ``net``) with a fresh schedule of ``s
 
 ``fold=true`` (``planners.fold``) trains no second network: the draft itself (a copy of it) learns to
 output the teacher's one-step finish of the draft's x̂0 (``fold_target=draft``) or of its own
-(``fold_target=self``), and the result is a 1-step student (``<draft>_folded``). Its report gives the
+(``fold_target=self``), and the result is a 1-step student (``<draft>_folded``); ``executed_weight=w``
+weighs the positions a replan executes (``action_horizon``, default the teacher's) w times the rest. Its report gives the
 RMSE to the teacher's finish of the draft, before and after, and how far the teacher's finish still
 moves the student's own x0.
 """
@@ -53,6 +54,8 @@ class FinishConfig:
     init: str | None = None  # an earlier finisher student of this draft and net to continue from
     fold: bool = False  # train the draft itself toward the teacher's finish (a 1-step student; planners.fold)
     fold_target: str = "draft"  # fold: whose x0 the teacher finishes for the target: draft (frozen) | self (EMA)
+    executed_weight: float = 1.0  # fold: loss weight of the Ta executed chunk positions (the rest: 1)
+    action_horizon: int | None = None  # fold: Ta of those positions (null: the teacher's)
     out: str | None = None  # null: <draft>_finished
     overwrite: bool = False
     seed: int = 0
@@ -77,13 +80,16 @@ class FinishConfig:
 
             check_temperature(self.temperature)
         from parapolicy.planners.fold import FOLD_TARGETS
-        from parapolicy.planners.student import check_student_net
+        from parapolicy.planners.student import check_number, check_student_net
 
         self.net = check_student_net(self.net, "net")
+        check_number("executed_weight", self.executed_weight, 0.0, strict=True)
         if not isinstance(self.fold, bool):
             raise ValueError(f"fold must be true or false, got {self.fold!r}")
         if self.fold_target not in FOLD_TARGETS:
             raise ValueError(f"fold_target must be one of {', '.join(FOLD_TARGETS)}, got {self.fold_target!r}")
+        if not self.fold and (self.executed_weight != 1 or self.action_horizon is not None):
+            raise ValueError("executed_weight and action_horizon weigh a fold's loss; give fold=true")
         if self.fold and (self.net or self.teacher_level is not None):
             raise ValueError("fold=true trains the draft's own network from the level; net and teacher_level "
                              "apply to a finisher")
@@ -142,7 +148,8 @@ def finish_checkpoint(cfg: FinishConfig) -> dict[str, Any]:
     try:
         if cfg.fold:
             fit: Any = FoldFit(teacher, draft, cfg.level, target=cfg.fold_target, batch_size=cfg.batch_size,
-                               lr=cfg.lr, temperature=temperature, warmup=cfg.warmup, seed=cfg.seed)
+                               lr=cfg.lr, temperature=temperature, warmup=cfg.warmup,
+                               executed_weight=cfg.executed_weight, action_horizon=cfg.action_horizon, seed=cfg.seed)
         else:
             fit = FinisherFit(teacher, draft, cfg.level, net=cfg.net, teacher_level=cfg.teacher_level,
                               teacher_path=str(Path(cfg.checkpoint).resolve()),
@@ -188,7 +195,9 @@ def finish_checkpoint(cfg: FinishConfig) -> dict[str, Any]:
         summary["fold_target"] = cfg.fold_target
         save_checkpoint(student, out, extra={"fold": summary, "distill": draft_extra}, overwrite=cfg.overwrite)
         print(f"folded 1-step student: held-out RMSE to the teacher's finish of the draft "
-              f"{before['draft_finish_rmse']:.4f} -> {after['draft_finish_rmse']:.4f}; the teacher's finish moves "
+              f"{before['draft_finish_rmse']:.4f} -> {after['draft_finish_rmse']:.4f} (at the executed positions "
+              f"{before['draft_finish_rmse_executed']:.4f} -> {after['draft_finish_rmse_executed']:.4f}); "
+              f"the teacher's finish moves "
               f"its own x0 by {before['self_finish_rmse']:.4f} -> {after['self_finish_rmse']:.4f}; to the teacher's "
               f"chain {err['student_rmse']:.4f} (the draft: {draft_err['student_rmse']:.4f}); {fit.seconds:.0f} s "
               f"-> {out}")

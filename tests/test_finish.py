@@ -250,6 +250,16 @@ def test_fold_targets_are_the_teachers_finish_and_training_moves_only_the_studen
     assert (own - of_draft).abs().max() > 1e-5
     with pytest.raises(ValueError, match="fold target must be"):
         FoldFit(teacher, draft, 0.1, target="teacher")
+    To, H = teacher.config.obs_horizon, teacher.config.pred_horizon
+    weighted = FoldFit(teacher, draft, 0.1, executed_weight=10.0, action_horizon=2, batch_size=8)
+    w = weighted.pos_w.flatten()  # (H,) the executed positions To-1, To weigh 10 times the rest, mean 1
+    assert w.mean().item() == pytest.approx(1.0) and w[To - 1].item() == pytest.approx(10 * w[0].item())
+    assert int((w > w.min()).sum()) == 2 and weighted.executed == slice(To - 1, To + 1)
+    ex = weighted.error(obs)
+    assert ex["draft_finish_rmse_executed"] == pytest.approx(ex["draft_rmse_executed"])
+    assert ex["draft_rmse_executed"] > 0
+    with pytest.raises(ValueError, match="action_horizon must be an integer in"):
+        FoldFit(teacher, draft, 0.1, action_horizon=H)
     with pytest.raises(ValueError, match="1-step student"):
         FoldFit(teacher, teacher, 0.1)
 
@@ -282,7 +292,9 @@ def test_finish_fold_writes_a_one_step_student_and_refuses_finisher_options(flow
     bad = tmp_path / "bad"
     cases = [(["net={mid_blocks: 0}"], "fold=true trains the draft's own network"),
              (["teacher_level=0.05"], "fold=true trains the draft's own network"),
-             (["fold_target=teacher"], "fold_target must be one of draft, self")]
+             (["fold_target=teacher"], "fold_target must be one of draft, self"),
+             (["fold=false", "executed_weight=3"], "executed_weight and action_horizon weigh a fold's loss"),
+             (["executed_weight=0"], "executed_weight must be")]
     procs = run_clis([("parapolicy-finish", [*common, *args, f"out={bad}"]) for args, _ in cases], cwd=root)
     for p, (_, message) in zip(procs, cases):
         assert_one_line_error(p, message)
