@@ -106,7 +106,8 @@ class FinishConfig:
         return Path(self.out) if self.out else Path(str(Path(self.draft).resolve()) + suffix)
 
 
-def _histories(cfg: FinishConfig, teacher: Any, draft_extra: dict[str, Any]) -> tuple[Any, Any, str, Any]:
+def _histories(cfg: FinishConfig, teacher: Any, draft_extra: dict[str, Any],
+               draft_fold: dict[str, Any]) -> tuple[Any, Any, str, Any]:
     """(training histories (M, To, Do) raw, held-out ChunkDataset, where the training ones came from,
     the demonstration paths)."""
     from parapolicy.scripts.distill import read_bank, split_demos, teacher_dataset
@@ -114,11 +115,15 @@ def _histories(cfg: FinishConfig, teacher: Any, draft_extra: dict[str, Any]) -> 
 
     paths = teacher_dataset(cfg.checkpoint, teacher.config.env_id or "")
     demos = load_training_demos(paths, teacher.config.env_id)
-    saved = read_bank(cfg.draft)
+    owner = cfg.draft
+    saved = read_bank(owner)
+    if saved is None and draft_fold.get("draft"):
+        owner = draft_fold["draft"]  # a folded draft trains on its own draft's histories
+        saved = read_bank(owner)
     split_seed = int(saved[1].get("split_seed", draft_extra.get("heldout_split_seed", cfg.seed))) if saved else cfg.seed
     train_ds, held_ds = split_demos(demos, teacher, split_seed)
     if saved is not None:
-        return saved[0]["obs"], held_ds, f"{cfg.draft}'s saved bank", paths
+        return saved[0]["obs"], held_ds, f"{owner}'s saved bank", paths
     obs = teacher.normalizer.unnormalize("obs", train_ds.get_batch(list(range(len(train_ds))))["obs"])  # (M, To, Do)
     return obs, held_ds, "the teacher's demonstration windows", paths
 
@@ -159,7 +164,7 @@ def finish_checkpoint(cfg: FinishConfig) -> dict[str, Any]:
             fit.start_from(load_policy(cfg.init, device=teacher.device))
     except ValueError as e:
         raise UserError(str(e)) from e
-    train_obs, held_ds, source, paths = _histories(cfg, teacher, draft_extra)
+    train_obs, held_ds, source, paths = _histories(cfg, teacher, draft_extra, (meta.get("extra") or {}).get("fold") or {})
     g = torch.Generator().manual_seed(cfg.seed + 11)
     idx = torch.randperm(len(held_ds), generator=g)[:cfg.heldout_samples]
     held_obs = teacher.normalizer.unnormalize("obs", held_ds.get_batch(idx)["obs"])  # (n, To, Do) raw

@@ -298,10 +298,11 @@ def test_finish_fold_writes_a_one_step_student_and_refuses_finisher_options(flow
     procs = run_clis([("parapolicy-finish", [*common, *args, f"out={bad}"]) for args, _ in cases], cwd=root)
     for p, (_, message) in zip(procs, cases):
         assert_one_line_error(p, message)
-    fin = tmp_path / "fin"
-    proc = run_cli("parapolicy-finish", f"checkpoint={ckpt}", f"draft={student}", "level=0.1", "steps=2",
+    fin = tmp_path / "fin"  # a finisher after the folded draft trains on the histories of the draft it was folded from
+    proc = run_cli("parapolicy-finish", f"checkpoint={ckpt}", f"draft={out}", "level=0.1", "steps=2",
                    "batch_size=8", "heldout_samples=8", f"out={fin}", "progress=false", cwd=root)
     assert proc.returncode == 0, proc.stderr[-3000:]
+    assert f"on 48 histories from {draft_copy.resolve()}'s saved bank" in proc.stdout, proc.stdout
     assert_one_line_error(run_cli("parapolicy-finish", *common, "steps=1", f"init={fin}", f"out={bad}", cwd=root),
                           "single-network 1-step student")
     assert not bad.exists()
