@@ -15,3 +15,11 @@ wait
 $F steps=4000 lr=1e-4 init=$K/student1_fold_draft out=$K/student1_fold_draft_8k > runs/fold35_draft_8k.log 2>&1 &
 $F steps=4000 lr=3e-4 out=$K/student1_fold_lr3 > runs/fold35_lr3.log 2>&1
 wait
+# tag fex10: the 8000-step fold, 3000 more steps with the executed positions weighted 10 (side by side with fold2)
+$F steps=3000 lr=1e-4 executed_weight=10 action_horizon=3 init=$K/student1_fold_draft_8k out=$K/student1_fold_ex10 \
+  > runs/fold35_ex10.log 2>&1 &
+# tag ffold2: a second fold round, the 8000-step fold as the draft (its teacher-finished pair: tag tfold8k)
+.venv/bin/parapolicy-finish checkpoint=$K/checkpoint draft=$K/student1_fold_draft_8k fold=true level=0.05 batch_size=512 \
+  steps=4000 lr=1e-4 out=$K/student1_fold2 progress=false > runs/fold35_fold2.log 2>&1
+wait
+# tag tfold8k: bench34_st_all.sh runs/pusht_kp400/student1_fold_draft_8k tfold8k draft-student1-flow1-at0.05-t0.8
