@@ -27,3 +27,7 @@ wait
 OMP_NUM_THREADS=2 .venv/bin/parapolicy-finish checkpoint=$K/checkpoint draft=$K/student1_fold_ex10 fold=true level=0.05 \
   batch_size=512 steps=3000 lr=1e-4 executed_weight=10 action_horizon=3 out=$K/student1_fold2_ex10 progress=false \
   > runs/fold35_fold2_ex10.log 2>&1
+# tag ffold3ex10: a third round after fold2, executed-weighted (one thread, beside the run above for its first minutes)
+.venv/bin/parapolicy-finish checkpoint=$K/checkpoint draft=$K/student1_fold2 fold=true level=0.05 batch_size=512 \
+  steps=3000 lr=1e-4 executed_weight=10 action_horizon=3 out=$K/student1_fold3_ex10 progress=false \
+  > runs/fold35_fold3_ex10.log 2>&1
