@@ -110,16 +110,20 @@ def _histories(cfg: FinishConfig, teacher: Any, draft_extra: dict[str, Any],
                draft_fold: dict[str, Any]) -> tuple[Any, Any, str, Any]:
     """(training histories (M, To, Do) raw, held-out ChunkDataset, where the training ones came from,
     the demonstration paths)."""
+    from parapolicy.policies import read_checkpoint_config
     from parapolicy.scripts.distill import read_bank, split_demos, teacher_dataset
     from parapolicy.scripts.train import load_training_demos
 
     paths = teacher_dataset(cfg.checkpoint, teacher.config.env_id or "")
     demos = load_training_demos(paths, teacher.config.env_id)
-    owner = cfg.draft
+    owner, fold, seen = cfg.draft, draft_fold, set()
     saved = read_bank(owner)
-    if saved is None and draft_fold.get("draft"):
-        owner = draft_fold["draft"]  # a folded draft trains on its own draft's histories
+    while saved is None and fold.get("draft") and fold["draft"] not in seen:
+        owner = fold["draft"]  # a folded draft trains on the histories of the draft it was folded from
+        seen.add(owner)
         saved = read_bank(owner)
+        if saved is None and Path(owner).is_dir():  # that one may itself be a fold
+            fold = (read_checkpoint_config(owner)[1].get("extra") or {}).get("fold") or {}
     split_seed = int(saved[1].get("split_seed", draft_extra.get("heldout_split_seed", cfg.seed))) if saved else cfg.seed
     train_ds, held_ds = split_demos(demos, teacher, split_seed)
     if saved is not None:

@@ -298,8 +298,14 @@ def test_finish_fold_writes_a_one_step_student_and_refuses_finisher_options(flow
     procs = run_clis([("parapolicy-finish", [*common, *args, f"out={bad}"]) for args, _ in cases], cwd=root)
     for p, (_, message) in zip(procs, cases):
         assert_one_line_error(p, message)
-    fin = tmp_path / "fin"  # a finisher after the folded draft trains on the histories of the draft it was folded from
-    proc = run_cli("parapolicy-finish", f"checkpoint={ckpt}", f"draft={out}", "level=0.1", "steps=2",
+    # a fold of the folded student, and a finisher after that, train on the histories of the first draft
+    again = tmp_path / "again"
+    proc = run_cli("parapolicy-finish", f"checkpoint={ckpt}", f"draft={out}", "fold=true", "level=0.1", "steps=2",
+                   "batch_size=8", "heldout_samples=8", f"out={again}", "progress=false", cwd=root)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert f"on 48 histories from {draft_copy.resolve()}'s saved bank" in proc.stdout, proc.stdout
+    fin = tmp_path / "fin"
+    proc = run_cli("parapolicy-finish", f"checkpoint={ckpt}", f"draft={again}", "level=0.1", "steps=2",
                    "batch_size=8", "heldout_samples=8", f"out={fin}", "progress=false", cwd=root)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert f"on 48 histories from {draft_copy.resolve()}'s saved bank" in proc.stdout, proc.stdout
