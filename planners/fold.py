@@ -25,6 +25,11 @@ Labels cost one reference call and one teacher call per row, so they are drawn a
 from fresh noise, on any observation histories (the draft's saved bank: demonstration, on-policy and
 teacher-rollout histories). Flow teachers only (the re-noising is the flow path). The student keeps
 its draft's network and config (levels [1, 0]); it is saved as an ordinary 1-step student.
+
+Measured on that Push-T model over nine seed sets (stop 35, videos/bench/pusht_student.md), folding
+lifts the 1-step student from 0.76× to 0.87× of flow-100 (``"draft"``; ``"self"``: 0.82×). Weighting
+the executed positions lifts it to 0.91×, and a second round from the folded student to 0.92×.
+It stays a 1-step student at the draft's cost.
 """
 from __future__ import annotations
 
