@@ -33,9 +33,7 @@ Over nine seed sets (stop 34, latency passes interleaved) the first pair is 0.94
 from __future__ import annotations
 
 import dataclasses
-import math
-import time
-from typing import Any, Callable
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -44,6 +42,7 @@ from torch import Tensor
 from parapolicy.policies.schedules import FlowSchedule
 from parapolicy.policies.skip import X0Skip, zero_last_layer
 
+from .fresh_fit import FreshLabelFit
 from .menu import _check_student
 from .student import check_number, check_student_net, load_matching
 
@@ -85,7 +84,7 @@ def decoder_aligned(state: dict[str, Tensor], teacher_levels: int, levels: int) 
     return out
 
 
-class FinisherFit:
+class FinisherFit(FreshLabelFit):
     """The 2-step student (draft, finisher) under training; only the finisher's weights move.
 
     ``level`` t_m in (0, 1): where the draft hands over. ``net``: network fields the finisher
@@ -195,44 +194,10 @@ class FinisherFit:
         t = torch.full((x_m.shape[0],), self.level, device=self.device)
         return x_m - self.level * net(x_m, self.student.train_schedule.network_time(t), cond)
 
-    def lr_at(self, i: int, steps: int) -> float:
-        """The learning rate of step ``i`` of a ``steps``-step call: a linear warm-up over ``warmup``
-        steps (a fresh Adam's first updates are as large as ``lr`` itself, which throws a zero-started
-        skip finisher far from the identity), then a cosine decay that nears 0 at the last step (the
-        target is a precise map, so the last steps should be small)."""
-        warm = min(1.0, (i + 1) / self.warmup)
-        return self.lr * warm * 0.5 * (1.0 + math.cos(math.pi * i / max(1, steps)))
-
-    def train(self, histories: Tensor, steps: int, log: Callable[[int, float], None] | None = None) -> list[float]:
-        """``steps`` AdamW iterations on uniform minibatches of ``histories (M, To, Do)`` (raw), fresh
-        noise each batch, at ``lr_at``; returns this call's losses. The student is left in eval mode
-        on its EMA."""
-        if histories.dim() != 3 or histories.shape[0] < 1:
-            raise ValueError(f"histories must be (M >= 1, To, Do), got shape {tuple(histories.shape)}")
-        t0 = time.perf_counter()
-        st, out = self.student, []
-        st.train()
-        try:
-            for i in range(int(steps)):
-                idx = torch.randint(0, histories.shape[0], (self.batch_size,), generator=self.gen)
-                cond, _, x_m, target = self.pair(histories[idx])
-                for group in self.opt.param_groups:
-                    group["lr"] = self.lr_at(i, int(steps))
-                loss = F.mse_loss(self._finish(st.model, x_m, cond), target)
-                self.opt.zero_grad(set_to_none=True)
-                loss.backward()
-                if self.grad_clip is not None:
-                    torch.nn.utils.clip_grad_norm_(self.params, self.grad_clip)
-                self.opt.step()
-                self.ema.update(st.model, st.ema)
-                out.append(float(loss.detach()))
-                if log is not None:
-                    log(i, out[-1])
-        finally:
-            st.eval()
-            self.seconds += time.perf_counter() - t0
-        self.losses.extend(out)
-        return out
+    def batch_loss(self, obs: Tensor) -> Tensor:
+        """Mean squared error of the live finisher's x0 against the teacher's finish, on raw ``obs (b, To, Do)``."""
+        cond, _, x_m, target = self.pair(obs)
+        return F.mse_loss(self._finish(self.student.model, x_m, cond), target)
 
     @torch.no_grad()
     def error(self, histories: Tensor, *, seed: int = 0) -> dict[str, float]:

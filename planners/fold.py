@@ -34,20 +34,19 @@ It stays a 1-step student at the draft's cost.
 from __future__ import annotations
 
 import dataclasses
-import math
-import time
-from typing import Any, Callable
+from typing import Any
 
 import torch
 from torch import Tensor
 
 from .finisher import check_draft
+from .fresh_fit import FreshLabelFit
 from .student import check_number
 
 FOLD_TARGETS = ("draft", "self")
 
 
-class FoldFit:
+class FoldFit(FreshLabelFit):
     """A 1-step student, started from ``draft``, trained toward the teacher's one-step finish at ``level``.
 
     ``target``: ``"draft"`` (the frozen draft's finish) or ``"self"`` (the finish of the student's own
@@ -132,40 +131,10 @@ class FoldFit:
         ref = self.draft.inference_net if self.target == "draft" else self.student.inference_net
         return cond, z, self.finish(self._x0(ref, z, cond), z, cond)
 
-    def lr_at(self, i: int, steps: int) -> float:
-        """Learning rate of step ``i`` of ``steps``: linear warm-up over ``warmup`` steps, then cosine to 0."""
-        warm = min(1.0, (i + 1) / self.warmup)
-        return self.lr * warm * 0.5 * (1.0 + math.cos(math.pi * i / max(1, steps)))
-
-    def train(self, histories: Tensor, steps: int, log: Callable[[int, float], None] | None = None) -> list[float]:
-        """``steps`` AdamW iterations on uniform minibatches of raw ``histories (M, To, Do)``, fresh noise
-        each batch; returns this call's losses. The student is left in eval mode on its EMA."""
-        if histories.dim() != 3 or histories.shape[0] < 1:
-            raise ValueError(f"histories must be (M >= 1, To, Do), got shape {tuple(histories.shape)}")
-        t0 = time.perf_counter()
-        st, out = self.student, []
-        st.train()
-        try:
-            for i in range(int(steps)):
-                idx = torch.randint(0, histories.shape[0], (self.batch_size,), generator=self.gen)
-                cond, z, target = self.labels(histories[idx])  # (b, Dc), (b, H, Da), (b, H, Da)
-                for group in self.opt.param_groups:
-                    group["lr"] = self.lr_at(i, int(steps))
-                loss = ((self._x0(st.model, z, cond) - target).pow(2) * self.pos_w).mean()
-                self.opt.zero_grad(set_to_none=True)
-                loss.backward()
-                if self.grad_clip is not None:
-                    torch.nn.utils.clip_grad_norm_(self.params, self.grad_clip)
-                self.opt.step()
-                self.ema.update(st.model, st.ema)
-                out.append(float(loss.detach()))
-                if log is not None:
-                    log(i, out[-1])
-        finally:
-            st.eval()
-            self.seconds += time.perf_counter() - t0
-        self.losses.extend(out)
-        return out
+    def batch_loss(self, obs: Tensor) -> Tensor:
+        """Position-weighted squared error of the live student's x0 against the target, on raw ``obs (b, To, Do)``."""
+        cond, z, target = self.labels(obs)  # (b, Dc), (b, H, Da), (b, H, Da)
+        return ((self._x0(self.student.model, z, cond) - target).pow(2) * self.pos_w).mean()
 
     @torch.no_grad()
     def error(self, histories: Tensor, *, seed: int = 0) -> dict[str, float]:
