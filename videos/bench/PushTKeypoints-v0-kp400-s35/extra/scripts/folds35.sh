@@ -23,11 +23,12 @@ $F steps=3000 lr=1e-4 executed_weight=10 action_horizon=3 init=$K/student1_fold_
   steps=4000 lr=1e-4 out=$K/student1_fold2 progress=false > runs/fold35_fold2.log 2>&1
 wait
 # tag tfold8k: bench34_st_all.sh runs/pusht_kp400/student1_fold_draft_8k tfold8k draft-student1-flow1-at0.05-t0.8
-# tag ffold2ex10: a second fold round after the executed-weighted fold, weighted the same (two threads)
+# a second fold round after the executed-weighted fold, weighted the same (two threads): stopped unfinished after
+# 50 min beside the next run (the two oversubscribed the 2 cores), not benched
 OMP_NUM_THREADS=2 .venv/bin/parapolicy-finish checkpoint=$K/checkpoint draft=$K/student1_fold_ex10 fold=true level=0.05 \
   batch_size=512 steps=3000 lr=1e-4 executed_weight=10 action_horizon=3 out=$K/student1_fold2_ex10 progress=false \
   > runs/fold35_fold2_ex10.log 2>&1
-# tag ffold3ex10: a third round after fold2, executed-weighted (one thread, beside the run above for its first minutes)
+# tag ffold3ex10: a third round after fold2, executed-weighted (one thread, beside the run above)
 .venv/bin/parapolicy-finish checkpoint=$K/checkpoint draft=$K/student1_fold2 fold=true level=0.05 batch_size=512 \
   steps=3000 lr=1e-4 executed_weight=10 action_horizon=3 out=$K/student1_fold3_ex10 progress=false \
   > runs/fold35_fold3_ex10.log 2>&1
