@@ -21,10 +21,11 @@ finisher's training (same draft, level and ``net``) with a fresh schedule of ``s
 
 ``fold=true`` (``planners.fold``) trains no second network: the draft itself (a copy of it) learns to
 output the teacher's one-step finish of the draft's x̂0 (``fold_target=draft``) or of its own
-(``fold_target=self``), and the result is a 1-step student (``<draft>_folded``); ``executed_weight=w``
-weighs the positions a replan executes (``action_horizon``, default the teacher's) w times the rest. Its report gives the
-RMSE to the teacher's finish of the draft, before and after, and how far the teacher's finish still
-moves the student's own x0.
+(``fold_target=self``), and the result is a 1-step student (``<draft>_folded``). ``executed_weight=w``
+weighs the positions a replan executes (``action_horizon``, default the teacher's) w times the rest.
+A folded draft has no bank of its own; it trains on the bank of the draft it was folded from. The
+report gives the RMSE to the teacher's finish of the draft, before and after (overall and at the
+executed positions), and how far the teacher's finish still moves the student's own x0.
 """
 from __future__ import annotations
 
@@ -101,7 +102,7 @@ class FinishConfig:
 
     @property
     def out_path(self) -> Path:
-        """Where the 2-step student goes."""
+        """Where the student goes (the 2-step finisher student, or the folded 1-step one)."""
         suffix = "_folded" if self.fold else "_finished"
         return Path(self.out) if self.out else Path(str(Path(self.draft).resolve()) + suffix)
 
@@ -177,7 +178,8 @@ def finish_checkpoint(cfg: FinishConfig) -> dict[str, Any]:
     what = (f"fold (target: the teacher's finish of {whose})" if cfg.fold else
             f"finisher ({fit.student.model.experts[1].__class__.__name__}, {sum(p.numel() for p in fit.params)} "
             f"parameters, {fit.shared_tensors} tensors from the teacher)")
-    print(f"{what} at t_m = {cfg.level:g}{'' if cfg.fold else f' (the teacher step from {fit.teacher_level:g})'} "
+    start = "" if cfg.fold else f" (the teacher's step from {fit.teacher_level:g})"
+    print(f"{what} at t_m = {cfg.level:g}{start} "
           f"after {cfg.draft}: {cfg.steps} steps on {train_obs.shape[0]} histories from {source}, "
           f"temperature {temperature:g}", flush=True)
     bar, log = loss_progress(cfg.steps, "fold" if cfg.fold else "finish", cfg.progress)
