@@ -100,7 +100,6 @@ class FinisherFit(FreshLabelFit):
                  lr: float = 3e-4, weight_decay: float = 1e-6, grad_clip: float | None = 1.0, temperature: float = 1.0,
                  warmup: int = 100, seed: int = 0) -> None:
         from parapolicy.policies.config import NETWORK_FIELDS
-        from parapolicy.policies.ema import EMA
         from parapolicy.policies.factory import make_policy
         from parapolicy.policies.sampling import check_temperature
 
@@ -140,14 +139,7 @@ class FinisherFit(FreshLabelFit):
         if isinstance(finisher, X0Skip):
             zero_last_layer(body)  # a skip finisher starts as the identity on x_tm, whatever it loaded
         self.student.ema.load_state_dict(self.student.model.state_dict())
-        self.params = [p for p in finisher.parameters() if p.requires_grad]
-        self.lr, self.warmup = float(lr), max(1, int(warmup))
-        self.opt = torch.optim.AdamW(self.params, lr=lr, weight_decay=weight_decay)
-        self.ema = EMA()
-        self.student.use_ema = True
-        self.student.eval()
-        self.losses: list[float] = []
-        self.seconds = 0.0
+        self._setup_training([p for p in finisher.parameters() if p.requires_grad], lr, weight_decay, warmup)
 
     def start_from(self, student: Any) -> None:
         """Continue an earlier run: ``student`` is a finisher student of the same draft, level and

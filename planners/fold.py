@@ -59,7 +59,6 @@ class FoldFit(FreshLabelFit):
                  lr: float = 1e-4, weight_decay: float = 1e-6, grad_clip: float | None = 1.0,
                  temperature: float = 1.0, warmup: int = 100, executed_weight: float = 1.0,
                  action_horizon: int | None = None, seed: int = 0) -> None:
-        from parapolicy.policies.ema import EMA
         from parapolicy.policies.factory import make_policy
         from parapolicy.policies.sampling import check_temperature
 
@@ -88,14 +87,7 @@ class FoldFit(FreshLabelFit):
         self.student = make_policy(dataclasses.replace(draft.config), teacher.normalizer).to(self.device)
         self.student.model.load_state_dict(draft.inference_net.state_dict())
         self.student.ema.load_state_dict(draft.inference_net.state_dict())
-        self.params = [p for p in self.student.model.parameters() if p.requires_grad]
-        self.lr, self.warmup = float(lr), max(1, int(warmup))
-        self.opt = torch.optim.AdamW(self.params, lr=lr, weight_decay=weight_decay)
-        self.ema = EMA()
-        self.student.use_ema = True
-        self.student.eval()
-        self.losses: list[float] = []
-        self.seconds = 0.0
+        self._setup_training([p for p in self.student.model.parameters() if p.requires_grad], lr, weight_decay, warmup)
 
     def start_from(self, student: Any) -> None:
         """Start from an earlier folded student of the same draft network (its weights become the live

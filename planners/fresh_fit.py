@@ -34,6 +34,20 @@ class FreshLabelFit(abc.ABC):
     losses: list[float]
     seconds: float
 
+    def _setup_training(self, params: list[Tensor], lr: float, weight_decay: float, warmup: int) -> None:
+        """Set the trained ``params``, AdamW, the schedule's ``lr``/``warmup`` and a fresh EMA; the
+        student (already built, EMA weights loaded) is left in eval mode on its EMA."""
+        from parapolicy.policies.ema import EMA
+
+        self.params = params
+        self.lr, self.warmup = float(lr), max(1, int(warmup))
+        self.opt = torch.optim.AdamW(self.params, lr=lr, weight_decay=weight_decay)
+        self.ema = EMA()
+        self.student.use_ema = True
+        self.student.eval()
+        self.losses = []
+        self.seconds = 0.0
+
     @abc.abstractmethod
     def batch_loss(self, obs: Tensor) -> Tensor:
         """The scalar training loss of the live network on raw histories ``obs (b, To, Do)``."""
