@@ -41,7 +41,7 @@ from torch import Tensor
 
 from .finisher import check_draft
 from .fresh_fit import FreshLabelFit
-from .student import check_number
+from .student import check_number, executed_weights
 
 FOLD_TARGETS = ("draft", "self")
 
@@ -80,9 +80,8 @@ class FoldFit(FreshLabelFit):
         To, Ta = int(cfg.obs_horizon), int(action_horizon if action_horizon is not None else cfg.action_horizon)
         if isinstance(action_horizon, bool) or not 1 <= Ta <= self.H - To + 1:
             raise ValueError(f"action_horizon must be an integer in [1, {self.H - To + 1}], got {action_horizon!r}")
-        pos_w = torch.ones(self.H, 1)  # (H, 1)
-        pos_w[To - 1:To - 1 + Ta] = check_number("executed_weight", executed_weight, 0.0, strict=True)
-        self.pos_w = (pos_w / pos_w.mean()).to(self.device)  # (H, 1) mean 1
+        w = check_number("executed_weight", executed_weight, 0.0, strict=True)
+        self.pos_w = executed_weights(self.H, To, Ta, w).to(self.device)  # (H, 1) mean 1
         self.executed = slice(To - 1, To - 1 + Ta)
         self.student = make_policy(dataclasses.replace(draft.config), teacher.normalizer).to(self.device)
         self.student.model.load_state_dict(draft.inference_net.state_dict())

@@ -88,6 +88,14 @@ def check_number(name: str, v: Any, lo: float, hi: float = math.inf, *, strict: 
     return float(v)
 
 
+def executed_weights(H: int, To: int, Ta: int, weight: float) -> Tensor:
+    """Per-position loss weights ``(H, 1)``, mean 1: the Ta positions a replan executes (from index
+    To − 1) weigh ``weight`` times the rest."""
+    pos_w = torch.ones(H, 1)  # (H, 1)
+    pos_w[To - 1:To - 1 + Ta] = float(weight)
+    return pos_w / pos_w.mean()
+
+
 def check_fit_options(loss: str, huber_c: Any, executed_weight: Any, anchor: Any, objective: str,
                       reflow_uniform: Any) -> None:
     """One-line ``ValueError`` for a bad ``StudentFit`` fitting option (shared with ``parapolicy-distill``'s
@@ -338,9 +346,8 @@ class StudentFit:
         To, Ta = int(cfg.obs_horizon), int(action_horizon or cfg.action_horizon)
         if To - 1 + Ta > int(cfg.pred_horizon):
             raise ValueError(f"action_horizon={Ta} does not fit the chunk: at most {int(cfg.pred_horizon) - To + 1}")
-        pos_w = torch.ones(int(cfg.pred_horizon), 1, device=self.device)  # (H, 1)
-        pos_w[To - 1:To - 1 + Ta] = float(executed_weight)
-        self._pos_w = (pos_w / pos_w.mean()).expand(-1, int(cfg.action_dim)).reshape(-1)  # (H·Da,) mean 1
+        pos_w = executed_weights(int(cfg.pred_horizon), To, Ta, executed_weight).to(self.device)  # (H, 1)
+        self._pos_w = pos_w.expand(-1, int(cfg.action_dim)).reshape(-1)  # (H·Da,) mean 1
         self.step_weight = self._step_weights(loss_space)  # (N,)
         self._loss_w = self.step_weight / self.step_weight.sum()  # (N,) normalized once, not per training step
         self.obs = torch.zeros((0, int(cfg.obs_horizon), int(cfg.obs_dim)), device=self.device)  # (M, To, Do) raw
