@@ -57,6 +57,10 @@ class FinishConfig:
     fold_target: str = "draft"  # fold: whose x0 the teacher finishes for the target: draft (frozen) | self (EMA)
     executed_weight: float = 1.0  # fold: loss weight of the Ta executed chunk positions (the rest: 1)
     action_horizon: int | None = None  # fold: Ta of those positions (null: the teacher's)
+    rollouts: int = 0  # episodes of the starting student (init, else the draft) whose replan histories join training
+    rollout_share: float | None = None  # their share of the training pool (repeated to it); null: as many as they are
+    rollout_seed: int = 7_000_000  # episode j of the rollouts starts from seed rollout_seed + j
+    rollout_num_envs: int = 8
     out: str | None = None  # null: <draft>_finished
     overwrite: bool = False
     seed: int = 0
@@ -64,7 +68,7 @@ class FinishConfig:
     progress: bool = True
 
     def __post_init__(self) -> None:
-        for name in ("steps", "batch_size", "heldout_samples", "warmup"):
+        for name in ("steps", "batch_size", "heldout_samples", "warmup", "rollout_num_envs"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
@@ -84,6 +88,13 @@ class FinishConfig:
         from parapolicy.planners.student import check_number, check_student_net
 
         self.net = check_student_net(self.net, "net")
+        if isinstance(self.rollouts, bool) or not isinstance(self.rollouts, int) or self.rollouts < 0:
+            raise ValueError(f"rollouts must be an integer >= 0, got {self.rollouts!r}")
+        if self.rollout_share is not None:
+            if not self.rollouts:
+                raise ValueError("rollout_share weighs the rollouts' histories; give rollouts >= 1")
+            if check_number("rollout_share", self.rollout_share, 0.0, 1.0, strict=True) >= 1:
+                raise ValueError(f"rollout_share must be a number in (0, 1), got {self.rollout_share!r}")
         check_number("executed_weight", self.executed_weight, 0.0, strict=True)
         if not isinstance(self.fold, bool):
             raise ValueError(f"fold must be true or false, got {self.fold!r}")
@@ -133,6 +144,34 @@ def _histories(cfg: FinishConfig, teacher: Any, draft_extra: dict[str, Any],
     return obs, held_ds, "the teacher's demonstration windows", paths
 
 
+def _rollouts(cfg: FinishConfig, student: Any, action_horizon: int, temperature: float,
+              bank: Any) -> tuple[Any, dict[str, Any]]:
+    """Roll ``student`` out for ``cfg.rollouts`` seeded episodes at ``action_horizon`` and ``temperature``;
+    return the training pool ``(M', To, Do)``: ``bank (M, To, Do)`` plus its replan histories, repeated
+    to ``cfg.rollout_share`` of the pool when given, and what was done."""
+    import time
+
+    import torch
+
+    from parapolicy.planners.onpolicy_distill import visited_histories
+    from parapolicy.planners.vector_eval import summarize_results
+    from parapolicy.scripts.distill import onpolicy_env_fn
+
+    t0 = time.perf_counter()
+    obs, results = visited_histories(student, onpolicy_env_fn(student.config.env_id), episodes=cfg.rollouts,
+                                     num_envs=cfg.rollout_num_envs, seed=cfg.rollout_seed,
+                                     action_horizon=action_horizon, temperature=temperature)  # (m, To, Do)
+    repeats = 1
+    if cfg.rollout_share is not None:  # r·m / (M + r·m) ≈ share
+        repeats = max(1, round(cfg.rollout_share * bank.shape[0] / ((1.0 - cfg.rollout_share) * obs.shape[0])))
+    pool = torch.cat([bank, obs.to(bank.dtype).repeat(repeats, 1, 1)])  # (M + r·m, To, Do)
+    record = {"episodes": cfg.rollouts, "seed": cfg.rollout_seed, "action_horizon": action_horizon,
+              "temperature": temperature, "success_rate": summarize_results(results).get("success_rate"),
+              "new_histories": int(obs.shape[0]), "repeats": repeats,
+              "share": repeats * obs.shape[0] / pool.shape[0], "seconds": time.perf_counter() - t0}
+    return pool, record
+
+
 def finish_checkpoint(cfg: FinishConfig) -> dict[str, Any]:
     """Train the finisher (or fold the finish into the draft), report, save the student; returns the summary."""
     import torch
@@ -170,6 +209,15 @@ def finish_checkpoint(cfg: FinishConfig) -> dict[str, Any]:
     except ValueError as e:
         raise UserError(str(e)) from e
     train_obs, held_ds, source, paths = _histories(cfg, teacher, draft_extra, (meta.get("extra") or {}).get("fold") or {})
+    rollouts = None
+    if cfg.rollouts:
+        starter = fit.result() if cfg.init is not None else draft
+        ta = int(cfg.action_horizon or (draft_extra.get("config") or {}).get("action_horizon")
+                 or teacher.config.action_horizon)
+        train_obs, rollouts = _rollouts(cfg, starter, ta, temperature, train_obs)
+        source += (f" + {rollouts['new_histories']} replan histories ×{rollouts['repeats']} of "
+                   f"{'init' if cfg.init is not None else 'the draft'}'s {cfg.rollouts} rollouts (Ta = {ta}, "
+                   f"success {rollouts['success_rate']:.2f})")
     g = torch.Generator().manual_seed(cfg.seed + 11)
     idx = torch.randperm(len(held_ds), generator=g)[:cfg.heldout_samples]
     held_obs = teacher.normalizer.unnormalize("obs", held_ds.get_batch(idx)["obs"])  # (n, To, Do) raw
@@ -201,7 +249,7 @@ def finish_checkpoint(cfg: FinishConfig) -> dict[str, Any]:
                "heldout_finish_before": before, "heldout_finish_after": after,
                "heldout_chain": err, "draft_heldout_chain": draft_err, "seconds": fit.seconds,
                "loss_first": losses[0], "loss_last_mean": sum(losses[-50:]) / len(losses[-50:]),
-               "config": asdict(cfg), "provenance": provenance(cfg.seed)}
+               "rollouts": rollouts, "config": asdict(cfg), "provenance": provenance(cfg.seed)}
     if cfg.fold:
         summary["fold_target"] = cfg.fold_target
         save_checkpoint(student, out, extra={"fold": summary, "distill": draft_extra}, overwrite=cfg.overwrite)

@@ -312,3 +312,49 @@ def test_finish_fold_writes_a_one_step_student_and_refuses_finisher_options(flow
     assert_one_line_error(run_cli("parapolicy-finish", *common, "steps=1", f"init={fin}", f"out={bad}", cwd=root),
                           "single-network 1-step student")
     assert not bad.exists()
+
+
+def test_fold_rollouts_add_the_starting_students_replan_histories(flow_teacher, tmp_path):
+    """``rollouts=E`` rolls the draft out for E seeded episodes and trains on the bank plus the histories
+    it replanned at, repeated to ``rollout_share`` of the pool; the first of them is the reset
+    observation of the first rollout seed; bad rollout options are one-line errors."""
+    import numpy as np
+
+    from parapolicy.envs import make_env
+    from parapolicy.scripts.finish import FinishConfig, _rollouts
+
+    root, ckpt, student = flow_teacher
+    out = tmp_path / "fold_roll"
+    common = [f"checkpoint={ckpt}", f"draft={student}", "fold=true", "level=0.1", "batch_size=16",
+              "heldout_samples=8", "progress=false"]
+    proc = run_cli("parapolicy-finish", *common, "steps=3", "rollouts=2", "rollout_share=0.5", "rollout_num_envs=2",
+                   f"out={out}", cwd=root)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    fold = json.loads((out / "config.json").read_text())["extra"]["fold"]
+    roll = fold["rollouts"]
+    assert roll["episodes"] == 2 and roll["seed"] == 7_000_000 and roll["temperature"] == 0.8
+    assert roll["new_histories"] >= 2 and 0 <= roll["success_rate"] <= 1
+    added = roll["repeats"] * roll["new_histories"]
+    assert fold["histories"] == 48 + added and roll["share"] == pytest.approx(added / (48 + added))
+    assert abs(roll["share"] - 0.5) <= roll["new_histories"] / (48 + added)  # the nearest whole repeat count
+    assert "replan histories" in proc.stdout and "of the draft's 2 rollouts" in proc.stdout, proc.stdout
+    # in process: the pool is the bank, then the rollouts' histories, the first one at the first seed's reset
+    cfg = FinishConfig(checkpoint=str(ckpt), draft=str(student), fold=True, rollouts=1, rollout_num_envs=1,
+                       rollout_seed=123)
+    bank = torch.zeros(5, 2, 6)  # (M, To, Do)
+    pool, rec = _rollouts(cfg, load_policy(student), 4, 0.8, bank)
+    assert rec["repeats"] == 1 and pool.shape == (5 + rec["new_histories"], 2, 6)
+    assert torch.equal(pool[:5], bank)
+    env = make_env("Fork-v0")
+    first, _ = env.reset(seed=123)
+    env.close()
+    np.testing.assert_allclose(pool[5, -1].numpy(), first, rtol=0, atol=1e-6)
+    bad = tmp_path / "bad"
+    cases = [(["rollout_share=0.5"], "rollout_share weighs the rollouts' histories; give rollouts >= 1"),
+             (["rollouts=2", "rollout_share=1"], "rollout_share must be a number in (0, 1)"),
+             (["rollouts=-1"], "rollouts must be an integer >= 0"),
+             (["rollouts=2", "rollout_num_envs=0"], "rollout_num_envs must be an integer >= 1")]
+    procs = run_clis([("parapolicy-finish", [*common, *args, f"out={bad}"]) for args, _ in cases], cwd=root)
+    for p, (_, message) in zip(procs, cases):
+        assert_one_line_error(p, message)
+    assert not bad.exists()
