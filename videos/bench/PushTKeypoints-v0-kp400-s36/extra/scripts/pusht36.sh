@@ -1,13 +1,15 @@
 #!/bin/bash
-# stop 36: runs/ was gone, and a teacher rebuilt on this host (AMD EPYC) is not the stop-28 one (trained on an
-# Intel Xeon; the loss at step 50 is 1.1028 here against 1.1155 there), so stop 34's flow-100 rows do not
-# apply to it. A smaller chain on the rebuilt teacher, with its own flow-100 reference on the three stop-28
-# seed sets: the demonstration-bank 1-step student (stop 28's student1_rho command), folded with and without
-# the draft's own rollouts (parapolicy-finish rollouts=). Every job runs on one thread, two at a time.
+# stop 36: runs/ was gone. Stop 28's teacher command, run with its two threads on this host (AMD EPYC),
+# already differs from stop 28's run (an Intel Xeon) at step 50 (loss 1.1028 against 1.1155; that run was
+# stopped), so stop 34's flow-100 rows do not apply to a rebuilt teacher. A smaller chain on a teacher
+# rebuilt here on one thread (loss 1.1174 at step 50, final 0.0285 against stop 28's 0.0291), with its own
+# flow-100 reference on the three stop-28 seed sets: the demonstration-bank 1-step student (stop 28's
+# student1_rho command), folded with and without the draft's own rollouts (parapolicy-finish rollouts=).
+# Every job runs on one thread, at most two at a time. Then bench36_st.sh, save36.py and pooled36.sh.
 cd /work/main
 export MUJOCO_GL=egl OMP_NUM_THREADS=1
 K=runs/pusht_kp400; B=.venv/bin; L=runs/logs; mkdir -p $L
-# demonstrations (stop 28's commands, 2 x 200 episodes, in parallel)
+# demonstrations (stop 28's commands; this stop ran the two side by side, about 3.5 min)
 [ -e runs/data/pusht_a.hdf5 ] || $B/parapolicy-collect env=PushT-v0 episodes=200 seed=0 out=runs/data/pusht_a.hdf5
 [ -e runs/data/pusht_b.hdf5 ] || $B/parapolicy-collect env=PushT-v0 episodes=200 seed=200 out=runs/data/pusht_b.hdf5
 # teacher (stop 28's command)
