@@ -26,6 +26,13 @@ weighs the positions a replan executes (``action_horizon``, default the teacher'
 A folded draft has no bank of its own; it trains on the bank of the draft it was folded from. The
 report gives the RMSE to the teacher's finish of the draft, before and after (overall and at the
 executed positions), and how far the teacher's finish still moves the student's own x0.
+
+``rollouts=E`` first rolls the student this run starts from (``init``, else the draft) out for E seeded
+episodes (seeds ``rollout_seed …``, at the draft's distillation Ta, or ``action_horizon``, and the run's
+temperature) and adds every history it replanned at to the training histories, DAgger-style: the
+targets are computed afresh from any history, so the states the deployed student drifts into cost
+no labelling. ``rollout_share=s`` repeats them to about that share of the pool. On Push-T (stop 36,
+videos/bench/pusht_student.md) 300 such episodes at half the pool did not lift a first fold.
 """
 from __future__ import annotations
 
