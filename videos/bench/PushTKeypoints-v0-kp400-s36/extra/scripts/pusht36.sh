@@ -35,3 +35,7 @@ F="$B/parapolicy-finish checkpoint=$K/checkpoint draft=$K/student1_rho fold=true
   > $L/fold36_roll.log 2>&1
 wait
 ref 500000
+# then, by hand: the rows (bench36_st.sh; tags rho [student1-t0.8,draft-student1-flow1-at0.05-t0.8], fold, roll,
+# tfold [the fold + one teacher call]), and a second fold round on two threads, alone but for those benches:
+#   OMP_NUM_THREADS=2 $B/parapolicy-finish checkpoint=$K/checkpoint draft=$K/student1_rho_fold fold=true level=0.05 \
+#     batch_size=512 steps=4000 lr=1e-4 progress=false out=$K/student1_rho_fold2      # tag fold2
