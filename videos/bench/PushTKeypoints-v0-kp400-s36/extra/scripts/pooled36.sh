@@ -7,4 +7,5 @@ python3 ../PushTKeypoints-v0-kp400-s34/extra/probes/pooled.py 100000,300000,5000
   "draft + one teacher call at 0.05=$E/rho_{seed}.json@draft-student1-flow1-at0.05-t0.8" \
   "fold on the bank=$E/fold_{seed}.json@student1-t0.8" \
   "fold on the bank + 300 of the draft's episodes=$E/roll_{seed}.json@student1-t0.8" \
-  "fold on the bank + one teacher call at 0.05=$E/tfold_{seed}.json@draft-student1-flow1-at0.05-t0.8"
+  "fold on the bank + one teacher call at 0.05=$E/tfold_{seed}.json@draft-student1-flow1-at0.05-t0.8" \
+  "second fold round (the first fold as the draft)=$E/fold2_{seed}.json@student1-t0.8"
