@@ -24,7 +24,9 @@ end, videos/bench/pusht_student.md, stop 33).
 Labels cost one reference call and one teacher call per row, so they are drawn afresh every batch,
 from fresh noise, on any observation histories (the draft's saved bank: demonstration, on-policy and
 teacher-rollout histories). Flow teachers only (the re-noising is the flow path). The student keeps
-its draft's network and config (levels [1, 0]); it is saved as an ordinary 1-step student.
+its draft's config (levels [1, 0]) and by default its network; it is saved as an ordinary 1-step
+student. ``net`` grows that network (e.g. more bottleneck blocks) from the draft's function, for a
+draft whose capacity, not its labels, may be what a fold cannot get past.
 
 Measured on that Push-T model over nine seed sets (stop 35, videos/bench/pusht_student.md), folding
 lifts the 1-step student from 0.76× to 0.87× of flow-100 (``"draft"``; ``"self"``: 0.82×). Weighting
@@ -41,7 +43,7 @@ from torch import Tensor
 
 from .finisher import check_draft
 from .fresh_fit import FreshLabelFit
-from .student import check_number, executed_weights
+from .student import check_number, check_student_net, executed_weights, identity_new_blocks, load_matching
 
 FOLD_TARGETS = ("draft", "self")
 
@@ -52,13 +54,17 @@ class FoldFit(FreshLabelFit):
     ``target``: ``"draft"`` (the frozen draft's finish) or ``"self"`` (the finish of the student's own
     EMA output). ``temperature`` T: the noise scale (sample the student at the same T).
     ``executed_weight`` and ``action_horizon`` Ta (default: the teacher's): the loss weight of the
-    executed positions (module docstring).
+    executed positions (module docstring). ``net``: network fields the folded student overrides on
+    the draft's, to give it more capacity (``{"mid_blocks": 6}``): it takes every draft tensor it
+    shares (``load_matching``) and its added residual blocks start as the identity
+    (``identity_new_blocks``), so it starts as the draft's function.
     """
 
     def __init__(self, teacher: Any, draft: Any, level: float, *, target: str = "draft", batch_size: int = 512,
                  lr: float = 1e-4, weight_decay: float = 1e-6, grad_clip: float | None = 1.0,
                  temperature: float = 1.0, warmup: int = 100, executed_weight: float = 1.0,
-                 action_horizon: int | None = None, seed: int = 0) -> None:
+                 action_horizon: int | None = None, net: dict[str, Any] | None = None, seed: int = 0) -> None:
+        from parapolicy.policies.config import NETWORK_FIELDS
         from parapolicy.policies.factory import make_policy
         from parapolicy.policies.sampling import check_temperature
 
@@ -83,9 +89,19 @@ class FoldFit(FreshLabelFit):
         w = check_number("executed_weight", executed_weight, 0.0, strict=True)
         self.pos_w = executed_weights(self.H, To, Ta, w).to(self.device)  # (H, 1) mean 1
         self.executed = slice(To - 1, To - 1 + Ta)
-        self.student = make_policy(dataclasses.replace(draft.config), teacher.normalizer).to(self.device)
-        self.student.model.load_state_dict(draft.inference_net.state_dict())
-        self.student.ema.load_state_dict(draft.inference_net.state_dict())
+        scfg = dataclasses.replace(draft.config, **check_student_net(net, "fold net"))
+        self.grown = any(getattr(scfg, f) != getattr(draft.config, f) for f in NETWORK_FIELDS)
+        with torch.random.fork_rng():
+            torch.manual_seed(seed)  # a grown network's fresh tensors depend on the seed only
+            self.student = make_policy(scfg, teacher.normalizer).to(self.device)
+        state = draft.inference_net.state_dict()
+        self.shared_tensors, self.identity_blocks = len(state), []
+        if self.grown:
+            self.shared_tensors = load_matching(self.student.model, state)
+            self.identity_blocks = identity_new_blocks(self.student.model, state)
+            state = self.student.model.state_dict()
+        self.student.model.load_state_dict(state)
+        self.student.ema.load_state_dict(state)
         self._setup_training([p for p in self.student.model.parameters() if p.requires_grad], lr, weight_decay, warmup)
 
     def start_from(self, student: Any) -> None:

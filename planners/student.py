@@ -251,6 +251,35 @@ def load_matching(net: torch.nn.Module, state: dict[str, Tensor]) -> int:
     return copied
 
 
+def identity_new_blocks(net: torch.nn.Module, state: dict[str, Tensor]) -> list[str]:
+    """Make every residual block of ``net`` that took none of its tensors from ``state`` (a source
+    network's weights, as ``load_matching`` copies them) start as the identity: a U-Net block whose skip
+    is the identity gets its last GroupNorm's scale and shift zeroed, so it adds 0 to its input until
+    training moves them (Net2DeeperNet, Chen et al. 2016; zero-γ residual starts, Goyal et al. 2017).
+    A network grown with more blocks than its source (``{mid_blocks: 6}`` over the teacher's 2) then
+    starts as exactly its source's function. Returns the names of the blocks it zeroed."""
+    from parapolicy.policies.experts import shared_name
+    from parapolicy.policies.unet1d import FiLMResidualBlock
+
+    def copied(name: str, value: Tensor) -> bool:  # a LevelExperts' expert takes a single network's names
+        src = state.get(name, state.get(shared_name(name)))
+        return src is not None and src.shape == value.shape
+
+    taken = [k for k, v in net.state_dict().items() if copied(k, v)]
+    zeroed = []
+    for name, module in net.named_modules():
+        if not isinstance(module, FiLMResidualBlock) or not isinstance(module.skip, torch.nn.Identity):
+            continue
+        if any(k.startswith(name + ".") for k in taken):
+            continue
+        norm = module.conv2[1]  # Conv1d → GroupNorm → Mish: GroupNorm(·) = 0 and Mish(0) = 0
+        with torch.no_grad():
+            norm.weight.zero_()
+            norm.bias.zero_()
+        zeroed.append(name)
+    return zeroed
+
+
 def teacher_levels(teacher_policy: Any, det: Any, teacher_steps: int | None, time_power: float = 1.0) -> Tensor:
     """The teacher's deterministic-sampler levels: ``teacher_steps`` of them, else its own.
     ``time_power`` ρ ≠ 1 (flow teachers only) places ``teacher_steps`` Euler steps at (1 - k/K)^ρ."""
@@ -302,8 +331,9 @@ class StudentFit:
     ``{"denoiser": "mlp"}`` swaps in a residual MLP. Such a student starts from fresh weights seeded by
     ``seed``, then takes every tensor of ``init`` (default: the teacher) whose name and shape it shares
     (``load_matching``), so a U-Net with blocks removed keeps the rest of its source (DistilBERT's
-    layer-dropping start, Sanh et al. 2019). It cannot be anchored. ``shared_tensors`` counts the
-    tensors taken.
+    layer-dropping start, Sanh et al. 2019). A student grown beyond its source (``{"mid_blocks": 6}``)
+    starts as its source: each added residual block starts as the identity (``identity_new_blocks``;
+    ``identity_blocks`` names them). It cannot be anchored. ``shared_tensors`` counts the tensors taken.
     """
 
     def __init__(self, teacher_policy: Any, student_steps: int = 1, *, teacher_steps: int | None = None,
@@ -380,11 +410,13 @@ class StudentFit:
             own_net = own_net or any(getattr(init.config, f) != getattr(scfg, f) for f in NETWORK_FIELDS)
         if own_net:
             self.shared_tensors = load_matching(self.student.model, start.state_dict())
+            self.identity_blocks = identity_new_blocks(self.student.model, start.state_dict())
             if init is not None and self.shared_tensors == 0:
                 raise ValueError("the initial student shares no weights with this student's network")
             start = self.student.model
         else:
             self.shared_tensors = len(start.state_dict())
+            self.identity_blocks = []
         load_into(self.student.model, start.state_dict())
         load_into(self.student.ema, start.state_dict())
         self.params = [p for p in self.student.model.parameters() if p.requires_grad]

@@ -25,7 +25,9 @@ output the teacher's one-step finish of the draft's x̂0 (``fold_target=draft``)
 weighs the positions a replan executes (``action_horizon``, default the teacher's) w times the rest.
 A folded draft has no bank of its own; it trains on the bank of the draft it was folded from. The
 report gives the RMSE to the teacher's finish of the draft, before and after (overall and at the
-executed positions), and how far the teacher's finish still moves the student's own x0.
+executed positions), and how far the teacher's finish still moves the student's own x0. With
+``fold=true``, ``net={…}`` grows the folded student's network beyond the draft's (e.g. ``'net={mid_blocks:
+6}'``: four more bottleneck blocks, each starting as the identity, so it starts as the draft).
 
 ``rollouts=E`` first rolls the student this run starts from (``init``, else the draft) out for E seeded
 episodes (seeds ``rollout_seed …``, at the draft's distillation Ta, or ``action_horizon``, and the run's
@@ -51,7 +53,7 @@ class FinishConfig:
     checkpoint: str = "???"  # the flow teacher checkpoint directory
     draft: str = "???"  # a 1-step student of that teacher
     level: float = 0.05  # t_m: where the draft hands over to the finisher (flow time, in (0, 1))
-    net: Any = None  # network fields the finisher overrides on the teacher's, e.g. {mid_blocks: 0}
+    net: Any = None  # finisher: fields it overrides on the teacher's, e.g. {mid_blocks: 0}; fold: on the draft's
     teacher_level: float | None = None  # null: level; where the teacher's step it learns starts
     steps: int = 3000
     batch_size: int = 512
@@ -109,9 +111,9 @@ class FinishConfig:
             raise ValueError(f"fold_target must be one of {', '.join(FOLD_TARGETS)}, got {self.fold_target!r}")
         if not self.fold and (self.executed_weight != 1 or self.action_horizon is not None):
             raise ValueError("executed_weight and action_horizon weigh a fold's loss; give fold=true")
-        if self.fold and (self.net or self.teacher_level is not None):
-            raise ValueError("fold=true trains the draft's own network from the level; net and teacher_level "
-                             "apply to a finisher")
+        if self.fold and self.teacher_level is not None:
+            raise ValueError("fold=true trains the draft's own network from the level; teacher_level applies to a "
+                             "finisher")
         for name in ("checkpoint", "draft", "init"):
             if name == "init" and self.init is None:
                 continue
@@ -205,7 +207,8 @@ def finish_checkpoint(cfg: FinishConfig) -> dict[str, Any]:
         if cfg.fold:
             fit: Any = FoldFit(teacher, draft, cfg.level, target=cfg.fold_target, batch_size=cfg.batch_size,
                                lr=cfg.lr, temperature=temperature, warmup=cfg.warmup,
-                               executed_weight=cfg.executed_weight, action_horizon=cfg.action_horizon, seed=cfg.seed)
+                               executed_weight=cfg.executed_weight, action_horizon=cfg.action_horizon, net=cfg.net,
+                               seed=cfg.seed)
         else:
             fit = FinisherFit(teacher, draft, cfg.level, net=cfg.net, teacher_level=cfg.teacher_level,
                               teacher_path=str(Path(cfg.checkpoint).resolve()),
@@ -230,7 +233,9 @@ def finish_checkpoint(cfg: FinishConfig) -> dict[str, Any]:
     held_obs = teacher.normalizer.unnormalize("obs", held_ds.get_batch(idx)["obs"])  # (n, To, Do) raw
     before = fit.error(held_obs, seed=cfg.seed)
     whose = {"draft": "the frozen draft's x0", "self": "the student's own x0"}[cfg.fold_target]
-    what = (f"fold (target: the teacher's finish of {whose})" if cfg.fold else
+    grown = (f", grown by {cfg.net} ({fit.shared_tensors} tensors from the draft, {len(fit.identity_blocks)} "
+             f"blocks started as the identity)" if cfg.fold and fit.grown else "")
+    what = (f"fold (target: the teacher's finish of {whose}{grown})" if cfg.fold else
             f"finisher ({fit.student.model.experts[1].__class__.__name__}, {sum(p.numel() for p in fit.params)} "
             f"parameters, {fit.shared_tensors} tensors from the teacher)")
     start = "" if cfg.fold else f" (the teacher's step from {fit.teacher_level:g})"
@@ -258,7 +263,8 @@ def finish_checkpoint(cfg: FinishConfig) -> dict[str, Any]:
                "loss_first": losses[0], "loss_last_mean": sum(losses[-50:]) / len(losses[-50:]),
                "rollouts": rollouts, "config": asdict(cfg), "provenance": provenance(cfg.seed)}
     if cfg.fold:
-        summary["fold_target"] = cfg.fold_target
+        summary.update(fold_target=cfg.fold_target, net=cfg.net, shared_tensors=fit.shared_tensors,
+                       identity_blocks=fit.identity_blocks, parameters=fit.student.num_parameters())
         save_checkpoint(student, out, extra={"fold": summary, "distill": draft_extra}, overwrite=cfg.overwrite)
         print(f"folded 1-step student: held-out RMSE to the teacher's finish of the draft "
               f"{before['draft_finish_rmse']:.4f} -> {after['draft_finish_rmse']:.4f} (at the executed positions "

@@ -264,6 +264,33 @@ def test_fold_targets_are_the_teachers_finish_and_training_moves_only_the_studen
         FoldFit(teacher, teacher, 0.1)
 
 
+def test_a_grown_fold_starts_as_the_draft_and_trains_its_added_blocks(flow_teacher):
+    """FoldFit(net={mid_blocks: m + 2}): the folded student takes all of the draft's tensors, its two
+    added bottleneck blocks start as the identity, so its x0 is the draft's exactly; training moves it
+    toward the teacher's finish, the added blocks with it."""
+    from parapolicy.planners.fold import FoldFit
+
+    _, ckpt, student = flow_teacher
+    teacher, draft = load_policy(ckpt), load_policy(student)
+    m = draft.config.mid_blocks
+    obs = torch.randn(8, teacher.config.obs_horizon, teacher.config.obs_dim)  # (n, To, Do) raw
+    fit = FoldFit(teacher, draft, 0.1, batch_size=64, lr=1e-4, warmup=10, temperature=0.8, net={"mid_blocks": m + 2})
+    assert fit.grown and fit.identity_blocks == [f"mid.{m}", f"mid.{m + 1}"]
+    assert fit.shared_tensors == len(draft.inference_net.state_dict())
+    assert fit.student.config.mid_blocks == m + 2 and fit.student.config.timesteps == [1.0, 0.0]
+    assert fit.student.num_parameters() > draft.num_parameters()
+    err = fit.error(obs)
+    assert err["draft_finish_rmse"] == pytest.approx(err["draft_rmse"], abs=1e-7) and err["draft_rmse"] > 1e-4
+    fit.train(obs, 150)
+    after = fit.error(obs)
+    assert after["draft_finish_rmse"] < 0.7 * err["draft_finish_rmse"], (err, after)
+    assert fit.student.model.mid[m + 1].conv2[1].weight.abs().max() > 0
+    same = FoldFit(teacher, draft, 0.1, batch_size=8, net={"mid_blocks": m})  # the draft's own network
+    assert not same.grown and same.identity_blocks == []
+    with pytest.raises(ValueError, match="unknown fold net field"):
+        FoldFit(teacher, draft, 0.1, net={"width": 3})
+
+
 def test_finish_fold_writes_a_one_step_student_and_refuses_finisher_options(flow_teacher, tmp_path):
     """``fold=true`` saves a single-network 1-step student (levels [1, 0]) beside the draft by default,
     with the fold's report and the draft's distillation record; ``net`` or ``teacher_level`` with
@@ -290,7 +317,7 @@ def test_finish_fold_writes_a_one_step_student_and_refuses_finisher_options(flow
     assert all(torch.equal(v, orig[k]) for k, v in kept.items())  # the draft on disk is untouched
     assert any(not torch.equal(v, folded.inference_net.state_dict()[k]) for k, v in kept.items())  # the student moved
     bad = tmp_path / "bad"
-    cases = [(["net={mid_blocks: 0}"], "fold=true trains the draft's own network"),
+    cases = [(["net={width: 3}"], "unknown net field"),
              (["teacher_level=0.05"], "fold=true trains the draft's own network"),
              (["fold_target=teacher"], "fold_target must be one of draft, self"),
              (["fold=false", "executed_weight=3"], "executed_weight and action_horizon weigh a fold's loss"),
@@ -300,10 +327,16 @@ def test_finish_fold_writes_a_one_step_student_and_refuses_finisher_options(flow
         assert_one_line_error(p, message)
     # a fold of the folded student, and a finisher after that, train on the histories of the first draft
     again = tmp_path / "again"
+    m = folded.config.mid_blocks
     proc = run_cli("parapolicy-finish", f"checkpoint={ckpt}", f"draft={out}", "fold=true", "level=0.1", "steps=2",
-                   "batch_size=8", "heldout_samples=8", f"out={again}", "progress=false", cwd=root)
+                   "batch_size=8", "heldout_samples=8", f"net={{mid_blocks: {m + 1}}}", f"out={again}",
+                   "progress=false", cwd=root)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert f"on 48 histories from {draft_copy.resolve()}'s saved bank" in proc.stdout, proc.stdout
+    assert "1 blocks started as the identity" in proc.stdout, proc.stdout
+    grown = json.loads((again / "config.json").read_text())
+    assert grown["policy"]["mid_blocks"] == m + 1 and grown["extra"]["fold"]["identity_blocks"] == [f"mid.{m}"]
+    assert grown["extra"]["fold"]["net"] == {"mid_blocks": m + 1}
     fin = tmp_path / "fin"
     proc = run_cli("parapolicy-finish", f"checkpoint={ckpt}", f"draft={again}", "level=0.1", "steps=2",
                    "batch_size=8", "heldout_samples=8", f"out={fin}", "progress=false", cwd=root)

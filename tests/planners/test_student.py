@@ -363,6 +363,31 @@ def test_student_with_its_own_network_starts_fresh_and_learns_the_teacher() -> N
         StudentFit(teacher, 2, init=fit.result())
 
 
+def test_a_grown_student_starts_as_its_source_and_its_added_blocks_learn() -> None:
+    """net={mid_blocks: 4} over the teacher's 2: the student takes every teacher tensor, its two added
+    bottleneck blocks start as the identity (last GroupNorm zeroed), so its network computes the
+    teacher's exactly; training then moves those blocks off the identity."""
+    from parapolicy.planners.student import identity_new_blocks
+
+    teacher = _teacher("flow", iters=20)
+    fit = StudentFit(teacher, 1, seed=0, net={"mid_blocks": 4}, lr=1e-3)
+    src = teacher.inference_net.state_dict()
+    assert fit.identity_blocks == ["mid.2", "mid.3"] and fit.shared_tensors == len(src)
+    x, t, cond = torch.randn(16, 8, 2), torch.rand(16), teacher.encode_obs(torch.randn(16, 2, 3))  # (B, Dc)
+    with torch.no_grad():
+        torch.testing.assert_close(fit.student.inference_net(x, t, cond), teacher.inference_net(x, t, cond))
+    fit.label(torch.randn(64, 2, 3, generator=torch.Generator().manual_seed(2)))
+    fit.train(20)
+    gain = fit.student.model.mid[3].conv2[1].weight
+    assert gain.abs().max() > 0  # the added block left the identity
+    with torch.no_grad():
+        assert (fit.student.model(x, t, cond) - teacher.inference_net(x, t, cond)).abs().max() > 1e-4
+    # a block that took its tensors (or one whose skip is a projection) is left as it is
+    full = fit.student.model.state_dict()
+    assert identity_new_blocks(fit.student.model, full) == []
+    torch.testing.assert_close(fit.student.model.mid[3].conv2[1].weight, gain)
+
+
 def test_student_without_mid_blocks_keeps_the_rest_of_its_source() -> None:
     """net={mid_blocks: 0}: a U-Net student without the bottleneck blocks takes every other tensor from
     the teacher, exactly; a full U-Net started from it takes all of its tensors (its bottleneck starts
