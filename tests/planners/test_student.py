@@ -28,11 +28,11 @@ def _teacher(objective: str, iters: int = 200) -> torch.nn.Module:
     """A tiny U-Net DiffusionPolicy trained briefly on the expert (a rough but smooth teacher)."""
     cfg = PolicyConfig(obs_dim=3, action_dim=2, pred_horizon=8, action_horizon=4, down_dims=(8, 16),
                        objective=objective, step_embed_dim=8, kernel_size=3)
+    torch.manual_seed(0)  # before the network is built: its initial weights come from the global generator
     pol = make_policy(cfg)
     opt = torch.optim.AdamW(pol.model.parameters(), lr=1e-2)
     ema = EMA(max_decay=0.9)
     g = torch.Generator().manual_seed(0)
-    torch.manual_seed(0)
     for _ in range(iters):
         obs = torch.randn(64, 2, 3, generator=g)
         loss = pol.compute_loss(obs, _expert(obs))
