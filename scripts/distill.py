@@ -58,7 +58,8 @@ network.
 network fields: ``{mid_blocks: 0}`` drops the U-Net's two bottleneck blocks, ``{denoiser: mlp,
 mlp_width: 256}`` swaps in a residual MLP (``policies.mlp``). It starts fresh, then takes every tensor
 of ``init_student`` (or the teacher) whose name and shape it shares, so the U-Net without its middle
-keeps everything else (``StudentFit``'s ``net``). Two calls of the teacher's own network cost more than
+keeps everything else (``StudentFit``'s ``net``); a larger one (``{mid_blocks: 6}``) starts as its
+source, each added residual block as the identity. Two calls of the teacher's own network cost more than
 a fiftieth of its hundred, whatever the student learns, so only a cheaper network takes a 2-step
 student past 50×; on the Push-T keypoint student each one tried lost more success than it saved time
 (videos/bench/pusht_student.md).

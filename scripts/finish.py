@@ -233,8 +233,8 @@ def finish_checkpoint(cfg: FinishConfig) -> dict[str, Any]:
     held_obs = teacher.normalizer.unnormalize("obs", held_ds.get_batch(idx)["obs"])  # (n, To, Do) raw
     before = fit.error(held_obs, seed=cfg.seed)
     whose = {"draft": "the frozen draft's x0", "self": "the student's own x0"}[cfg.fold_target]
-    grown = (f", grown by {cfg.net} ({fit.shared_tensors} tensors from the draft, {len(fit.identity_blocks)} "
-             f"blocks started as the identity)" if cfg.fold and fit.grown else "")
+    grown = (f", grown by {cfg.net} ({fit.shared_tensors} tensors from the draft, added blocks started as the "
+             f"identity: {len(fit.identity_blocks)})" if cfg.fold and fit.grown else "")
     what = (f"fold (target: the teacher's finish of {whose}{grown})" if cfg.fold else
             f"finisher ({fit.student.model.experts[1].__class__.__name__}, {sum(p.numel() for p in fit.params)} "
             f"parameters, {fit.shared_tensors} tensors from the teacher)")

@@ -293,8 +293,9 @@ def test_a_grown_fold_starts_as_the_draft_and_trains_its_added_blocks(flow_teach
 
 def test_finish_fold_writes_a_one_step_student_and_refuses_finisher_options(flow_teacher, tmp_path):
     """``fold=true`` saves a single-network 1-step student (levels [1, 0]) beside the draft by default,
-    with the fold's report and the draft's distillation record; ``net`` or ``teacher_level`` with
-    ``fold=true``, an unknown ``fold_target`` and a finisher as ``init`` are one-line errors."""
+    with the fold's report and the draft's distillation record; ``teacher_level`` with ``fold=true``, an
+    unknown ``net`` field or ``fold_target`` and a finisher as ``init`` are one-line errors. A fold of the
+    folded student with ``net={mid_blocks: m + 1}`` grows it and records the identity-started block."""
     import shutil
 
     root, ckpt, student = flow_teacher
@@ -333,7 +334,7 @@ def test_finish_fold_writes_a_one_step_student_and_refuses_finisher_options(flow
                    "progress=false", cwd=root)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert f"on 48 histories from {draft_copy.resolve()}'s saved bank" in proc.stdout, proc.stdout
-    assert "1 blocks started as the identity" in proc.stdout, proc.stdout
+    assert "added blocks started as the identity: 1" in proc.stdout, proc.stdout
     grown = json.loads((again / "config.json").read_text())
     assert grown["policy"]["mid_blocks"] == m + 1 and grown["extra"]["fold"]["identity_blocks"] == [f"mid.{m}"]
     assert grown["extra"]["fold"]["net"] == {"mid_blocks": m + 1}

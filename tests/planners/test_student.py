@@ -382,7 +382,7 @@ def test_a_grown_student_starts_as_its_source_and_its_added_blocks_learn() -> No
     assert gain.abs().max() > 0  # the added block left the identity
     with torch.no_grad():
         assert (fit.student.model(x, t, cond) - teacher.inference_net(x, t, cond)).abs().max() > 1e-4
-    # a block that took its tensors (or one whose skip is a projection) is left as it is
+    # a block that took its tensors from the source is left as it is
     full = fit.student.model.state_dict()
     assert identity_new_blocks(fit.student.model, full) == []
     torch.testing.assert_close(fit.student.model.mid[3].conv2[1].weight, gain)
