@@ -45,7 +45,7 @@ from torch import Tensor
 
 from .finisher import check_draft
 from .fresh_fit import FreshLabelFit
-from .student import check_number, check_student_net, executed_weights, identity_new_blocks, load_matching
+from .student import check_number, check_student_net, executed_weights, grow_from
 
 FOLD_TARGETS = ("draft", "self")
 
@@ -58,8 +58,8 @@ class FoldFit(FreshLabelFit):
     ``executed_weight`` and ``action_horizon`` Ta (default: the teacher's): the loss weight of the
     executed positions (module docstring). ``net``: network fields the folded student overrides on
     the draft's, to give it more capacity (``{"mid_blocks": 6}``): it takes every draft tensor it
-    shares (``load_matching``) and its added residual blocks start as the identity
-    (``identity_new_blocks``), so it starts as the draft's function.
+    shares and its added residual blocks start as the identity (``student.grow_from``), so it starts as
+    the draft's function.
     """
 
     def __init__(self, teacher: Any, draft: Any, level: float, *, target: str = "draft", batch_size: int = 512,
@@ -99,8 +99,7 @@ class FoldFit(FreshLabelFit):
         state = draft.inference_net.state_dict()
         self.shared_tensors, self.identity_blocks = len(state), []
         if self.grown:
-            self.shared_tensors = load_matching(self.student.model, state)
-            self.identity_blocks = identity_new_blocks(self.student.model, state)
+            self.shared_tensors, self.identity_blocks = grow_from(self.student.model, state)
             state = self.student.model.state_dict()
         self.student.model.load_state_dict(state)
         self.student.ema.load_state_dict(state)

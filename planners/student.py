@@ -234,50 +234,62 @@ class DistillLog:
     seconds: float
 
 
+def _matching(net: torch.nn.Module, state: dict[str, Tensor]) -> list[tuple[str, torch.nn.Module, dict[str, Tensor]]]:
+    """``(name prefix, module, tensors of state it takes)`` for each module ``state`` is matched against:
+    every expert of a ``LevelExperts`` when ``state`` is a single network's, else ``net`` itself; a tensor
+    is taken when its name and shape match one of the module's own."""
+    from parapolicy.policies.experts import LevelExperts
+
+    single = not any(k.startswith("experts.") for k in state)
+    targets = ([(f"experts.{i}.", e) for i, e in enumerate(net.experts)]
+               if isinstance(net, LevelExperts) and single else [("", net)])
+    out = []
+    for prefix, module in targets:
+        own = module.state_dict()
+        out.append((prefix, module, {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}))
+    return out
+
+
 def load_matching(net: torch.nn.Module, state: dict[str, Tensor]) -> int:
     """Copy into ``net`` every tensor of ``state`` whose name and shape match one of its own (into each
     expert of a ``LevelExperts`` when ``state`` is a single network's); the rest keep their values.
     Returns how many tensors were copied (per expert)."""
-    from parapolicy.policies.experts import LevelExperts
-
-    single = not any(k.startswith("experts.") for k in state)
-    targets = list(net.experts) if isinstance(net, LevelExperts) and single else [net]
     copied = 0
-    for module in targets:
-        own = module.state_dict()
-        keep = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
+    for _, module, keep in _matching(net, state):
         module.load_state_dict(keep, strict=False)
         copied = len(keep)
     return copied
 
 
 def identity_new_blocks(net: torch.nn.Module, state: dict[str, Tensor]) -> list[str]:
-    """Make every residual block of ``net`` that took none of its tensors from ``state`` (a source
-    network's weights, as ``load_matching`` copies them) start as the identity: a U-Net block whose skip
-    is the identity gets its last GroupNorm's scale and shift zeroed, so it adds 0 to its input until
-    training moves them (Net2DeeperNet, Chen et al. 2016; zero-γ residual starts, Goyal et al. 2017).
-    A network grown with more blocks than its source (``{mid_blocks: 6}`` over the teacher's 2) then
-    starts as exactly its source's function. Returns the names of the blocks it zeroed."""
-    from parapolicy.policies.experts import shared_name
+    """Make every residual block of ``net`` that takes none of its tensors from ``state`` (a source
+    network's weights, matched as ``load_matching`` matches them) start as the identity: a U-Net block
+    whose skip is the identity gets its last GroupNorm's scale and shift zeroed, so it adds 0 to its
+    input until training moves them (Net2DeeperNet, Chen et al. 2016; zero-γ residual starts, Goyal et
+    al. 2017). Returns the names of the blocks it zeroed."""
     from parapolicy.policies.unet1d import FiLMResidualBlock
 
-    def copied(name: str, value: Tensor) -> bool:  # a LevelExperts' expert takes a single network's names
-        src = state.get(name, state.get(shared_name(name)))
-        return src is not None and src.shape == value.shape
-
-    taken = [k for k, v in net.state_dict().items() if copied(k, v)]
     zeroed = []
-    for name, module in net.named_modules():
-        if not isinstance(module, FiLMResidualBlock) or not isinstance(module.skip, torch.nn.Identity):
-            continue
-        if any(k.startswith(name + ".") for k in taken):
-            continue
-        norm = module.conv2[1]  # Conv1d → GroupNorm → Mish: GroupNorm(·) = 0 and Mish(0) = 0
-        with torch.no_grad():
-            norm.weight.zero_()
-            norm.bias.zero_()
-        zeroed.append(name)
+    for prefix, module, keep in _matching(net, state):
+        for name, block in module.named_modules():
+            if not isinstance(block, FiLMResidualBlock) or not isinstance(block.skip, torch.nn.Identity):
+                continue
+            if any(k.startswith(name + ".") for k in keep):
+                continue
+            norm = block.conv2[1]  # Conv1d → GroupNorm → Mish: GroupNorm(·) = 0 and Mish(0) = 0
+            with torch.no_grad():
+                norm.weight.zero_()
+                norm.bias.zero_()
+            zeroed.append(prefix + name)
     return zeroed
+
+
+def grow_from(net: torch.nn.Module, state: dict[str, Tensor]) -> tuple[int, list[str]]:
+    """Start ``net`` from a source network's ``state``: copy what it shares (``load_matching``) and start
+    its added residual blocks as the identity (``identity_new_blocks``), so a network grown with more
+    blocks than its source (``{mid_blocks: 6}`` over the teacher's 2) computes exactly the source's
+    function. Returns (tensors copied, blocks started as the identity)."""
+    return load_matching(net, state), identity_new_blocks(net, state)
 
 
 def teacher_levels(teacher_policy: Any, det: Any, teacher_steps: int | None, time_power: float = 1.0) -> Tensor:
@@ -332,7 +344,7 @@ class StudentFit:
     ``seed``, then takes every tensor of ``init`` (default: the teacher) whose name and shape it shares
     (``load_matching``), so a U-Net with blocks removed keeps the rest of its source (DistilBERT's
     layer-dropping start, Sanh et al. 2019). A student grown beyond its source (``{"mid_blocks": 6}``)
-    starts as its source: each added residual block starts as the identity (``identity_new_blocks``;
+    starts as its source: each added residual block starts as the identity (``grow_from``;
     ``identity_blocks`` names them). It cannot be anchored. ``shared_tensors`` counts the tensors taken.
     """
 
@@ -409,8 +421,7 @@ class StudentFit:
             start = init.inference_net
             own_net = own_net or any(getattr(init.config, f) != getattr(scfg, f) for f in NETWORK_FIELDS)
         if own_net:
-            self.shared_tensors = load_matching(self.student.model, start.state_dict())
-            self.identity_blocks = identity_new_blocks(self.student.model, start.state_dict())
+            self.shared_tensors, self.identity_blocks = grow_from(self.student.model, start.state_dict())
             if init is not None and self.shared_tensors == 0:
                 raise ValueError("the initial student shares no weights with this student's network")
             start = self.student.model

@@ -386,6 +386,12 @@ def test_a_grown_student_starts_as_its_source_and_its_added_blocks_learn() -> No
     full = fit.student.model.state_dict()
     assert identity_new_blocks(fit.student.model, full) == []
     torch.testing.assert_close(fit.student.model.mid[3].conv2[1].weight, gain)
+    # one network per step: each expert grows from the teacher's single network
+    experts = StudentFit(teacher, 2, seed=0, level_experts=True, net={"mid_blocks": 3})
+    assert experts.identity_blocks == ["experts.0.mid.2", "experts.1.mid.2"]
+    with torch.no_grad():
+        for e in experts.student.inference_net.experts:
+            torch.testing.assert_close(e(x, t, cond), teacher.inference_net(x, t, cond))
 
 
 def test_student_without_mid_blocks_keeps_the_rest_of_its_source() -> None:
