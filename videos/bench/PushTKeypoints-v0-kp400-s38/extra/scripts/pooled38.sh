@@ -1,0 +1,11 @@
+#!/bin/bash
+# stop 38: pooled, seed-paired success on the stop-36 teacher's nine seed sets (stop 34's pooled.py);
+# flow-100, the demonstration-bank draft and stop 37's weighted fold come from stops 36 and 37
+cd "$(dirname "$0")/../.."  # videos/bench/PushTKeypoints-v0-kp400-s38
+E=extra; P=../PushTKeypoints-v0-kp400-s37/extra; O=../PushTKeypoints-v0-kp400-s36/extra
+python3 ../PushTKeypoints-v0-kp400-s34/extra/probes/pooled.py ${SETS:-100000,300000,500000,700000,900000,1100000,1300000,1500000,1700000} \
+  "$O/ref_{seed}.json+$P/ref_{seed}.json" \
+  "1-step draft student1_rho=$O/rho_{seed}.json+$P/rho_{seed}.json@student1-t0.8" \
+  "student1_rho + one teacher call at 0.05=$O/rho_{seed}.json+$P/rho_{seed}.json@draft-student1-flow1-at0.05-t0.8" \
+  "fold of student1_rho, executed x10 (stop 37)=$P/ex10_{seed}.json@student1-t0.8" \
+  "$@"
