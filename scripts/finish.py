@@ -23,7 +23,8 @@ finisher's training (same draft, level and ``net``) with a fresh schedule of ``s
 output the teacher's one-step finish of the draft's x̂0 (``fold_target=draft``) or of its own
 (``fold_target=self``), and the result is a 1-step student (``<draft>_folded``). ``executed_weight=w``
 weighs the positions a replan executes (``action_horizon``, default the teacher's) w times the rest.
-A folded draft has no bank of its own; it trains on the bank of the draft it was folded from. The
+``finish_steps=K`` makes the target the teacher's K Euler steps from the level (``level=0.1
+finish_steps=2``: the menu's ``draft-student1-flow2-at0.1``). A folded draft has no bank of its own; it trains on the bank of the draft it was folded from. The
 report gives the RMSE to the teacher's finish of the draft, before and after (overall and at the
 executed positions), and how far the teacher's finish still moves the student's own x0. With
 ``fold=true``, ``net={…}`` grows the folded student's network beyond the draft's (e.g. ``'net={mid_blocks:
@@ -64,6 +65,7 @@ class FinishConfig:
     init: str | None = None  # an earlier finisher student of this draft and net to continue from
     fold: bool = False  # train the draft itself toward the teacher's finish (a 1-step student; planners.fold)
     fold_target: str = "draft"  # fold: whose x0 the teacher finishes for the target: draft (frozen) | self (EMA)
+    finish_steps: int = 1  # fold: the teacher's Euler steps from the level to 0 that make the target
     executed_weight: float = 1.0  # fold: loss weight of the Ta executed chunk positions (the rest: 1)
     action_horizon: int | None = None  # fold: Ta of those positions (null: the teacher's)
     rollouts: int = 0  # episodes of the starting student (init, else the draft) whose replan histories join training
@@ -77,7 +79,7 @@ class FinishConfig:
     progress: bool = True
 
     def __post_init__(self) -> None:
-        for name in ("steps", "batch_size", "heldout_samples", "warmup", "rollout_num_envs"):
+        for name in ("steps", "batch_size", "heldout_samples", "warmup", "rollout_num_envs", "finish_steps"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
@@ -111,6 +113,8 @@ class FinishConfig:
             raise ValueError(f"fold_target must be one of {', '.join(FOLD_TARGETS)}, got {self.fold_target!r}")
         if not self.fold and (self.executed_weight != 1 or self.action_horizon is not None):
             raise ValueError("executed_weight and action_horizon weigh a fold's loss; give fold=true")
+        if not self.fold and self.finish_steps != 1:
+            raise ValueError("finish_steps sets a fold's target; a finisher learns the teacher's one step (give fold=true)")
         if self.fold and self.teacher_level is not None:
             raise ValueError("fold=true trains the draft's own network from the level; teacher_level applies to a "
                              "finisher")
@@ -208,7 +212,7 @@ def finish_checkpoint(cfg: FinishConfig) -> dict[str, Any]:
             fit: Any = FoldFit(teacher, draft, cfg.level, target=cfg.fold_target, batch_size=cfg.batch_size,
                                lr=cfg.lr, temperature=temperature, warmup=cfg.warmup,
                                executed_weight=cfg.executed_weight, action_horizon=cfg.action_horizon, net=cfg.net,
-                               seed=cfg.seed)
+                               finish_steps=cfg.finish_steps, seed=cfg.seed)
         else:
             fit = FinisherFit(teacher, draft, cfg.level, net=cfg.net, teacher_level=cfg.teacher_level,
                               teacher_path=str(Path(cfg.checkpoint).resolve()),
@@ -263,7 +267,7 @@ def finish_checkpoint(cfg: FinishConfig) -> dict[str, Any]:
                "loss_first": losses[0], "loss_last_mean": sum(losses[-50:]) / len(losses[-50:]),
                "rollouts": rollouts, "config": asdict(cfg), "provenance": provenance(cfg.seed)}
     if cfg.fold:
-        summary.update(fold_target=cfg.fold_target, net=cfg.net, shared_tensors=fit.shared_tensors,
+        summary.update(fold_target=cfg.fold_target, finish_steps=cfg.finish_steps, net=cfg.net, shared_tensors=fit.shared_tensors,
                        identity_blocks=fit.identity_blocks, parameters=fit.student.num_parameters())
         save_checkpoint(student, out, extra={"fold": summary, "distill": draft_extra}, overwrite=cfg.overwrite)
         print(f"folded 1-step student: held-out RMSE to the teacher's finish of the draft "

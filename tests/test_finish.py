@@ -250,6 +250,15 @@ def test_fold_targets_are_the_teachers_finish_and_training_moves_only_the_studen
     assert (own - of_draft).abs().max() > 1e-5
     with pytest.raises(ValueError, match="fold target must be"):
         FoldFit(teacher, draft, 0.1, target="teacher")
+    # finish_steps=2: the teacher's two Euler steps 0.1 -> 0.05 -> 0 from the same x_m
+    two = FoldFit(teacher, draft, 0.1, batch_size=8, temperature=0.8, finish_steps=2)
+    _, _, target2 = two.labels(obs, torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        x_h = x_m - 0.05 * teacher.denoiser(x_m, torch.full((8,), 0.1), cond)
+        torch.testing.assert_close(target2, x_h - 0.05 * teacher.denoiser(x_h, torch.full((8,), 0.05), cond))
+    assert (target2 - target).abs().max() > 1e-5
+    with pytest.raises(ValueError, match="finish_steps must be an integer >= 1"):
+        FoldFit(teacher, draft, 0.1, finish_steps=0)
     To, H = teacher.config.obs_horizon, teacher.config.pred_horizon
     weighted = FoldFit(teacher, draft, 0.1, executed_weight=10.0, action_horizon=2, batch_size=8)
     w = weighted.pos_w.flatten()  # (H,) the executed positions To-1, To weigh 10 times the rest, mean 1
@@ -312,6 +321,7 @@ def test_finish_fold_writes_a_one_step_student_and_refuses_finisher_options(flow
     extra = json.loads((out / "config.json").read_text())["extra"]
     fold = extra["fold"]
     assert fold["fold_target"] == "draft" and fold["temperature"] == 0.8 and fold["histories"] == 48
+    assert fold["finish_steps"] == 1
     assert fold["heldout_finish_after"]["draft_finish_rmse"] < fold["heldout_finish_before"]["draft_finish_rmse"]
     assert fold["heldout_chain"]["nfe"] == 1.0 and extra["distill"]["temperature"] == 0.8
     kept, orig = load_policy(draft_copy).inference_net.state_dict(), load_policy(student).inference_net.state_dict()
@@ -322,7 +332,9 @@ def test_finish_fold_writes_a_one_step_student_and_refuses_finisher_options(flow
              (["teacher_level=0.05"], "fold=true trains the draft's own network"),
              (["fold_target=teacher"], "fold_target must be one of draft, self"),
              (["fold=false", "executed_weight=3"], "executed_weight and action_horizon weigh a fold's loss"),
-             (["executed_weight=0"], "executed_weight must be")]
+             (["executed_weight=0"], "executed_weight must be"),
+             (["finish_steps=0"], "finish_steps must be an integer >= 1"),
+             (["fold=false", "finish_steps=2"], "finish_steps sets a fold's target")]
     procs = run_clis([("parapolicy-finish", [*common, *args, f"out={bad}"]) for args, _ in cases], cwd=root)
     for p, (_, message) in zip(procs, cases):
         assert_one_line_error(p, message)
@@ -331,13 +343,13 @@ def test_finish_fold_writes_a_one_step_student_and_refuses_finisher_options(flow
     m = folded.config.mid_blocks
     proc = run_cli("parapolicy-finish", f"checkpoint={ckpt}", f"draft={out}", "fold=true", "level=0.1", "steps=2",
                    "batch_size=8", "heldout_samples=8", f"net={{mid_blocks: {m + 1}}}", f"out={again}",
-                   "progress=false", cwd=root)
+                   "finish_steps=2", "progress=false", cwd=root)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert f"on 48 histories from {draft_copy.resolve()}'s saved bank" in proc.stdout, proc.stdout
     assert "added blocks started as the identity: 1" in proc.stdout, proc.stdout
     grown = json.loads((again / "config.json").read_text())
     assert grown["policy"]["mid_blocks"] == m + 1 and grown["extra"]["fold"]["identity_blocks"] == [f"mid.{m}"]
-    assert grown["extra"]["fold"]["net"] == {"mid_blocks": m + 1}
+    assert grown["extra"]["fold"]["net"] == {"mid_blocks": m + 1} and grown["extra"]["fold"]["finish_steps"] == 2
     fin = tmp_path / "fin"
     proc = run_cli("parapolicy-finish", f"checkpoint={ckpt}", f"draft={again}", "level=0.1", "steps=2",
                    "batch_size=8", "heldout_samples=8", f"out={fin}", "progress=false", cwd=root)

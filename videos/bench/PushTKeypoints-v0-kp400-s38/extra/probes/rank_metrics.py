@@ -9,26 +9,33 @@ histories and noise, and prints them beside the student's nine-set success:
 - ``self``: how far one teacher finish at t = 0.05 moves the student's x0 (the fold's
   ``self_finish_rmse``: 0 for a sample the teacher would not change), whole chunk and executed.
 
-Histories: 2048 drawn (seed 0) from the teacher's AB2-4 rollouts in student1_tr's saved bank (the
-bank's entries after the first 80,000), the states a good closed-loop policy visits; they are
-training histories of student1_tr only. Noise N(0, 0.8²·I), one draw per history, seed 1.
+Histories: 2048 drawn (seed 0) from the replans of 100 fresh rollouts of the teacher's AB2-4 sampler
+(`flow4-rho2-ab2-t0.8`, Ta = 3, seeds 9,000,000…, in no student's bank): the states a good closed-loop
+policy visits. (A first run drew them from the teacher rollouts in student1_tr's bank, its own training
+histories, which flattered it.) Noise N(0, 0.8²·I), one draw per history, seed 1.
 
     .venv/bin/python videos/bench/PushTKeypoints-v0-kp400-s38/extra/probes/rank_metrics.py
 """
 import torch
 
+from parapolicy.planners.menu import build_planner
+from parapolicy.planners.onpolicy_distill import planner_histories
 from parapolicy.planners.student import teacher_trajectories
 from parapolicy.policies.checkpoint import load_policy
-from parapolicy.scripts.distill import read_bank
+from parapolicy.scripts.common import EnvConfig
 
 torch.set_num_threads(1)
 K, TM, T, EX = "runs/pusht_kp400", 0.05, 0.8, slice(1, 4)
 # nine-set success at Ta = 3, T = 0.8 (pooled37.out, pooled38.out)
 STUDENTS = {"student1_rho": 0.517, "student1_tr": 0.521, "student1_rho_fold": 0.553,
             "student1_rho_fold_m6": 0.538, "student1_rho_fold_ex10": 0.601, "student1_rho_fold_m6ex10": 0.602,
-            "student1_rho_fold_ex100": None}
+            "student1_rho_fold_ex100": 0.636,
+            "student1_rho_fold_ex1000": 0.610, "student1_rho_fold_ex100b": 0.604}
 teacher = load_policy(f"{K}/checkpoint").eval()
-bank = read_bank(f"{K}/student1_tr")[0]["obs"][80_000:]  # (70423, To, Do) raw teacher-rollout histories
+planner = build_planner(teacher, planner="chunked", menu=["flow4-rho2-ab2-t0.8"], seed=9_000_000, execute_every=3)
+bank, res = planner_histories(planner, EnvConfig(id="PushTKeypoints-v0").make, episodes=100, num_envs=8,
+                              seed=9_000_000)  # (M, To, Do) raw
+print(f"{bank.shape[0]} histories from 100 AB2-4 episodes, success {sum(r.success for r in res[:100]) / 100:.2f}")
 g = torch.Generator().manual_seed(0)
 obs = bank[torch.randperm(bank.shape[0], generator=g)[:2048]]  # (n, To, Do)
 cond = teacher.encode_obs(obs)  # (n, Dc)
