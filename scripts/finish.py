@@ -239,7 +239,8 @@ def finish_checkpoint(cfg: FinishConfig) -> dict[str, Any]:
     whose = {"draft": "the frozen draft's x0", "self": "the student's own x0"}[cfg.fold_target]
     grown = (f", grown by {cfg.net} ({fit.shared_tensors} tensors from the draft, added blocks started as the "
              f"identity: {len(fit.identity_blocks)})" if cfg.fold and fit.grown else "")
-    what = (f"fold (target: the teacher's finish of {whose}{grown})" if cfg.fold else
+    steps = f"{cfg.finish_steps}-step " if cfg.finish_steps > 1 else ""
+    what = (f"fold (target: the teacher's {steps}finish of {whose}{grown})" if cfg.fold else
             f"finisher ({fit.student.model.experts[1].__class__.__name__}, {sum(p.numel() for p in fit.params)} "
             f"parameters, {fit.shared_tensors} tensors from the teacher)")
     start = "" if cfg.fold else f" (the teacher's step from {fit.teacher_level:g})"

@@ -347,6 +347,7 @@ def test_finish_fold_writes_a_one_step_student_and_refuses_finisher_options(flow
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert f"on 48 histories from {draft_copy.resolve()}'s saved bank" in proc.stdout, proc.stdout
     assert "added blocks started as the identity: 1" in proc.stdout, proc.stdout
+    assert "the teacher's 2-step finish" in proc.stdout, proc.stdout
     grown = json.loads((again / "config.json").read_text())
     assert grown["policy"]["mid_blocks"] == m + 1 and grown["extra"]["fold"]["identity_blocks"] == [f"mid.{m}"]
     assert grown["extra"]["fold"]["net"] == {"mid_blocks": m + 1} and grown["extra"]["fold"]["finish_steps"] == 2
