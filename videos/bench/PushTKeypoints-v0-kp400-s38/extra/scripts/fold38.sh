@@ -12,3 +12,5 @@ K=runs/pusht_kp400
 #   EXTRA=init=runs/pusht_kp400/student1_rho_fold_ex100 fold38.sh runs/pusht_kp400/student1_rho 100 runs/pusht_kp400/student1_rho_fold_ex100b
 #   EXTRA=seed=1 fold38.sh runs/pusht_kp400/student1_rho 100 runs/pusht_kp400/student1_rho_fold_ex100s1
 #   EXTRA="level=0.1 finish_steps=2" fold38.sh runs/pusht_kp400/student1_rho 100 runs/pusht_kp400/student1_rho_fold2at0.1_ex100
+#   EXTRA="level=0.1 finish_steps=2 seed=1" fold38.sh runs/pusht_kp400/student1_rho 100 runs/pusht_kp400/student1_rho_fold2at0.1_ex100s1
+#   EXTRA="level=0.2 finish_steps=3" fold38.sh runs/pusht_kp400/student1_rho 100 runs/pusht_kp400/student1_rho_fold3at0.2_ex100
