@@ -68,7 +68,8 @@ class FoldFit(FreshLabelFit):
     executed positions (module docstring). ``net``: network fields the folded student overrides on
     the draft's, to give it more capacity (``{"mid_blocks": 6}``): it takes every draft tensor it
     shares and its added residual blocks start as the identity (``student.grow_from``), so it starts as
-    the draft's function.
+    the draft's function. ``finish_steps`` K: the teacher's Euler steps from ``level`` to 0 that make
+    the target (module docstring).
     """
 
     def __init__(self, teacher: Any, draft: Any, level: float, *, target: str = "draft", batch_size: int = 512,

@@ -24,9 +24,9 @@ output the teacher's one-step finish of the draft's x̂0 (``fold_target=draft``)
 (``fold_target=self``), and the result is a 1-step student (``<draft>_folded``). ``executed_weight=w``
 weighs the positions a replan executes (``action_horizon``, default the teacher's) w times the rest.
 ``finish_steps=K`` makes the target the teacher's K Euler steps from the level (``level=0.1
-finish_steps=2``: the menu's ``draft-student1-flow2-at0.1``). A folded draft has no bank of its own; it trains on the bank of the draft it was folded from. The
-report gives the RMSE to the teacher's finish of the draft, before and after (overall and at the
-executed positions), and how far the teacher's finish still moves the student's own x0. With
+finish_steps=2``: the menu's ``draft-student1-flow2-at0.1``). A folded draft has no bank of its own;
+it trains on the bank of the draft it was folded from. The report gives the RMSE to the teacher's
+finish of the draft, before and after (overall and at the executed positions), and how far the teacher's finish still moves the student's own x0. With
 ``fold=true``, ``net={…}`` grows the folded student's network beyond the draft's (e.g. ``'net={mid_blocks:
 6}'``: four more bottleneck blocks, each starting as the identity, so it starts as the draft).
 
@@ -114,7 +114,8 @@ class FinishConfig:
         if not self.fold and (self.executed_weight != 1 or self.action_horizon is not None):
             raise ValueError("executed_weight and action_horizon weigh a fold's loss; give fold=true")
         if not self.fold and self.finish_steps != 1:
-            raise ValueError("finish_steps sets a fold's target; a finisher learns the teacher's one step (give fold=true)")
+            raise ValueError("finish_steps sets a fold's target; a finisher learns the teacher's one step "
+                             "(give fold=true)")
         if self.fold and self.teacher_level is not None:
             raise ValueError("fold=true trains the draft's own network from the level; teacher_level applies to a "
                              "finisher")
@@ -268,8 +269,9 @@ def finish_checkpoint(cfg: FinishConfig) -> dict[str, Any]:
                "loss_first": losses[0], "loss_last_mean": sum(losses[-50:]) / len(losses[-50:]),
                "rollouts": rollouts, "config": asdict(cfg), "provenance": provenance(cfg.seed)}
     if cfg.fold:
-        summary.update(fold_target=cfg.fold_target, finish_steps=cfg.finish_steps, net=cfg.net, shared_tensors=fit.shared_tensors,
-                       identity_blocks=fit.identity_blocks, parameters=fit.student.num_parameters())
+        summary.update(fold_target=cfg.fold_target, finish_steps=cfg.finish_steps, net=cfg.net,
+                       shared_tensors=fit.shared_tensors, identity_blocks=fit.identity_blocks,
+                       parameters=fit.student.num_parameters())
         save_checkpoint(student, out, extra={"fold": summary, "distill": draft_extra}, overwrite=cfg.overwrite)
         print(f"folded 1-step student: held-out RMSE to the teacher's finish of the draft "
               f"{before['draft_finish_rmse']:.4f} -> {after['draft_finish_rmse']:.4f} (at the executed positions "
