@@ -20,7 +20,7 @@ teacher reads x_m as lying on the straight path from x̂ to z).
 t_m·(1 − k/K) (the menu's ``draft-student1-flowK-at<t_m>``): a target past one call, at K + 1 calls
 per label. On the stop-36 Push-T teacher (stop 38, nine sets) the draft finished by two teacher
 calls from 0.1 scores 0.964×, by one call from 0.05 0.942×; folded with the executed positions
-weighted 100, they give 1-step students at 0.925× and 0.899× (0.885× on a second seed).
+weighted 100, they give 1-step students at 0.925× and 0.899× (0.881× and 0.885× on a second seed).
 
 ``executed_weight`` w weighs the Ta chunk positions a replan executes (from index To − 1) w times the
 rest in the loss (weights normalized to mean 1): a student that cannot fit the whole correction can

@@ -16,4 +16,6 @@ python3 ../PushTKeypoints-v0-kp400-s34/extra/probes/pooled.py ${SETS:-100000,300
   "fold of student1_rho, executed x1000=$E/ex1000_{seed}.json@student1-t0.8" \
   "fold x100 + 4000 more steps (init)=$E/ex100b_{seed}.json@student1-t0.8" \
   "fold, executed x100, seed 1=$E/ex100s1_{seed}.json@student1-t0.8" \
-  "fold toward two teacher calls from 0.1, executed x100=$E/f2_{seed}.json@student1-t0.8"
+  "fold toward two teacher calls from 0.1, executed x100=$E/f2_{seed}.json@student1-t0.8" \
+  "the same, seed 1=$E/f2s1_{seed}.json@student1-t0.8" \
+  "fold toward three teacher calls from 0.2 (even grid), executed x100=$E/f3_{seed}.json@student1-t0.8"
