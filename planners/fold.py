@@ -49,8 +49,6 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from parapolicy.policies.schedules import FlowSchedule
-
 from .finisher import check_draft
 from .fresh_fit import FreshLabelFit
 from .student import check_number, check_student_net, executed_weights, grow_from
@@ -87,7 +85,8 @@ class FoldFit(FreshLabelFit):
             raise ValueError(f"level must be a number in (0, 1), got {level!r}")
         if isinstance(finish_steps, bool) or not isinstance(finish_steps, int) or finish_steps < 1:
             raise ValueError(f"finish_steps must be an integer >= 1, got {finish_steps!r}")
-        self.finish_levels = finish_levels(FlowSchedule(), torch.tensor(self.level), finish_steps)  # (K+1,)
+        # the teacher's K+1 finishing times t_m·(1 − k/K), as Python floats for the label loop
+        self.finish_levels = finish_levels(teacher.train_schedule, torch.tensor(self.level), finish_steps).tolist()
         if target not in FOLD_TARGETS:
             raise ValueError(f"fold target must be one of {', '.join(FOLD_TARGETS)}, got {target!r}")
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
@@ -139,7 +138,7 @@ class FoldFit(FreshLabelFit):
         """The teacher's Euler steps to 0 (``finish_levels``) from ``x_hat (b, H, Da)`` re-noised to
         the level with the same noise ``z (b, H, Da)``; one step: ``x_m − t_m·v_teacher(x_m, t_m, c)``."""
         x = self.level * z + (1.0 - self.level) * x_hat  # (b, H, Da) x_m
-        lv = self.finish_levels.tolist()
+        lv = self.finish_levels
         for t_now, t_next in zip(lv[:-1], lv[1:]):
             t = torch.full((z.shape[0],), t_now, device=self.device)  # (b,)
             x = x + (t_next - t_now) * self.teacher.denoiser(x, t, cond)
