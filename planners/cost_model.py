@@ -55,7 +55,7 @@ def model_fingerprint(denoiser: Any, x_shape: Sequence[int], cond_dim: int) -> s
     subject = owner if isinstance(owner, torch.nn.Module) else denoiser
     h.update(f"{type(subject).__module__}.{type(subject).__qualname__}".encode())
     if getattr(subject, "traced", False) is True:  # a policy running a traced copy is another program
-        h.update(b"traced")
+        h.update(b"traced:matmul-conv1d")  # stop 39: traced CPU copies compute wide convolutions as products
     module = subject if isinstance(subject, torch.nn.Module) else getattr(subject, "model", None)
     if isinstance(module, torch.nn.Module):
         for name, t in list(module.named_parameters()) + list(module.named_buffers()):
