@@ -1,0 +1,94 @@
+"""Stop 39 benchmark: a policy network's traced call with and without MatmulConv1d, by batch size.
+
+    python videos/bench/conv_speed/conv_speed.py CHECKPOINT [CHECKPOINT ...]
+
+One torch thread. For each checkpoint and batch size the two traces (``trace_network(...,
+matmul_convs=False/True)``) are timed in interleaved rounds (warm-up, then ``ROUNDS`` rounds of
+``CALLS`` calls each, alternating which goes first), so a drift of the machine hits both. Prints and
+writes ``conv_speed.json`` and ``conv_speed.md`` next to this file (p50/p99 per call, and the ratio).
+"""
+from __future__ import annotations
+
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from parapolicy.planners.cost_model import device_name
+from parapolicy.policies.checkpoint import load_policy
+from parapolicy.policies.matmul_conv import swap_convs
+from parapolicy.policies.traced import trace_network
+
+BATCHES = (1, 2, 4, 8, 16, 32, 128)
+ROUNDS, CALLS, WARM = 20, 100, 200
+
+
+def timings(fn, calls: int) -> list[float]:
+    """Seconds per call of ``fn``, each call timed alone."""
+    out = []
+    for _ in range(calls):
+        t0 = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t0)
+    return out
+
+
+def main(paths: list[str]) -> None:
+    torch.set_num_threads(1)
+    here = Path(__file__).resolve().parent
+    rows = []
+    for path in paths:
+        policy = load_policy(path)
+        net = policy.inference_net.eval()
+        cfg = policy.config
+        g = torch.Generator().manual_seed(0)
+        obs = torch.randn((1, cfg.obs_horizon, cfg.obs_dim), generator=g)
+        with torch.no_grad():
+            cond1 = policy.encode_obs(obs)  # (1, Dc)
+        x1 = torch.randn((1, cfg.pred_horizon, cfg.action_dim), generator=g)  # (1, H, Da)
+        example = (x1, policy.example_network_time(), cond1)
+        traces = {"library": trace_network(net, example, matmul_convs=False),
+                  "matmul": trace_network(net, example, matmul_convs=True)}
+        swapped = swap_convs(net)[1]
+        for b in BATCHES:
+            x, t, c = x1.repeat(b, 1, 1), torch.rand(b, generator=g), cond1.repeat(b, 1)  # (b, H, Da), (b,), (b, Dc)
+            times: dict[str, list[float]] = {k: [] for k in traces}
+            with torch.no_grad():
+                for k, f in traces.items():
+                    timings(lambda: f(x, t, c), WARM)
+                for r in range(ROUNDS):
+                    order = list(traces) if r % 2 == 0 else list(traces)[::-1]
+                    for k in order:
+                        times[k] += timings(lambda: traces[k](x, t, c), CALLS)
+            row = {"checkpoint": path, "params": sum(p.numel() for p in net.parameters()), "swapped_convs": swapped,
+                   "batch": b}
+            for k, v in times.items():
+                row[f"{k}_p50_ms"] = float(np.percentile(v, 50) * 1e3)
+                row[f"{k}_p99_ms"] = float(np.percentile(v, 99) * 1e3)
+            row["speedup_p50"] = row["library_p50_ms"] / row["matmul_p50_ms"]
+            rows.append(row)
+            print(f"{path} batch {b}: library p50 {row['library_p50_ms']:.3f} ms p99 {row['library_p99_ms']:.3f}, "
+                  f"matmul p50 {row['matmul_p50_ms']:.3f} ms p99 {row['matmul_p99_ms']:.3f}: {row['speedup_p50']:.2f}x",
+                  flush=True)
+    meta = {"device": device_name("cpu"), "torch": torch.__version__, "threads": 1, "python": platform.python_version(),
+            "rounds": ROUNDS, "calls_per_round": CALLS, "command": "python videos/bench/conv_speed/conv_speed.py " + " ".join(paths)}
+    (here / "conv_speed.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=1))
+    lines = ["| checkpoint | batch | library p50 / p99 (ms) | matmul p50 / p99 (ms) | speed-up (p50) |", "|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| `{r['checkpoint']}` ({r['params'] / 1e6:.2f} M, {r['swapped_convs']} swapped) | {r['batch']} | "
+                     f"{r['library_p50_ms']:.3f} / {r['library_p99_ms']:.3f} | {r['matmul_p50_ms']:.3f} / "
+                     f"{r['matmul_p99_ms']:.3f} | {r['speedup_p50']:.2f}× |")
+    lines.append(f"\n<sub>{meta['device']}, torch {meta['torch']}, 1 thread, {ROUNDS}×{CALLS} interleaved calls per "
+                 f"cell; `{meta['command']}`</sub>")
+    (here / "conv_speed.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2:
+        sys.exit("usage: conv_speed.py CHECKPOINT [CHECKPOINT ...]")
+    main(sys.argv[1:])
