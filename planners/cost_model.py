@@ -4,10 +4,20 @@ Parallel sampling trades depth for width: a Picard pass evaluates P·B rows in o
 pays off depends on how the network's latency grows with the batch — nearly flat on a GPU, close to
 linear on a 2-core CPU. ``CostModel`` measures it (warm-up calls, then the median of repeats for each
 batch size), interpolates between the measured sizes, and predicts a sampler configuration's latency
-as ``depth × (cost(rows per pass × B) + per-pass overhead)``, where the per-pass overhead (schedule
-arithmetic, cumulative sums, convergence checks) is measured by running the sampler with a free
-denoiser. Measurements are cached as JSON keyed by model fingerprint + device + torch threads (cache
-folder configurable, default ``~/.cache/parapolicy``), so a planner does not re-measure at start-up.
+as ``cost(rows per pass × B) + (depth − 1) × warm cost(rows per pass × B) + depth × per-pass
+overhead``, where the per-pass overhead (schedule arithmetic, cumulative sums, convergence checks) is
+measured by running the sampler with a free denoiser.
+
+The first call of a chain finds the network's weights out of the caches (a control loop stepped the
+simulator since the last replan); the calls after it find them warm. On this project's 2-core CPU a
+traced Push-T U-Net call took 0.98 ms after a cache flush and 0.66 ms in a run of calls (stop 39),
+so a 100-step chain costs about 100 warm calls and a 1-step student one cold call. Each repeat
+therefore times a call after the other batch sizes' calls (cold, ``latency_s``), then the mean of
+``CHAIN_CALLS`` calls more at the same size (warm, ``warm_latency_s``): the caches warm over several
+calls (after a batch-32 call, calls 2–10 of a batch-1 chain took 0.76, 0.73, 0.71, … 0.66 ms there).
+
+Measurements are cached as JSON keyed by model fingerprint + device + torch threads (cache folder
+configurable, default ``~/.cache/parapolicy``), so a planner does not re-measure at start-up.
 
 Timing is injectable (``timing_fn(batch) -> seconds``) so tests can feed synthetic timings.
 """
@@ -33,6 +43,7 @@ from parapolicy.policies.checkpoint import default_mode
 from .base import Budget, Denoiser, Sampler
 
 DEFAULT_BATCH_SIZES = (1, 2, 4, 8, 16, 32)
+CHAIN_CALLS = 8  # the calls after a repeat's cold one whose mean is its warm time (module docstring)
 
 
 def default_cache_dir() -> Path:
@@ -99,8 +110,10 @@ class _FreeDenoiser:
 class CostModel:
     """Measured latency of one denoiser call versus batch width, plus per-sampler pass overhead.
 
-    ``latency_s``: batch size → median seconds of one call. ``overhead_s``: sampler name → seconds
-    of non-network work per pass (``default_overhead_s`` for samplers not measured).
+    ``latency_s``: batch size → median seconds of one call that follows other work (a chain's first
+    call). ``warm_latency_s``: batch size → median seconds of a call that follows calls at the same
+    size (a chain's later calls); empty: the same as ``latency_s``. ``overhead_s``: sampler name →
+    seconds of non-network work per pass (``default_overhead_s`` for samplers not measured).
     """
 
     latency_s: dict[int, float]
@@ -108,18 +121,13 @@ class CostModel:
     default_overhead_s: float = 0.0
     key: str = ""
     meta: dict[str, Any] = field(default_factory=dict)
+    warm_latency_s: dict[int, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.latency_s:
             raise ValueError("CostModel needs at least one measured batch size")
-        clean: dict[int, float] = {}
-        for n, s in self.latency_s.items():
-            n = int(n)
-            if n < 1 or not math.isfinite(float(s)) or float(s) < 0:
-                raise ValueError(f"CostModel: bad measurement batch={n} latency={s!r} "
-                                 "(batch >= 1, latency a finite number >= 0)")
-            clean[n] = float(s)
-        self.latency_s = dict(sorted(clean.items()))
+        self.latency_s = _clean_latencies(self.latency_s)
+        self.warm_latency_s = _clean_latencies(self.warm_latency_s) if self.warm_latency_s else {}
 
     # -- measuring -------------------------------------------------------------------------------
     @classmethod
@@ -155,12 +163,18 @@ class CostModel:
                     return cached
         if timing_fn is None:
             timing_fn = _real_timing(denoiser, x_shape, cond_dim, t_value, device)
-        latency: dict[int, float] = {}
-        for n in sizes:
-            for _ in range(warmup):
+        for _ in range(warmup):
+            for n in sizes:
                 timing_fn(n)
-            latency[n] = statistics.median(float(timing_fn(n)) for _ in range(repeats))
-        model = cls(latency_s=latency, key=key,
+        cold: dict[int, list[float]] = {n: [] for n in sizes}
+        warm: dict[int, list[float]] = {n: [] for n in sizes}
+        for _ in range(repeats):  # round-robin over the sizes: each size's first call follows other work
+            for n in sizes:
+                c, w = cold_and_warm(timing_fn, n)
+                cold[n].append(c)
+                warm[n].append(w)
+        model = cls(latency_s={n: statistics.median(v) for n, v in cold.items()},
+                    warm_latency_s={n: statistics.median(v) for n, v in warm.items()}, key=key,
                     meta={"device": device_name(device), "threads": torch.get_num_threads(),
                           "torch": torch.__version__, "warmup": warmup, "repeats": repeats,
                           "date": time.strftime("%Y-%m-%dT%H:%M:%S")})
@@ -184,21 +198,16 @@ class CostModel:
 
     # -- predicting ------------------------------------------------------------------------------
     def cost(self, batch: float) -> float:
-        """Seconds of one denoiser call on ``batch`` rows: piecewise-linear between measured sizes,
-        the smallest size's cost below it, linear extrapolation (non-negative slope) above."""
-        if batch <= 0:
-            raise ValueError(f"batch must be > 0, got {batch}")
-        ns = list(self.latency_s)
-        ys = list(_running_max(self.latency_s.values()))  # non-decreasing in batch
-        if batch <= ns[0]:
-            return ys[0]
-        for (n0, y0), (n1, y1) in zip(zip(ns, ys), zip(ns[1:], ys[1:])):
-            if batch <= n1:
-                return y0 + (y1 - y0) * (batch - n0) / (n1 - n0)
-        if len(ns) == 1:  # one point: assume cost proportional to rows beyond it
-            return ys[0] * batch / ns[0]
-        slope = max(0.0, (ys[-1] - ys[-2]) / (ns[-1] - ns[-2]))
-        return ys[-1] + slope * (batch - ns[-1])
+        """Seconds of one denoiser call on ``batch`` rows (a chain's first call): piecewise-linear
+        between measured sizes, the smallest size's cost below it, linear extrapolation (non-negative
+        slope) above."""
+        return _interpolate(self.latency_s, batch)
+
+    def warm_cost(self, batch: float) -> float:
+        """Seconds of a call after others at ``batch`` rows (a chain's later calls),
+        interpolated like ``cost`` and never above it; ``cost`` when no warm calls were measured."""
+        cold = self.cost(batch)
+        return min(cold, _interpolate(self.warm_latency_s, batch)) if self.warm_latency_s else cold
 
     def overhead(self, name: str) -> float:
         """Per-pass overhead of the sampler called ``name``."""
@@ -206,12 +215,15 @@ class CostModel:
 
     def predict(self, sampler: Sampler, *, batch: int = 1, start_index: int = 0,
                 depth: float | None = None) -> float:
-        """Predicted seconds for one ``sampler.sample`` call on ``batch`` environments:
-        ``depth × (cost(rows per pass × batch) + overhead)``; depth defaults to the sampler's
-        ``expected_depth`` (worst case for Picard until it has run)."""
+        """Predicted seconds for one ``sampler.sample`` call on ``batch`` environments: one cold pass,
+        ``depth − 1`` warm ones (``cost`` and ``warm_cost`` of rows per pass × batch) and ``depth``
+        overheads; depth defaults to the sampler's ``expected_depth`` (worst case for Picard until it
+        has run). A fractional depth below 1 scales the cold pass."""
         d = sampler.expected_depth(start_index) if depth is None else float(depth)
         width = sampler.rows_per_pass(start_index) * batch
-        return d * (self.cost(width) + self.overhead(sampler.name))
+        first = min(d, 1.0) * self.cost(width)
+        rest = max(d - 1.0, 0.0) * self.warm_cost(width)
+        return first + rest + d * self.overhead(sampler.name)
 
     def batching_speedup(self, width: int) -> float:
         """How much cheaper one call of ``width`` rows is than ``width`` calls of one row (1 = no gain)."""
@@ -221,6 +233,7 @@ class CostModel:
     def to_dict(self) -> dict[str, Any]:
         """JSON-serializable form."""
         return {"key": self.key, "latency_s": {str(k): v for k, v in self.latency_s.items()},
+                "warm_latency_s": {str(k): v for k, v in self.warm_latency_s.items()},
                 "overhead_s": self.overhead_s, "default_overhead_s": self.default_overhead_s,
                 "meta": self.meta}
 
@@ -243,9 +256,47 @@ class CostModel:
         """Read a model written by ``save``."""
         d = json.loads(Path(path).read_text())
         return cls(latency_s={int(k): float(v) for k, v in d["latency_s"].items()},
+                   warm_latency_s={int(k): float(v) for k, v in d.get("warm_latency_s", {}).items()},
                    overhead_s=dict(d.get("overhead_s", {})),
                    default_overhead_s=float(d.get("default_overhead_s", 0.0)),
                    key=d.get("key", ""), meta=dict(d.get("meta", {})))
+
+
+def cold_and_warm(timing_fn: Callable[[int], float], batch: int) -> tuple[float, float]:
+    """Seconds of a first call at ``batch`` rows (``timing_fn(batch)``) and the mean seconds of the
+    ``CHAIN_CALLS`` calls at the same size that follow it (a chain's later calls)."""
+    cold = float(timing_fn(batch))
+    return cold, statistics.fmean(float(timing_fn(batch)) for _ in range(CHAIN_CALLS))
+
+
+def _clean_latencies(latency: dict[Any, Any]) -> dict[int, float]:
+    """``{batch: seconds}`` checked (batch >= 1, finite seconds >= 0) and sorted by batch."""
+    clean: dict[int, float] = {}
+    for n, s in latency.items():
+        n = int(n)
+        if n < 1 or not math.isfinite(float(s)) or float(s) < 0:
+            raise ValueError(f"CostModel: bad measurement batch={n} latency={s!r} "
+                             "(batch >= 1, latency a finite number >= 0)")
+        clean[n] = float(s)
+    return dict(sorted(clean.items()))
+
+
+def _interpolate(latency: dict[int, float], batch: float) -> float:
+    """Seconds at ``batch`` rows from measured ``{batch: seconds}``: piecewise-linear between sizes
+    (made non-decreasing), the smallest size's value below it, linear extrapolation above."""
+    if batch <= 0:
+        raise ValueError(f"batch must be > 0, got {batch}")
+    ns = list(latency)
+    ys = list(_running_max(latency.values()))  # non-decreasing in batch
+    if batch <= ns[0]:
+        return ys[0]
+    for (n0, y0), (n1, y1) in zip(zip(ns, ys), zip(ns[1:], ys[1:])):
+        if batch <= n1:
+            return y0 + (y1 - y0) * (batch - n0) / (n1 - n0)
+    if len(ns) == 1:  # one point: assume cost proportional to rows beyond it
+        return ys[0] * batch / ns[0]
+    slope = max(0.0, (ys[-1] - ys[-2]) / (ns[-1] - ns[-2]))
+    return ys[-1] + slope * (batch - ns[-1])
 
 
 def _running_max(values: Any) -> list[float]:
@@ -284,17 +335,23 @@ def _timed_levels(denoiser: Denoiser, t_value: float) -> list[float]:
 def _real_timing(denoiser: Denoiser, x_shape: Sequence[int], cond_dim: int, t_value: float,
                  device: torch.device | str) -> Callable[[int], float]:
     """Seconds of one real no-grad denoiser call on random inputs of ``batch`` rows (for a level-expert
-    student, the mean of one call at each of its levels)."""
+    student, the mean of one call at each of its levels). The inputs of each batch size are drawn
+    once and reused: fresh inputs before every call timed the Push-T U-Net's warm batch-1 call at
+    1.04 ms in a bench process whose flow-100 chain ran at 0.70 ms per call, reused ones at 0.64 ms
+    (stop 39)."""
     levels = _timed_levels(denoiser, t_value)
+    inputs: dict[int, tuple[Tensor, Tensor, list[Tensor]]] = {}
+    sync = torch.cuda.synchronize if torch.device(device).type == "cuda" else (lambda: None)
 
     def timing(batch: int) -> float:
-        x = torch.randn((batch, *x_shape), device=device)  # (n, H, Da)
-        c = torch.randn((batch, cond_dim), device=device)  # (n, Dc)
-        sync = torch.cuda.synchronize if torch.device(device).type == "cuda" else (lambda: None)
+        if batch not in inputs:
+            inputs[batch] = (torch.randn((batch, *x_shape), device=device),  # (n, H, Da)
+                             torch.randn((batch, cond_dim), device=device),  # (n, Dc)
+                             [torch.full((batch,), level, device=device) for level in levels])  # (n,) each
+        x, c, ts = inputs[batch]
         total = 0.0
         with torch.no_grad():
-            for level in levels:
-                t = torch.full((batch,), level, device=device)  # (n,)
+            for t in ts:
                 sync()
                 t0 = time.perf_counter()
                 denoiser(x, t, c)

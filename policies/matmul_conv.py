@@ -39,7 +39,6 @@ class MatmulConv1d(nn.Module):
         bias = conv.bias.detach() if conv.bias is not None else torch.zeros(self.c_out, dtype=w.dtype, device=w.device)
         self.register_buffer("weight", w.clone())  # (Cout, Cin, K) for the library path
         self.register_buffer("bias", bias.clone())  # (Cout,)
-        self.register_buffer("weight_t", w.reshape(self.c_out, -1).t().contiguous())  # (Cin·K, Cout)
 
     def forward(self, x: Tensor) -> Tensor:
         """``x (B, Cin, L)`` → ``(B, Cout, L)``."""
@@ -48,7 +47,7 @@ class MatmulConv1d(nn.Module):
             return F.conv1d(x, self.weight, self.bias, padding=self.pad)
         xp = F.pad(x, [self.pad, self.pad])  # (B, Cin, L + 2·pad)
         cols = xp.unfold(2, self.k, 1).permute(0, 2, 1, 3).reshape(b * n, c * self.k)  # (B·L, Cin·K)
-        y = torch.addmm(self.bias, cols, self.weight_t)  # (B·L, Cout)
+        y = torch.addmm(self.bias, cols, self.weight.reshape(self.c_out, c * self.k).t())  # (B·L, Cout): a view of the weight
         return y.reshape(b, n, self.c_out).transpose(1, 2)
 
 

@@ -391,35 +391,46 @@ def with_action_horizon(model: Any, action_horizon: int) -> Any:
 def measure_cost_model(denoiser: Any, x_shape: tuple[int, int], cond_dim: int, *, device: Any = "cpu",
                        rounds: int = 30, warmup: int = 3, stat: str = "mean",
                        batch_sizes: Sequence[int] = (1, 2, 4, 8, 16, 32)) -> Any:
-    """A fresh ``CostModel`` measured in interleaved rounds (one call per batch size per round).
+    """A fresh ``CostModel`` measured in interleaved rounds (per round and batch size, a cold call after
+    the other sizes' calls, then a warm one after more at that size: ``cost_model.cold_and_warm``).
 
-    Why not ``CostModel.measure`` (consecutive repeats, median): on a CPU shared with other jobs the
-    per-call time is heavy-tailed (preemption), and a K-step chain costs about K × the *mean* call, not
-    K × the median; interleaving spreads load bursts evenly over the batch sizes. ``stat``: ``mean``
-    (top 5% trimmed: one-off pauses) or ``median``. Both statistics are kept in ``meta``.
+    Why not ``CostModel.measure`` (median): on a CPU shared with other jobs the per-call time is
+    heavy-tailed (preemption), and a K-step chain costs about K × the *mean* call, not K × the median;
+    interleaving spreads load bursts evenly over the batch sizes. ``stat``: ``mean`` (top 5% trimmed:
+    one-off pauses) or ``median``. Both statistics of both kinds of call are kept in ``meta``.
     """
     import statistics
 
     import torch
 
-    from parapolicy.planners.cost_model import CostModel, _real_timing, cache_key, device_name, model_fingerprint
+    from parapolicy.planners.cost_model import (CostModel, _real_timing, cache_key, cold_and_warm, device_name,
+                                                model_fingerprint)
 
     timing = _real_timing(denoiser, x_shape, cond_dim, 0.0, device)
     sizes = sorted({int(n) for n in batch_sizes})
-    samples: dict[int, list[float]] = {n: [] for n in sizes}
+    cold: dict[int, list[float]] = {n: [] for n in sizes}
+    warm: dict[int, list[float]] = {n: [] for n in sizes}
     for r in range(warmup + rounds):
         for n in sizes:
-            t = float(timing(n))
+            t_cold, t_warm = cold_and_warm(timing, n)
             if r >= warmup:
-                samples[n].append(t)
-    trimmed = {n: statistics.fmean(sorted(v)[: max(1, int(len(v) * 0.95))]) for n, v in samples.items()}
-    medians = {n: statistics.median(v) for n, v in samples.items()}
+                cold[n].append(t_cold)
+                warm[n].append(t_warm)
+
+    def trimmed(samples: dict[int, list[float]]) -> dict[int, float]:
+        return {n: statistics.fmean(sorted(v)[: max(1, int(len(v) * 0.95))]) for n, v in samples.items()}
+
+    def medians(samples: dict[int, list[float]]) -> dict[int, float]:
+        return {n: statistics.median(v) for n, v in samples.items()}
+
+    pick = trimmed if stat == "mean" else medians
     fp = model_fingerprint(denoiser, x_shape, cond_dim)
-    return CostModel(latency_s=trimmed if stat == "mean" else medians, key=cache_key(fp, device),
+    return CostModel(latency_s=pick(cold), warm_latency_s=pick(warm), key=cache_key(fp, device),
                      meta={"device": device_name(device), "threads": torch.get_num_threads(),
                            "torch": torch.__version__, "rounds": rounds, "warmup": warmup, "stat": stat,
-                           "mean_trimmed_s": trimmed, "median_s": medians, "load_avg": list(os.getloadavg()),
-                           "date": time.strftime("%Y-%m-%dT%H:%M:%S")})
+                           "mean_trimmed_s": trimmed(cold), "median_s": medians(cold),
+                           "warm_mean_trimmed_s": trimmed(warm), "warm_median_s": medians(warm),
+                           "load_avg": list(os.getloadavg()), "date": time.strftime("%Y-%m-%dT%H:%M:%S")})
 
 
 def teacher_cost_model(policy: Any, model: Any, cfg: BenchConfig) -> Any:

@@ -38,11 +38,18 @@ def latency_pass(b: Bench, item: Any) -> list[Any]:
     return planner.records[cfg.latency_warmup:need]
 
 
-def remeasure_cost(b: Bench) -> dict[int, float]:
-    """Re-time the denoiser against batch size now (the CPU's speed drifts when other jobs share it)
-    and return the per-call seconds; ``sampler_row`` averages a measurement taken just before and one
-    just after its latency pass, so prediction and measurement see the same machine state."""
-    return dict(teacher_cost_model(b.policy, b.ctx.model, b.cfg).latency_s)
+def remeasure_cost(b: Bench) -> Any:
+    """Re-time the denoiser against batch size now (the CPU's speed drifts when other jobs share it);
+    ``sampler_row`` averages a measurement taken just before and one just after its latency pass
+    (``average_cost``), so prediction and measurement see the same machine state."""
+    return teacher_cost_model(b.policy, b.ctx.model, b.cfg)
+
+
+def average_cost(b: Bench, before: Any, after: Any) -> None:
+    """Set the bench cost model's cold and warm per-call seconds to the mean of two measurements."""
+    b.cost_model.latency_s = {n: (before.latency_s[n] + after.latency_s[n]) / 2 for n in before.latency_s}
+    b.cost_model.warm_latency_s = {n: (before.warm_latency_s[n] + after.warm_latency_s[n]) / 2
+                                   for n in before.warm_latency_s}
 
 
 def measure_overheads(b: Bench, item: Any) -> None:
@@ -152,8 +159,7 @@ def sampler_row(b: Bench, spec: str) -> dict[str, Any]:
         recs = latency_pass(b, ev.item)
     latency_s = time.perf_counter() - t1
     if before is not None:
-        after = remeasure_cost(b)
-        b.cost_model.latency_s = {n: (before[n] + after[n]) / 2 for n in before}
+        average_cost(b, before, remeasure_cost(b))
     return finish_row(b, ev, recs, latency_s)
 
 
@@ -295,8 +301,7 @@ def run_interleaved(b: Bench, specs: Sequence[str], rows: dict[str, dict[str, An
     recs = interleaved_latency(b, {s: ev.item for s, ev in evaluated.items()})
     latency_s = time.perf_counter() - t1
     if before is not None:
-        after = remeasure_cost(b)
-        b.cost_model.latency_s = {n: (before[n] + after[n]) / 2 for n in before}
+        average_cost(b, before, remeasure_cost(b))
     for spec, ev in evaluated.items():
         rows[spec] = finish_row(b, ev, recs[spec][0], latency_s, b.cfg.latency_rounds)
         rows[spec]["latency_interleaved_with"] = [s for s in specs if s != spec]

@@ -6,7 +6,7 @@ import json
 import pytest
 import torch
 
-from parapolicy.planners.cost_model import CostModel, model_fingerprint
+from parapolicy.planners.cost_model import CHAIN_CALLS, CostModel, model_fingerprint
 from parapolicy.planners.picard import PicardSampler
 from parapolicy.planners.sequential import SequentialSampler
 from planner_helpers import MLPDenoiser, schedules
@@ -21,7 +21,8 @@ def cpu_like(batch: int) -> float:
 
 def test_measure_takes_median_and_interpolates() -> None:
     calls: list[int] = []
-    noisy = iter([0.0, 0.5] + [0.0] * 1000)  # one outlier (a timed call) must not move the median
+    noisy = iter([0.0] * 3 + [0.5] + [0.0] * 1000)  # one outlier (batch 1's first timed call) must not move the median
+    per = 1 + CHAIN_CALLS  # a cold call, then the chain timed for the warm cost
 
     def timing(b: int) -> float:
         calls.append(b)
@@ -29,7 +30,8 @@ def test_measure_takes_median_and_interpolates() -> None:
 
     cm = CostModel.measure(object(), x_shape=(16, 2), cond_dim=8, batch_sizes=(1, 4, 16), warmup=1,
                            repeats=5, timing_fn=timing)
-    assert calls.count(1) == calls.count(4) == calls.count(16) == 6  # warm-up + repeats
+    assert calls.count(1) == calls.count(4) == calls.count(16) == 1 + 5 * per  # warm-up + repeats
+    assert calls[3:3 + 3 * per] == [1] * per + [4] * per + [16] * per  # round-robin: a size's cold call follows another size's
     assert cm.cost(1) == pytest.approx(0.003)
     assert cm.cost(16) == pytest.approx(0.018)
     assert cm.cost(10) == pytest.approx(cpu_like(10))  # linear between 4 and 16
@@ -53,6 +55,41 @@ def test_predict_sampler_configs() -> None:
     assert cm.predict(seq, batch=4) == pytest.approx(100 * (0.003 + (0.010 - 0.003) * 3 / 7 + 0.0005))
     # on this synthetic CPU Picard-25-passes-of-16 is not cheaper than a 100-step sequential run
     assert cm.predict(pic) > cm.predict(seq)
+
+
+class _CacheCPU:
+    """Synthetic timings: 3 ms + 1 ms per row after a call of another size, 2.5 ms + 1 ms per row
+    straight after one of the same size, and 2 ms + 1 ms per row after two or more."""
+
+    def __init__(self) -> None:
+        self.last: int | None = None
+        self.run = 0
+
+    def __call__(self, batch: int) -> float:
+        self.run, self.last = (self.run + 1 if self.last == batch else 0), batch
+        return (0.003, 0.0025, 0.002)[min(self.run, 2)] + 0.001 * batch
+
+
+def test_a_chain_pays_one_cold_call_and_warm_calls_after_it(tmp_path) -> None:
+    cm = CostModel.measure(object(), x_shape=(16, 2), cond_dim=8, batch_sizes=(1, 4), warmup=1, repeats=3,
+                           timing_fn=_CacheCPU(), cache_dir=tmp_path, fingerprint="synthetic")
+    assert cm.latency_s == {1: pytest.approx(0.004), 4: pytest.approx(0.007)}
+    warm = (0.0025 + 0.002 * (CHAIN_CALLS - 1)) / CHAIN_CALLS  # the chain's mean fixed cost
+    assert cm.warm_latency_s == {1: pytest.approx(warm + 0.001), 4: pytest.approx(warm + 0.004)}
+    assert cm.warm_cost(2) == pytest.approx(warm + 0.002) and cm.cost(2) == pytest.approx(0.005)
+    cm.default_overhead_s = 0.0005
+    sch = schedules()["ddpm"]
+    assert cm.predict(SequentialSampler(sch, steps=100)) == pytest.approx(0.004 + 99 * (warm + 0.001) + 100 * 0.0005)
+    assert cm.predict(SequentialSampler(sch, steps=1)) == pytest.approx(0.004 + 0.0005)
+    assert cm.predict(PicardSampler(sch, steps=100, window=4), depth=0.5) == pytest.approx(0.5 * (0.007 + 0.0005))
+    # the warm costs travel through the cache; a model written before them reads as all-cold
+    again = CostModel.load(next((tmp_path / "cost_model").glob("*.json")))
+    assert again.warm_latency_s == cm.warm_latency_s
+    old = CostModel(latency_s={1: 0.004, 4: 0.007})
+    assert old.warm_cost(2) == old.cost(2) == pytest.approx(0.005)
+    assert CostModel(latency_s={1: 0.004}, warm_latency_s={1: 0.009}).warm_cost(1) == pytest.approx(0.004)
+    with pytest.raises(ValueError, match="latency"):
+        CostModel(latency_s={1: 0.004}, warm_latency_s={1: -1.0})
 
 
 def test_gpu_like_timings_favour_picard() -> None:
