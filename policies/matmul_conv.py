@@ -1,13 +1,14 @@
 """A 1-D convolution computed as one matrix product, for small-batch inference on a CPU.
 
-At batch 1 PyTorch sends a float ``Conv1d`` on the CPU down its generic im2col path, whose fixed cost
-grows with the channel count: on this project's 2-core CPU (one thread) a 128 → 128 channel, kernel-5
-convolution over 4 positions took 68 µs, the same arithmetic as one padded ``unfold`` and one
-``addmm`` 21 µs, and the Push-T U-Net's traced call fell from 1.14 to 0.69 ms with its ≥ 64-channel
-convolutions swapped (stop 39, ``videos/bench/conv_speed.md``). From batch 32 on the library's own
-convolution is faster again (it is about half the cost of the product at batch 128), so the module
-keeps both and picks by batch size at run time; it is a scripted module, so a trace of the network
-around it keeps that choice instead of freezing the one taken for the example.
+At batch 1 PyTorch sends a float ``Conv1d`` on the CPU down its generic im2col path, whose fixed
+cost grows with the channel count. On this project's 2-core CPU (one thread) a 128 → 128 channel,
+kernel-5 convolution over 4 positions took 68 µs; the same arithmetic as one padded ``unfold`` and
+one ``addmm`` took 21 µs. With its ≥ 64-channel convolutions swapped, the Push-T U-Net's traced
+batch-1 call fell from 1.06 to 0.61 ms (stop 39, ``videos/bench/conv_speed/conv_speed.md``). From
+batch 32 on the library's own convolution is faster again (about half the cost of the product at
+batch 128), so the module keeps both and picks by batch size at run time. It is a scripted module,
+so a trace of the network around it keeps that choice instead of freezing the one taken for the
+example.
 
 ``swap_convs`` returns a copy of a network with every eligible ``Conv1d`` replaced; outputs agree
 with the original to float rounding (the trace check in ``traced.py`` holds it to 1e-5).
@@ -20,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-MIN_IN_CHANNELS = 64  # below this the library's batch-1 convolution is as fast (32 channels: 6.7 against 11.6 µs)
+MIN_IN_CHANNELS = 64  # below this the library's batch-1 convolution is as fast (32 channels: 6.7 vs 11.6 µs)
 MAX_MATMUL_BATCH = 8  # above this the library's convolution is faster (batch 32: 0.5–0.9× for the product)
 
 
@@ -47,7 +48,8 @@ class MatmulConv1d(nn.Module):
             return F.conv1d(x, self.weight, self.bias, padding=self.pad)
         xp = F.pad(x, [self.pad, self.pad])  # (B, Cin, L + 2·pad)
         cols = xp.unfold(2, self.k, 1).permute(0, 2, 1, 3).reshape(b * n, c * self.k)  # (B·L, Cin·K)
-        y = torch.addmm(self.bias, cols, self.weight.reshape(self.c_out, c * self.k).t())  # (B·L, Cout): a view of the weight
+        w = self.weight.reshape(self.c_out, c * self.k).t()  # (Cin·K, Cout): a view, no copy
+        y = torch.addmm(self.bias, cols, w)  # (B·L, Cout)
         return y.reshape(b, n, self.c_out).transpose(1, 2)
 
 
@@ -58,7 +60,8 @@ def eligible(conv: nn.Module) -> bool:
             and 2 * int(conv.padding[0]) == int(conv.kernel_size[0]) - 1)
 
 
-def swap_convs(net: nn.Module, min_in_channels: int = MIN_IN_CHANNELS, max_batch: int = MAX_MATMUL_BATCH) -> tuple[nn.Module, int]:
+def swap_convs(net: nn.Module, min_in_channels: int = MIN_IN_CHANNELS,
+               max_batch: int = MAX_MATMUL_BATCH) -> tuple[nn.Module, int]:
     """A copy of ``net`` with every eligible ``Conv1d`` of at least ``min_in_channels`` input channels
     replaced by a scripted ``MatmulConv1d``; returns ``(copy, number swapped)``. ``net`` is unchanged."""
     out = copy.deepcopy(net)

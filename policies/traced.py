@@ -8,12 +8,12 @@ to compile one input shape and then ran at 1.6 ms in the first probe, against th
 measured just before: too slow to start for a control loop and no faster.
 
 TorchScript is deprecated in recent torch releases but still works; ``trace_network`` silences its
-deprecation notices, checks the traced copy against the eager network on two batch sizes and refuses
+deprecation notices, checks the traced copy against the eager network on three batch sizes and refuses
 (``TraceMismatchError``) when they differ, so a network the tracer cannot follow is never used.
 The copy is a snapshot of the weights: a policy drops it when it is put back into training mode.
 On a CPU the copy also computes its wide 1-D convolutions as one matrix product each at small batch
-sizes (``matmul_conv.py``), which took the Push-T U-Net's traced batch-1 call from 1.03 to 0.60 ms
-(stop 39).
+sizes (``matmul_conv.py``), which took the Push-T U-Net's traced batch-1 call from 1.06 to 0.61 ms
+(stop 39, ``videos/bench/conv_speed/conv_speed.md``).
 """
 from __future__ import annotations
 
@@ -34,10 +34,10 @@ def trace_network(net: nn.Module, example: tuple[Tensor, Tensor, Tensor], *, ato
 
     ``example``: ``(x (B, H, Da), t (B,), cond (B, Dc))`` network inputs. The trace is taken on a copy
     in eval mode (``net`` is left as it was) and compared with the eager network on ``example`` and on
-    it repeated 3 and 12 times, so a batch size baked into the trace is caught (and both of a
-    ``MatmulConv1d``'s paths are checked). Raises
-    ``TraceMismatchError`` when any output differs by more than ``atol``. ``matmul_convs``: on a CPU,
-    trace a copy whose wide ``Conv1d`` layers are ``matmul_conv.MatmulConv1d`` (checked the same way).
+    it repeated 3 and 12 times, so a batch size baked into the trace is caught (and both paths of a
+    ``MatmulConv1d`` are checked). Raises ``TraceMismatchError`` when any output differs by more than
+    ``atol``. ``matmul_convs``: on a CPU, trace a copy whose wide ``Conv1d`` layers are
+    ``matmul_conv.MatmulConv1d``.
     """
     from .matmul_conv import swap_convs
 

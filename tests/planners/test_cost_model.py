@@ -21,7 +21,7 @@ def cpu_like(batch: int) -> float:
 
 def test_measure_takes_median_and_interpolates() -> None:
     calls: list[int] = []
-    noisy = iter([0.0] * 3 + [0.5] + [0.0] * 1000)  # one outlier (batch 1's first timed call) must not move the median
+    noisy = iter([0.0] * 3 + [0.5] + [0.0] * 1000)  # an outlier (batch 1's first timed call) must not move the median
     per = 1 + CHAIN_CALLS  # a cold call, then the chain timed for the warm cost
 
     def timing(b: int) -> float:
@@ -31,7 +31,8 @@ def test_measure_takes_median_and_interpolates() -> None:
     cm = CostModel.measure(object(), x_shape=(16, 2), cond_dim=8, batch_sizes=(1, 4, 16), warmup=1,
                            repeats=5, timing_fn=timing)
     assert calls.count(1) == calls.count(4) == calls.count(16) == 1 + 5 * per  # warm-up + repeats
-    assert calls[3:3 + 3 * per] == [1] * per + [4] * per + [16] * per  # round-robin: a size's cold call follows another size's
+    # round-robin: a size's cold call follows another size's calls
+    assert calls[3:3 + 3 * per] == [1] * per + [4] * per + [16] * per
     assert cm.cost(1) == pytest.approx(0.003)
     assert cm.cost(16) == pytest.approx(0.018)
     assert cm.cost(10) == pytest.approx(cpu_like(10))  # linear between 4 and 16
@@ -157,3 +158,19 @@ def test_bad_measurements_rejected() -> None:
         CostModel(latency_s={})
     with pytest.raises(ValueError, match="batch_sizes"):
         CostModel.measure(object(), x_shape=(1, 1), cond_dim=1, batch_sizes=(0,), timing_fn=cpu_like)
+
+
+def test_real_timing_reuses_each_batch_sizes_inputs() -> None:
+    """Fresh inputs before every timed call made warm calls look slower than a sampler's chain."""
+    from parapolicy.planners.cost_model import _real_timing
+
+    seen: list[tuple[torch.Tensor, ...]] = []
+
+    def denoiser(x: torch.Tensor, t: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        seen.append((x, t, cond))  # kept alive, so fresh inputs could not reuse their memory
+        return x
+
+    timing = _real_timing(denoiser, (16, 2), 8, 0.0, "cpu")
+    assert timing(1) >= 0 and timing(1) >= 0 and timing(2) >= 0
+    assert all(a is b for a, b in zip(seen[0], seen[1]))
+    assert seen[2][0].shape == (2, 16, 2) and not any(a is b for a, b in zip(seen[0], seen[2]))

@@ -70,7 +70,8 @@ def test_a_traced_wide_unet_keeps_both_paths_and_matches_the_eager_one() -> None
     graph = str(traced.graph)
     assert graph.count("prim::If") == graph.count("aten::unfold") == n  # each swapped layer kept its batch branch
     for batch in (1, 5, 8, 9, 30):  # both sides of the batch-8 switch
-        x, t, c = torch.randn(batch, 8, 2, generator=g), torch.rand(batch, generator=g), torch.randn(batch, 6, generator=g)
+        x, t = torch.randn(batch, 8, 2, generator=g), torch.rand(batch, generator=g)  # (B, H, Da), (B,)
+        c = torch.randn(batch, 6, generator=g)  # (B, Dc)
         with torch.no_grad():
             want = net(x, t, c)
             got = traced(x, t, c)
