@@ -10,11 +10,12 @@ measured by running the sampler with a free denoiser.
 
 The first call of a chain finds the network's weights out of the caches (a control loop stepped the
 simulator since the last replan); the calls after it find them warm. On this project's 2-core CPU a
-traced Push-T U-Net call took 0.98 ms after a cache flush and 0.66 ms in a run of calls (stop 39),
-so a 100-step chain costs about 100 warm calls and a 1-step student one cold call. Each repeat
-therefore times a call after the other batch sizes' calls (cold, ``latency_s``), then the mean of
-``CHAIN_CALLS`` calls more at the same size (warm, ``warm_latency_s``): the caches warm over several
-calls (after a batch-32 call, calls 2–10 of a batch-1 chain took 0.76, 0.73, 0.71, … 0.66 ms there).
+traced Push-T U-Net call took 0.95 ms after a cache flush and 0.64 ms in a run of calls (stop 39,
+``videos/bench/PushTKeypoints-v0-kp400-s39/extra/probes/cold_warm.out``), so a 100-step chain
+costs about 100 warm calls and a 1-step student one cold call. Each repeat therefore times a call
+after the other batch sizes' calls (cold, ``latency_s``), then the mean of ``CHAIN_CALLS`` calls
+more at the same size (warm, ``warm_latency_s``): the caches warm over several calls (after a
+batch-32 call, calls 1–10 of a batch-1 chain took 0.78, 0.70, 0.69, … 0.66 ms there).
 
 Measurements are cached as JSON keyed by model fingerprint + device + torch threads (cache folder
 configurable, default ``~/.cache/parapolicy``), so a planner does not re-measure at start-up.
