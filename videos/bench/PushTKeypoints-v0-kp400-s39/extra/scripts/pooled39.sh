@@ -11,4 +11,12 @@ python3 ../PushTKeypoints-v0-kp400-s34/extra/probes/pooled.py ${SETS:-100000,300
   "soup: mean weights of those two=$E/soupf2_{seed}.json@student1-t0.8" \
   "soup: those two and the two executed-x100 folds toward one call=$E/soup4_{seed}.json@student1-t0.8" \
   "the same recipe, seed 2 (stop 39)=$E/f2s2_{seed}.json@student1-t0.8" \
-  "the same recipe, seed 3 (stop 39)=$E/f2s3_{seed}.json@student1-t0.8"
+  "the same recipe, seed 3 (stop 39)=$E/f2s3_{seed}.json@student1-t0.8" \
+  "the two-call fold, seed 0, sampled at T 0.7=$E/f2T_{seed}.json@student1-t0.7" \
+  "the two-call fold, seed 0, sampled at T 0.9=$E/f2T_{seed}.json@student1-t0.9" \
+  "the two-call fold, seed 1, sampled at T 0.7=$E/f2s1T_{seed}.json@student1-t0.7" \
+  "the two-call fold, seed 1, sampled at T 0.9=$E/f2s1T_{seed}.json@student1-t0.9" \
+  "the two-call fold, seed 2, sampled at T 0.7=$E/f2s2T_{seed}.json@student1-t0.7" \
+  "the two-call fold, seed 2, sampled at T 0.9=$E/f2s2T_{seed}.json@student1-t0.9" \
+  "the two-call fold, seed 3, sampled at T 0.7=$E/f2s3T_{seed}.json@student1-t0.7" \
+  "the two-call fold, seed 3, sampled at T 0.9=$E/f2s3T_{seed}.json@student1-t0.9"
