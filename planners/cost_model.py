@@ -314,13 +314,14 @@ STALE_FACTOR = 2.0  # a cached batch-1 cost this far off a fresh check is measur
 def _cache_holds(cached: "CostModel", denoiser: Denoiser, x_shape: Sequence[int], cond_dim: int, t_value: float,
                  device: torch.device | str) -> bool:
     """Whether a cached model's smallest-batch cost still holds on this machine now: one warm-up and
-    the median of three timed calls within ``STALE_FACTOR`` of it. A model measured while other work
-    loaded the cores would otherwise be trusted forever (seen: 7.9 ms cached against 2.0 ms)."""
+    the median of three timed calls within ``STALE_FACTOR`` of it (of its warm cost when it has one:
+    these calls follow each other). A model measured while other work loaded the cores would
+    otherwise be trusted forever (seen: 7.9 ms cached against 2.0 ms)."""
     n = min(cached.latency_s)
     timing = _real_timing(denoiser, x_shape, cond_dim, t_value, device)
     timing(n)
     now = statistics.median(float(timing(n)) for _ in range(3))
-    ref = cached.latency_s[n]
+    ref = cached.warm_latency_s.get(n, cached.latency_s[n])
     return ref / STALE_FACTOR <= now <= ref * STALE_FACTOR
 
 

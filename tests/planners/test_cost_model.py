@@ -140,6 +140,13 @@ def test_a_stale_cache_is_measured_again(tmp_path, monkeypatch) -> None:
     assert fresh.latency_s == {1: pytest.approx(0.002), 2: pytest.approx(0.004)}
     files = list((tmp_path / "cost_model").glob("*.json"))
     assert len(files) == 1 and json.loads(files[0].read_text())["latency_s"]["1"] == pytest.approx(0.002)
+    # the check compares consecutive calls with the cached warm cost, not the cold one
+    calls.clear()
+    two_speed = CostModel(latency_s={1: 0.009, 2: 0.012}, warm_latency_s={1: 0.002, 2: 0.004}, key=fresh.key)
+    two_speed.save(files[0])
+    monkeypatch.setattr(cmod, "_real_timing", fake_timing(0.002))  # as warm as cached, 4.5x under the cold cost
+    held = CostModel.measure(net, x_shape=(16, 2), cond_dim=8, batch_sizes=(1, 2), cache_dir=tmp_path)
+    assert held.latency_s == two_speed.latency_s and calls == [1, 1, 1, 1]
 
 
 def test_real_measurement_and_overhead_on_this_cpu(tmp_path) -> None:
