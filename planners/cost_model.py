@@ -339,7 +339,7 @@ def _real_timing(denoiser: Denoiser, x_shape: Sequence[int], cond_dim: int, t_va
     """Seconds of one real no-grad denoiser call on random inputs of ``batch`` rows (for a level-expert
     student, the mean of one call at each of its levels). The inputs of each batch size are drawn
     once and reused: fresh inputs before every call timed the Push-T U-Net's warm batch-1 call at
-    1.04 ms in a bench process whose flow-100 chain ran at 0.70 ms per call, reused ones at 0.64 ms
+    1.04 ms in a bench process whose flow-100 chain ran at 0.71 ms per call, reused ones at 0.64 ms
     (stop 39)."""
     levels = _timed_levels(denoiser, t_value)
     inputs: dict[int, tuple[Tensor, Tensor, list[Tensor]]] = {}
