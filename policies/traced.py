@@ -23,6 +23,8 @@ import warnings
 import torch
 from torch import Tensor, nn
 
+from .matmul_conv import swap_convs
+
 
 class TraceMismatchError(ValueError):
     """The traced network disagrees with the eager one (the tracer could not follow it)."""
@@ -39,8 +41,6 @@ def trace_network(net: nn.Module, example: tuple[Tensor, Tensor, Tensor], *, ato
     ``atol``. ``matmul_convs``: on a CPU, trace a copy whose wide ``Conv1d`` layers are
     ``matmul_conv.MatmulConv1d``.
     """
-    from .matmul_conv import swap_convs
-
     frozen_src = copy.deepcopy(net).eval().requires_grad_(False)
     to_trace = frozen_src
     if matmul_convs and example[0].device.type == "cpu":

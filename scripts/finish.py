@@ -26,7 +26,8 @@ weighs the positions a replan executes (``action_horizon``, default the teacher'
 ``finish_steps=K`` makes the target the teacher's K Euler steps from the level (``level=0.1
 finish_steps=2``: the menu's ``draft-student1-flow2-at0.1``). A folded draft has no bank of its own;
 it trains on the bank of the draft it was folded from. The report gives the RMSE to the teacher's
-finish of the draft, before and after (overall and at the executed positions), and how far the teacher's finish still moves the student's own x0. With
+finish of the draft, before and after (overall and at the executed positions), and how far the
+teacher's finish still moves the student's own x0. With
 ``fold=true``, ``net={…}`` grows the folded student's network beyond the draft's (e.g. ``'net={mid_blocks:
 6}'``: four more bottleneck blocks, each starting as the identity, so it starts as the draft).
 

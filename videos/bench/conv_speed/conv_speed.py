@@ -15,10 +15,10 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from parapolicy.planners.cost_model import device_name
+from parapolicy.planners.stats import latency_summary
 from parapolicy.policies.checkpoint import load_policy
 from parapolicy.policies.matmul_conv import swap_convs
 from parapolicy.policies.traced import trace_network
@@ -67,8 +67,8 @@ def main(paths: list[str]) -> None:
             row = {"checkpoint": path, "params": sum(p.numel() for p in net.parameters()), "swapped_convs": swapped,
                    "batch": b}
             for k, v in times.items():
-                row[f"{k}_p50_ms"] = float(np.percentile(v, 50) * 1e3)
-                row[f"{k}_p99_ms"] = float(np.percentile(v, 99) * 1e3)
+                summary = latency_summary(v)
+                row[f"{k}_p50_ms"], row[f"{k}_p99_ms"] = summary["p50_ms"], summary["p99_ms"]
             row["speedup_p50"] = row["library_p50_ms"] / row["matmul_p50_ms"]
             rows.append(row)
             print(f"{path} batch {b}: library p50 {row['library_p50_ms']:.3f} ms p99 {row['library_p99_ms']:.3f}, "
