@@ -27,10 +27,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
-import platform
 import statistics
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,17 +36,12 @@ from typing import Any, Callable, Sequence
 import torch
 from torch import Tensor
 
-from parapolicy.policies.checkpoint import default_mode
+from parapolicy.policies.machine import default_cache_dir, device_hash, device_name, save_json_atomic
 
 from .base import Budget, Denoiser, Sampler
 
 DEFAULT_BATCH_SIZES = (1, 2, 4, 8, 16, 32)
 CHAIN_CALLS = 8  # the calls after a repeat's cold one whose mean is its warm time (module docstring)
-
-
-def default_cache_dir() -> Path:
-    """``$PARAPOLICY_CACHE`` or ``~/.cache/parapolicy``."""
-    return Path(os.environ.get("PARAPOLICY_CACHE", Path.home() / ".cache" / "parapolicy"))
 
 
 def is_network(denoiser: Any) -> bool:
@@ -67,7 +59,7 @@ def model_fingerprint(denoiser: Any, x_shape: Sequence[int], cond_dim: int) -> s
     subject = owner if isinstance(owner, torch.nn.Module) else denoiser
     h.update(f"{type(subject).__module__}.{type(subject).__qualname__}".encode())
     if getattr(subject, "traced", False) is True:  # a policy running a traced copy is another program
-        h.update(b"traced:matmul-conv1d")  # stop 39: traced CPU copies compute wide convolutions as products
+        h.update(b"traced:tuned-conv1d")  # stop 40: traced CPU copies run convolutions as products where timed faster
     module = subject if isinstance(subject, torch.nn.Module) else getattr(subject, "model", None)
     if isinstance(module, torch.nn.Module):
         for name, t in list(module.named_parameters()) + list(module.named_buffers()):
@@ -76,28 +68,10 @@ def model_fingerprint(denoiser: Any, x_shape: Sequence[int], cond_dim: int) -> s
     return h.hexdigest()[:16]
 
 
-def device_name(device: torch.device | str = "cpu") -> str:
-    """A human-readable name of the compute device (GPU name or CPU model)."""
-    dev = torch.device(device)
-    if dev.type == "cuda" and torch.cuda.is_available():
-        return torch.cuda.get_device_name(dev)
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return f"cpu:{cpu}"
-
-
 def cache_key(fingerprint: str, device: torch.device | str = "cpu", threads: int | None = None) -> str:
     """Cache key: fingerprint + device + torch threads."""
     threads = torch.get_num_threads() if threads is None else threads
-    dev = hashlib.sha1(device_name(device).encode()).hexdigest()[:8]
-    return f"{fingerprint}-{torch.device(device).type}{dev}-t{threads}"
+    return f"{fingerprint}-{torch.device(device).type}{device_hash(device)}-t{threads}"
 
 
 class _FreeDenoiser:
@@ -240,17 +214,7 @@ class CostModel:
 
     def save(self, path: str | Path) -> None:
         """Write JSON atomically (temp file + rename)."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w") as f:
-                json.dump(self.to_dict(), f, indent=2)
-            os.chmod(tmp, default_mode())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        save_json_atomic(path, self.to_dict())
 
     @classmethod
     def load(cls, path: str | Path) -> "CostModel":

@@ -1,11 +1,14 @@
-"""Stop 39 benchmark: a policy network's traced call with and without MatmulConv1d, by batch size.
+"""Benchmark: a policy network's traced call with its convolutions as the library's, as products by
+stop 39's fixed rule, and as products where this machine's timing chose them (stop 40), by batch size.
 
     python videos/bench/conv_speed/conv_speed.py CHECKPOINT [CHECKPOINT ...]
 
-One torch thread. For each checkpoint and batch size the two traces (``trace_network(...,
-matmul_convs=False/True)``) are timed in interleaved rounds (warm-up, then ``ROUNDS`` rounds of
-``CALLS`` calls each, alternating which goes first), so a drift of the machine hits both. Prints and
-writes ``conv_speed.json`` and ``conv_speed.md`` next to this file (p50/p99 per call, and the ratio).
+One torch thread. For each checkpoint and batch size the three traces (``trace_network(...,
+matmul_convs=False)``, ``(..., tune_convs=False)`` and the default) are timed in interleaved rounds
+(warm-up, then ``ROUNDS`` rounds of ``CALLS`` calls each, the order rotating), so a drift of the
+machine hits all of them. Prints and writes ``conv_speed.json`` and ``conv_speed.md`` next to this
+file (p50/p99 per call, and the library's p50 over each product variant's). Stop 39's two-column
+run is kept as ``conv_speed_stop39.{json,md}``.
 """
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ import torch
 from parapolicy.planners.cost_model import device_name
 from parapolicy.planners.stats import latency_summary
 from parapolicy.policies.checkpoint import load_policy
+from parapolicy.policies.conv_tuning import tuned_bands
 from parapolicy.policies.matmul_conv import swap_convs
 from parapolicy.policies.traced import trace_network
 
@@ -52,8 +56,9 @@ def main(paths: list[str]) -> None:
         x1 = torch.randn((1, cfg.pred_horizon, cfg.action_dim), generator=g)  # (1, H, Da)
         example = (x1, policy.example_network_time(), cond1)
         traces = {"library": trace_network(net, example, matmul_convs=False),
-                  "matmul": trace_network(net, example, matmul_convs=True)}
-        swapped = swap_convs(net)[1]
+                  "fixed": trace_network(net, example, tune_convs=False),
+                  "tuned": trace_network(net, example)}
+        swapped = {"fixed": swap_convs(net)[1], "tuned": swap_convs(net, band=tuned_bands(net, example))[1]}
         for b in BATCHES:
             x, t, c = x1.repeat(b, 1, 1), torch.rand(b, generator=g), cond1.repeat(b, 1)  # (b, H, Da), (b,), (b, Dc)
             times: dict[str, list[float]] = {k: [] for k in traces}
@@ -61,7 +66,7 @@ def main(paths: list[str]) -> None:
                 for k, f in traces.items():
                     timings(lambda: f(x, t, c), WARM)
                 for r in range(ROUNDS):
-                    order = list(traces) if r % 2 == 0 else list(traces)[::-1]
+                    order = list(traces)[r % len(traces):] + list(traces)[:r % len(traces)]
                     for k in order:
                         times[k] += timings(lambda: traces[k](x, t, c), CALLS)
             row = {"checkpoint": path, "params": sum(p.numel() for p in net.parameters()), "swapped_convs": swapped,
@@ -69,19 +74,22 @@ def main(paths: list[str]) -> None:
             for k, v in times.items():
                 summary = latency_summary(v)
                 row[f"{k}_p50_ms"], row[f"{k}_p99_ms"] = summary["p50_ms"], summary["p99_ms"]
-            row["speedup_p50"] = row["library_p50_ms"] / row["matmul_p50_ms"]
+            for k in ("fixed", "tuned"):
+                row[f"{k}_speedup_p50"] = row["library_p50_ms"] / row[f"{k}_p50_ms"]
             rows.append(row)
-            print(f"{path} batch {b}: library p50 {row['library_p50_ms']:.3f} ms p99 {row['library_p99_ms']:.3f}, "
-                  f"matmul p50 {row['matmul_p50_ms']:.3f} ms p99 {row['matmul_p99_ms']:.3f}: {row['speedup_p50']:.2f}x",
-                  flush=True)
+            print(f"{path} batch {b}: " + ", ".join(f"{k} p50 {row[k + '_p50_ms']:.3f} ms p99 {row[k + '_p99_ms']:.3f}"
+                                                     for k in traces)
+                  + f"; speed-up fixed {row['fixed_speedup_p50']:.2f}x, tuned {row['tuned_speedup_p50']:.2f}x", flush=True)
     meta = {"device": device_name("cpu"), "torch": torch.__version__, "threads": 1, "python": platform.python_version(),
             "rounds": ROUNDS, "calls_per_round": CALLS, "command": "python videos/bench/conv_speed/conv_speed.py " + " ".join(paths)}
     (here / "conv_speed.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=1))
-    lines = ["| checkpoint | batch | library p50 / p99 (ms) | matmul p50 / p99 (ms) | speed-up (p50) |", "|---|---|---|---|---|"]
+    lines = ["| checkpoint | batch | library p50 / p99 (ms) | fixed rule p50 / p99 (ms) | tuned p50 / p99 (ms) "
+             "| speed-up fixed / tuned (p50) |", "|---|---|---|---|---|---|"]
     for r in rows:
-        lines.append(f"| `{r['checkpoint']}` ({r['params'] / 1e6:.2f} M, {r['swapped_convs']} swapped) | {r['batch']} | "
-                     f"{r['library_p50_ms']:.3f} / {r['library_p99_ms']:.3f} | {r['matmul_p50_ms']:.3f} / "
-                     f"{r['matmul_p99_ms']:.3f} | {r['speedup_p50']:.2f}× |")
+        cells = " | ".join(f"{r[k + '_p50_ms']:.3f} / {r[k + '_p99_ms']:.3f}" for k in ("library", "fixed", "tuned"))
+        lines.append(f"| `{r['checkpoint']}` ({r['params'] / 1e6:.2f} M; swapped: fixed {r['swapped_convs']['fixed']}, "
+                     f"tuned {r['swapped_convs']['tuned']}) | {r['batch']} | {cells} | "
+                     f"{r['fixed_speedup_p50']:.2f}× / {r['tuned_speedup_p50']:.2f}× |")
     lines.append(f"\n<sub>{meta['device']}, torch {meta['torch']}, 1 thread, {ROUNDS}×{CALLS} interleaved calls per "
                  f"cell; `{meta['command']}`</sub>")
     (here / "conv_speed.md").write_text("\n".join(lines) + "\n")
