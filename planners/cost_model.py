@@ -36,7 +36,7 @@ from typing import Any, Callable, Sequence
 import torch
 from torch import Tensor
 
-from parapolicy.policies.machine import default_cache_dir, device_hash, device_name, save_json_atomic
+from parapolicy.policies.machine import default_cache_dir, device_hash, device_name, save_cache, save_json_atomic
 
 from .base import Budget, Denoiser, Sampler
 
@@ -154,7 +154,7 @@ class CostModel:
                           "torch": torch.__version__, "warmup": warmup, "repeats": repeats,
                           "date": time.strftime("%Y-%m-%dT%H:%M:%S")})
         if path is not None:
-            model.save(path)
+            save_cache(path, model.to_dict())  # unwritable: measured again next time, with one warning
         return model
 
     def measure_overhead(self, sampler: Sampler, *, x_shape: Sequence[int], cond_dim: int, batch: int = 1,

@@ -27,7 +27,7 @@ from typing import Callable, Mapping, Sequence
 import torch
 from torch import Tensor, nn
 
-from .machine import default_cache_dir, device_hash, device_name, save_json_atomic
+from .machine import default_cache_dir, device_hash, device_name, save_cache
 from .matmul_conv import Band, MatmulConv1d, eligible
 
 BATCHES = (1, 2, 4, 8, 16, 32)
@@ -140,7 +140,7 @@ def tuned_bands(net: nn.Module, example: Sequence[Tensor], *, cache_dir: str | P
             bands[sig] = decide_band({b: time_fn(conv, lengths[name], b) for b in batches}, margin)
             if use_disk:
                 bands.update({**_read(path), **bands})  # keep what another process added meanwhile
-                save_json_atomic(path, {"bands": {k: list(v) if v is not None else None for k, v in bands.items()},
+                save_cache(path, {"bands": {k: list(v) if v is not None else None for k, v in bands.items()},
                                         "meta": {"device": device_name("cpu"), "threads": torch.get_num_threads(),
                                                  "torch": torch.__version__, "batches": list(batches),
                                                  "margin": margin}})

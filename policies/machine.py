@@ -10,6 +10,7 @@ import json
 import os
 import platform
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -59,3 +60,21 @@ def save_json_atomic(path: str | Path, data: Any) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def save_cache(path: str | Path, data: Any) -> bool:
+    """``save_json_atomic`` for a measurement cache: a cache that cannot be written (a read-only home,
+    a full disk) costs a re-measurement next time, not the run. Returns whether it was written; warns
+    once per path otherwise."""
+    try:
+        save_json_atomic(path, data)
+        return True
+    except OSError as err:
+        if str(path) not in _unwritable:
+            _unwritable.add(str(path))
+            warnings.warn(f"could not write the measurement cache {path} ({err}); it will be measured again",
+                          RuntimeWarning, stacklevel=2)
+        return False
+
+
+_unwritable: set[str] = set()

@@ -8,7 +8,7 @@ to compile one input shape and then ran at 1.6 ms in the first probe, against th
 measured just before: too slow to start for a control loop and no faster.
 
 TorchScript is deprecated in recent torch releases but still works; ``trace_network`` silences its
-deprecation notices, checks the traced copy against the eager network on three batch sizes and refuses
+deprecation notices, checks the traced copy against the eager network on four batch sizes and refuses
 (``TraceMismatchError``) when they differ, so a network the tracer cannot follow is never used.
 The copy is a snapshot of the weights: a policy drops it when it is put back into training mode.
 On a CPU the copy also computes its 1-D convolutions as one matrix product each over the batch sizes

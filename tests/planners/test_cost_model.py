@@ -181,3 +181,12 @@ def test_real_timing_reuses_each_batch_sizes_inputs() -> None:
     assert timing(1) >= 0 and timing(1) >= 0 and timing(2) >= 0
     assert all(a is b for a, b in zip(seen[0], seen[1]))
     assert seen[2][0].shape == (2, 16, 2) and not any(a is b for a, b in zip(seen[0], seen[2]))
+
+
+def test_an_unwritable_cache_still_returns_the_measurement(tmp_path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.warns(RuntimeWarning, match="could not write the measurement cache"):
+        model = CostModel.measure(lambda x, t, c: x, x_shape=(16, 2), cond_dim=8, batch_sizes=(1, 2),
+                                  timing_fn=lambda b: 0.001 * b, cache_dir=blocker, fingerprint="unwritable")
+    assert model.cost(2) == pytest.approx(0.002)

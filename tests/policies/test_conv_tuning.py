@@ -3,6 +3,7 @@ lengths, and the per-machine cache (reused, merged, rebuilt when unreadable)."""
 from __future__ import annotations
 
 import json
+import warnings
 
 import pytest
 import torch
@@ -81,3 +82,18 @@ def test_an_unreadable_cache_is_timed_again_and_rewritten(tmp_path) -> None:
                        timing=lambda conv, length, batch: (1.0, 3.0), batches=(1, 2))
     assert band("a", net.a) is None
     assert json.loads(path.read_text())["bands"] == {signature(net.a, 12): None}
+
+
+def test_an_unwritable_cache_costs_a_warning_not_the_trace(tmp_path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")  # the cache folder would have to be created inside a file
+    net = _Net()
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        band = tuned_bands(net, (torch.randn(1, 3, 12),), cache_dir=blocker,
+                           timing=lambda conv, length, batch: (1.0, 0.5), batches=(1, 2))
+        assert band("a", net.a) == (1, 2)
+        assert band("b", net.b) == (1, 2)  # a second new layer, the same file
+    said = [w for w in seen if "could not write the measurement cache" in str(w.message)]
+    assert len(said) == 1 and said[0].category is RuntimeWarning  # one warning per file, not per layer
+    assert blocker.read_text() == "not a folder"
