@@ -1,6 +1,7 @@
 """Per-machine choice of which convolutions a traced CPU network computes as matrix products.
 
-``MatmulConv1d`` computes a ``Conv1d`` as ``unfold`` + ``addmm``. Whether that beats the library's
+``MatmulConv1d`` computes a ``Conv1d`` as ``unfold`` + ``addmm`` (``MatmulConvTranspose1d`` a
+transposed one as a product and a ``fold``). Whether that beats the library's
 own convolution depends on the layer, the batch size and the CPU: on this project's 2-core AMD EPYC
 (one thread) the library runs a batch-1 convolution through an im2col path that is fast for narrow
 layers and slow for wide ones (32 → 32 channels, kernel 5, 16 positions: 7 µs against the product's
@@ -28,20 +29,22 @@ import torch
 from torch import Tensor, nn
 
 from .machine import default_cache_dir, device_hash, device_name, save_cache
-from .matmul_conv import Band, MatmulConv1d, eligible
+from .matmul_conv import Band, as_product, eligible, eligible_transpose
 
 BATCHES = (1, 2, 4, 8, 16, 32)
 MARGIN = 0.1  # the product must be this much faster than the library to take a batch size
 ROUNDS, CALLS, WARMUP = 5, 8, 5
 
-Timing = Callable[[nn.Conv1d, int, int], tuple[float, float]]  # (conv, length, batch) -> (library s, product s)
+Timing = Callable[[nn.Module, int, int], tuple[float, float]]  # (conv, length, batch) -> (library s, product s)
 
 _memory: dict[str, dict[str, Band | None]] = {}  # cache file path -> {signature: band}
 
 
-def signature(conv: nn.Conv1d, length: int) -> str:
-    """What a convolution's speed depends on: channels, kernel, stride, padding, bias, input length."""
-    return (f"{conv.in_channels}-{conv.out_channels}-k{conv.kernel_size[0]}-s{conv.stride[0]}-p{conv.padding[0]}"
+def signature(conv: nn.Module, length: int) -> str:
+    """What a convolution's speed depends on: kind (``t`` for transposed), channels, kernel, stride,
+    padding, bias, input length."""
+    kind = "t" if isinstance(conv, nn.ConvTranspose1d) else ""
+    return (f"{kind}{conv.in_channels}-{conv.out_channels}-k{conv.kernel_size[0]}-s{conv.stride[0]}-p{conv.padding[0]}"
             f"-{'b' if conv.bias is not None else 'nb'}-L{int(length)}")
 
 
@@ -62,10 +65,10 @@ def decide_band(times: Mapping[int, tuple[float, float]], margin: float = MARGIN
     return lo, hi
 
 
-def real_timing(conv: nn.Conv1d, length: int, batch: int) -> tuple[float, float]:
+def real_timing(conv: nn.Module, length: int, batch: int) -> tuple[float, float]:
     """Median seconds per call of the library's convolution and of the product, for one batch size
     (interleaved rounds, so a drift of the machine hits both)."""
-    product = torch.jit.script(MatmulConv1d(conv, max_batch=1 << 30))
+    product = torch.jit.script(as_product(conv, (1, 1 << 30)))
     x = torch.randn(batch, conv.in_channels, int(length))  # (B, Cin, L)
     paths = {"library": lambda: conv(x), "product": lambda: product(x)}
     samples: dict[str, list[float]] = {k: [] for k in paths}
@@ -83,8 +86,8 @@ def real_timing(conv: nn.Conv1d, length: int, batch: int) -> tuple[float, float]
 
 
 def input_lengths(net: nn.Module, example: Sequence[Tensor]) -> dict[str, int]:
-    """Input length of every eligible ``Conv1d`` of ``net`` that ``net(*example)`` reaches, by
-    qualified module name."""
+    """Input length of every eligible ``Conv1d`` and ``ConvTranspose1d`` of ``net`` that
+    ``net(*example)`` reaches, by qualified module name."""
     seen: dict[str, int] = {}
 
     def record(name: str) -> Callable[..., None]:
@@ -92,7 +95,8 @@ def input_lengths(net: nn.Module, example: Sequence[Tensor]) -> dict[str, int]:
             seen.setdefault(name, int(inputs[0].shape[-1]))  # returns None: the output is kept
         return hook
 
-    hooks = [mod.register_forward_hook(record(name)) for name, mod in net.named_modules() if eligible(mod)]
+    hooks = [mod.register_forward_hook(record(name)) for name, mod in net.named_modules()
+             if eligible(mod) or eligible_transpose(mod)]
     try:
         with torch.no_grad():
             net(*example)
@@ -121,7 +125,7 @@ def _read(path: Path) -> dict[str, Band | None]:
 
 def tuned_bands(net: nn.Module, example: Sequence[Tensor], *, cache_dir: str | Path | None = None,
                 timing: Timing | None = None, batches: Sequence[int] = BATCHES,
-                margin: float = MARGIN) -> Callable[[str, nn.Conv1d], Band | None]:
+                margin: float = MARGIN) -> Callable[[str, nn.Module], Band | None]:
     """A ``band`` chooser for ``swap_convs``: each eligible layer that ``net(*example)`` reaches gets
     the band measured for its signature on this machine (from the cache, or timed now and added to
     it). Layers the example does not reach are left alone. With ``timing`` (tests) nothing is read
@@ -132,7 +136,7 @@ def tuned_bands(net: nn.Module, example: Sequence[Tensor], *, cache_dir: str | P
     bands = _memory.setdefault(str(path), _read(path)) if use_disk else {}
     time_fn = timing or real_timing
 
-    def band(name: str, conv: nn.Conv1d) -> Band | None:
+    def band(name: str, conv: nn.Module) -> Band | None:
         if name not in lengths:
             return None
         sig = signature(conv, lengths[name])
@@ -140,10 +144,10 @@ def tuned_bands(net: nn.Module, example: Sequence[Tensor], *, cache_dir: str | P
             bands[sig] = decide_band({b: time_fn(conv, lengths[name], b) for b in batches}, margin)
             if use_disk:
                 bands.update({**_read(path), **bands})  # keep what another process added meanwhile
+                meta = {"device": device_name("cpu"), "threads": torch.get_num_threads(), "torch": torch.__version__,
+                        "batches": list(batches), "margin": margin}
                 save_cache(path, {"bands": {k: list(v) if v is not None else None for k, v in bands.items()},
-                                        "meta": {"device": device_name("cpu"), "threads": torch.get_num_threads(),
-                                                 "torch": torch.__version__, "batches": list(batches),
-                                                 "margin": margin}})
+                                  "meta": meta})
         return bands[sig]
 
     return band

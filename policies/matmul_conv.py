@@ -11,6 +11,9 @@ again, at a size that differs per layer, so the module keeps both and runs the p
 sizes inside its band ``[min_batch, max_batch]``. It is a scripted module, so a trace of the network
 around it keeps that run-time choice instead of freezing the one taken for the example.
 
+``MatmulConvTranspose1d`` does the same for a ``ConvTranspose1d`` (the U-Net's upsampling layers):
+one product of every input position with the whole kernel, then ``F.fold`` to sum the overlaps.
+
 ``swap_convs`` returns a copy of a network with the layers that a band chooser names replaced:
 stop 39's fixed rule (``wide_band``) or this machine's timing (``conv_tuning.tuned_bands``).
 Outputs agree with the original to float rounding (the trace check in ``traced.py`` holds it to 1e-5).
@@ -64,18 +67,67 @@ class MatmulConv1d(nn.Module):
         return y.reshape(b, n, self.c_out).transpose(1, 2)
 
 
+class MatmulConvTranspose1d(nn.Module):
+    """A frozen ``ConvTranspose1d`` (any stride and padding, no output padding, dilation 1, one group)
+    evaluated for batch sizes in ``[min_batch, max_batch]`` as one product, every input position times
+    the whole kernel, whose overlapping outputs ``F.fold`` then sums into place; by
+    ``F.conv_transpose1d`` outside that band. Inference only: its weights are buffers."""
+
+    def __init__(self, conv: nn.ConvTranspose1d, max_batch: int = MAX_MATMUL_BATCH, min_batch: int = 1) -> None:
+        super().__init__()
+        if not eligible_transpose(conv):
+            raise ValueError(f"MatmulConvTranspose1d takes an undilated, ungrouped ConvTranspose1d without output "
+                             f"padding, got {conv}")
+        if not 1 <= int(min_batch) <= int(max_batch):
+            raise ValueError(f"the product's batch band must satisfy 1 <= min_batch <= max_batch, got "
+                             f"[{min_batch}, {max_batch}]")
+        self.k, self.pad, self.c_out = int(conv.kernel_size[0]), int(conv.padding[0]), int(conv.out_channels)
+        self.stride = int(conv.stride[0])
+        self.min_batch, self.max_batch = int(min_batch), int(max_batch)
+        w = conv.weight.detach()  # (Cin, Cout, K)
+        bias = conv.bias.detach() if conv.bias is not None else torch.zeros(self.c_out, dtype=w.dtype, device=w.device)
+        self.register_buffer("weight", w.clone())  # (Cin, Cout, K)
+        self.register_buffer("bias", bias.clone())  # (Cout,)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """``x (B, Cin, L)`` → ``(B, Cout, Lo)``, ``Lo = (L − 1)·stride − 2·pad + K``."""
+        b, c, n = x.shape[0], x.shape[1], x.shape[2]
+        if b < self.min_batch or b > self.max_batch:
+            return F.conv_transpose1d(x, self.weight, self.bias, stride=self.stride, padding=self.pad)
+        cols = torch.matmul(x.transpose(1, 2), self.weight.reshape(c, self.c_out * self.k))  # (B, L, Cout·K)
+        full = (n - 1) * self.stride + self.k
+        y = F.fold(cols.transpose(1, 2), output_size=(1, full), kernel_size=(1, self.k),
+                   stride=(1, self.stride))  # (B, Cout, 1, full): the kernel's copies summed where they overlap
+        return y[:, :, 0, self.pad:full - self.pad] + self.bias[None, :, None]
+
+
 def eligible(conv: nn.Module) -> bool:
     """Whether ``conv`` is a ``Conv1d`` that ``MatmulConv1d`` reproduces exactly."""
     return (isinstance(conv, nn.Conv1d) and conv.groups == 1 and tuple(conv.dilation) == (1,)
             and conv.padding_mode == "zeros" and isinstance(conv.padding, tuple))
 
 
-def wide_band(min_in_channels: int = MIN_IN_CHANNELS, max_batch: int = MAX_MATMUL_BATCH
-              ) -> Callable[[str, nn.Conv1d], Band | None]:
-    """The fixed rule of stop 39: stride-1, same-length convolutions with at least ``min_in_channels``
-    inputs run as products from batch 1 to ``max_batch``; every other layer stays a ``Conv1d``."""
+def eligible_transpose(conv: nn.Module) -> bool:
+    """Whether ``conv`` is a ``ConvTranspose1d`` that ``MatmulConvTranspose1d`` reproduces exactly."""
+    return (isinstance(conv, nn.ConvTranspose1d) and conv.groups == 1 and tuple(conv.dilation) == (1,)
+            and tuple(conv.output_padding) == (0,) and conv.padding_mode == "zeros"
+            and isinstance(conv.padding, tuple))
 
-    def band(name: str, conv: nn.Conv1d) -> Band | None:
+
+def as_product(conv: nn.Module, band: Band) -> nn.Module:
+    """The product module for an eligible ``Conv1d`` or ``ConvTranspose1d``, used over ``band``."""
+    cls = MatmulConvTranspose1d if isinstance(conv, nn.ConvTranspose1d) else MatmulConv1d
+    return cls(conv, max_batch=band[1], min_batch=band[0])
+
+
+def wide_band(min_in_channels: int = MIN_IN_CHANNELS, max_batch: int = MAX_MATMUL_BATCH
+              ) -> Callable[[str, nn.Module], Band | None]:
+    """The fixed rule of stop 39: stride-1, same-length convolutions with at least ``min_in_channels``
+    inputs run as products from batch 1 to ``max_batch``; every other layer stays as it is."""
+
+    def band(name: str, conv: nn.Module) -> Band | None:
+        if not isinstance(conv, nn.Conv1d):
+            return None
         same = tuple(conv.stride) == (1,) and 2 * int(conv.padding[0]) == int(conv.kernel_size[0]) - 1
         return (1, int(max_batch)) if same and conv.in_channels >= min_in_channels else None
 
@@ -83,9 +135,10 @@ def wide_band(min_in_channels: int = MIN_IN_CHANNELS, max_batch: int = MAX_MATMU
 
 
 def swap_convs(net: nn.Module, min_in_channels: int = MIN_IN_CHANNELS, max_batch: int = MAX_MATMUL_BATCH, *,
-               band: Callable[[str, nn.Conv1d], Band | None] | None = None) -> tuple[nn.Module, int]:
-    """A copy of ``net`` whose eligible ``Conv1d`` layers are scripted ``MatmulConv1d``; returns
-    ``(copy, number swapped)``. ``net`` is unchanged.
+               band: Callable[[str, nn.Module], Band | None] | None = None) -> tuple[nn.Module, int]:
+    """A copy of ``net`` whose eligible ``Conv1d`` and ``ConvTranspose1d`` layers are scripted
+    ``MatmulConv1d`` / ``MatmulConvTranspose1d``; returns ``(copy, number swapped)``. ``net`` is
+    unchanged.
 
     ``band(qualified name, conv)`` gives a layer's product band, or ``None`` to leave it; by default
     ``wide_band(min_in_channels, max_batch)``. ``conv_tuning.tuned_bands`` times each layer instead.
@@ -95,10 +148,10 @@ def swap_convs(net: nn.Module, min_in_channels: int = MIN_IN_CHANNELS, max_batch
     swapped = 0
     for parent_name, parent in list(out.named_modules()):
         for name, child in list(parent.named_children()):
-            if not eligible(child):
+            if not (eligible(child) or eligible_transpose(child)):
                 continue
             chosen = choose(f"{parent_name}.{name}" if parent_name else name, child)
             if chosen is not None:
-                setattr(parent, name, torch.jit.script(MatmulConv1d(child, max_batch=chosen[1], min_batch=chosen[0])))
+                setattr(parent, name, torch.jit.script(as_product(child, chosen)))
                 swapped += 1
     return out, swapped

@@ -97,3 +97,22 @@ def test_an_unwritable_cache_costs_a_warning_not_the_trace(tmp_path) -> None:
     said = [w for w in seen if "could not write the measurement cache" in str(w.message)]
     assert len(said) == 1 and said[0].category is RuntimeWarning  # one warning per file, not per layer
     assert blocker.read_text() == "not a folder"
+
+
+def test_transposed_layers_are_measured_under_their_own_signature() -> None:
+    net = nn.Sequential(nn.Conv1d(3, 8, 3, padding=1), nn.ConvTranspose1d(8, 8, 4, stride=2, padding=1))
+    lengths = input_lengths(net, (torch.randn(1, 3, 6),))
+    assert lengths == {"0": 6, "1": 6}
+    assert signature(net[1], 6).startswith("t8-8-k4-s2-p1")
+    seen = []
+
+    def timing(conv: nn.Module, length: int, batch: int) -> tuple[float, float]:
+        seen.append(type(conv))
+        return 1.0, 0.5
+
+    band = tuned_bands(net, (torch.randn(1, 3, 6),), timing=timing, batches=(1, 2))
+    swapped, n = swap_convs(net, band=band)
+    assert n == 2 and seen.count(nn.ConvTranspose1d) == 2
+    x = torch.randn(2, 3, 6)
+    with torch.no_grad():
+        torch.testing.assert_close(swapped(x), net(x), atol=1e-5, rtol=1e-5)

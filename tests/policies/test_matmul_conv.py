@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from parapolicy.policies.factory import make_policy
-from parapolicy.policies.matmul_conv import MatmulConv1d, eligible, swap_convs
+from parapolicy.policies.matmul_conv import MatmulConv1d, MatmulConvTranspose1d, eligible, eligible_transpose, swap_convs
 from parapolicy.policies.traced import trace_network
 from policy_helpers import tiny_config
 
@@ -46,6 +46,30 @@ def test_strided_and_unpadded_layers_match_on_both_sides_of_the_band(kernel: int
     torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
 
 
+@pytest.mark.parametrize("kernel,stride,pad,bias", [(4, 2, 1, True), (3, 2, 0, False), (5, 3, 2, True),
+                                                   (3, 1, 1, True), (2, 2, 0, True)])
+@pytest.mark.parametrize("batch", [1, 2, 5])
+def test_transposed_layers_match_on_both_sides_of_the_band(kernel: int, stride: int, pad: int, bias: bool,
+                                                           batch: int) -> None:
+    torch.manual_seed(kernel * 10 + stride + batch)
+    conv = nn.ConvTranspose1d(5, 6, kernel, stride=stride, padding=pad, bias=bias)
+    fast = torch.jit.script(MatmulConvTranspose1d(conv, min_batch=2, max_batch=4))  # batches 1 and 5: the library
+    x = torch.randn(batch, 5, 7)  # (B, Cin, L)
+    with torch.no_grad():
+        want, got = conv(x), fast(x)
+    assert got.shape == want.shape
+    torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("conv", [nn.ConvTranspose1d(4, 4, 4, stride=2, padding=1, output_padding=1),
+                                  nn.ConvTranspose1d(4, 4, 3, groups=2), nn.ConvTranspose1d(4, 4, 3, dilation=2),
+                                  nn.Conv1d(4, 4, 3)], ids=["output-padding", "groups", "dilation", "plain-conv"])
+def test_transposed_layers_it_cannot_reproduce_are_refused(conv: nn.Module) -> None:
+    assert not eligible_transpose(conv)
+    with pytest.raises(ValueError, match="MatmulConvTranspose1d takes"):
+        MatmulConvTranspose1d(conv)
+
+
 @pytest.mark.parametrize("conv", [nn.Conv1d(4, 4, 3, padding=1, groups=2), nn.Conv1d(4, 4, 3, padding=2, dilation=2),
                                   nn.Conv1d(4, 4, 3, padding=1, padding_mode="circular"),
                                   nn.Conv1d(4, 4, 3, padding="same"), nn.Linear(4, 4)],
@@ -63,17 +87,17 @@ def test_an_empty_or_inverted_band_is_refused() -> None:
 
 def test_a_band_chooser_picks_the_layers_and_their_bands() -> None:
     net = nn.Sequential(nn.Conv1d(8, 16, 3, padding=1), nn.Mish(), nn.Conv1d(16, 16, 3, stride=2, padding=1),
-                        nn.Conv1d(16, 8, 1))
+                        nn.Conv1d(16, 8, 1), nn.ConvTranspose1d(8, 8, 4, stride=2, padding=1))
     asked = []
 
     def band(name: str, conv: nn.Conv1d) -> tuple[int, int] | None:
         asked.append(name)
-        return {"0": (2, 4), "2": (1, 1)}.get(name)
+        return {"0": (2, 4), "2": (1, 1), "4": (1, 8)}.get(name)
 
     swapped, n = swap_convs(net, band=band)
-    assert n == 2 and asked == ["0", "2", "3"]  # every eligible layer is asked once, in order
+    assert n == 3 and asked == ["0", "2", "3", "4"]  # every eligible layer is asked once, in order
     assert (swapped[0].min_batch, swapped[0].max_batch, swapped[2].stride) == (2, 4, 2)
-    assert isinstance(swapped[3], nn.Conv1d)
+    assert isinstance(swapped[3], nn.Conv1d) and swapped[4].original_name == "MatmulConvTranspose1d"
     for batch in (1, 3, 7):
         x = torch.randn(batch, 8, 10)
         with torch.no_grad():
