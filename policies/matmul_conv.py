@@ -33,6 +33,21 @@ MAX_MATMUL_BATCH = 8  # above this the library's convolution is faster (batch 32
 Band = tuple[int, int]  # (smallest, largest) batch size computed as a product
 
 
+def _freeze(module: nn.Module, conv: nn.Module, min_batch: int, max_batch: int) -> None:
+    """Copy what both product modules keep of ``conv`` onto ``module``: kernel size, padding, stride,
+    output channels, the batch band, and the weights and bias as buffers (a zero bias when it has none)."""
+    if not 1 <= int(min_batch) <= int(max_batch):
+        raise ValueError(f"the product's batch band must satisfy 1 <= min_batch <= max_batch, got "
+                         f"[{min_batch}, {max_batch}]")
+    module.k, module.pad, module.c_out = int(conv.kernel_size[0]), int(conv.padding[0]), int(conv.out_channels)
+    module.stride = int(conv.stride[0])
+    module.min_batch, module.max_batch = int(min_batch), int(max_batch)
+    w = conv.weight.detach()
+    bias = conv.bias.detach() if conv.bias is not None else torch.zeros(module.c_out, dtype=w.dtype, device=w.device)
+    module.register_buffer("weight", w.clone())  # the layer's own layout, for the library path too
+    module.register_buffer("bias", bias.clone())  # (Cout,)
+
+
 class MatmulConv1d(nn.Module):
     """A frozen ``Conv1d`` (any stride and zero padding, dilation 1, one group) evaluated as
     ``unfold`` + ``addmm`` for batch sizes in ``[min_batch, max_batch]`` and by ``F.conv1d`` outside
@@ -42,16 +57,7 @@ class MatmulConv1d(nn.Module):
         super().__init__()
         if not eligible(conv):
             raise ValueError(f"MatmulConv1d takes an undilated, ungrouped, zero-padded Conv1d, got {conv}")
-        if not 1 <= int(min_batch) <= int(max_batch):
-            raise ValueError(f"the product's batch band must satisfy 1 <= min_batch <= max_batch, got "
-                             f"[{min_batch}, {max_batch}]")
-        self.k, self.pad, self.c_out = int(conv.kernel_size[0]), int(conv.padding[0]), int(conv.out_channels)
-        self.stride = int(conv.stride[0])
-        self.min_batch, self.max_batch = int(min_batch), int(max_batch)
-        w = conv.weight.detach()  # (Cout, Cin, K)
-        bias = conv.bias.detach() if conv.bias is not None else torch.zeros(self.c_out, dtype=w.dtype, device=w.device)
-        self.register_buffer("weight", w.clone())  # (Cout, Cin, K) for the library path
-        self.register_buffer("bias", bias.clone())  # (Cout,)
+        _freeze(self, conv, min_batch, max_batch)  # weight (Cout, Cin, K), bias (Cout,)
 
     def forward(self, x: Tensor) -> Tensor:
         """``x (B, Cin, L)`` → ``(B, Cout, Lo)``, ``Lo = (L + 2·pad − K) // stride + 1``."""
@@ -78,16 +84,7 @@ class MatmulConvTranspose1d(nn.Module):
         if not eligible_transpose(conv):
             raise ValueError(f"MatmulConvTranspose1d takes an undilated, ungrouped ConvTranspose1d without output "
                              f"padding, got {conv}")
-        if not 1 <= int(min_batch) <= int(max_batch):
-            raise ValueError(f"the product's batch band must satisfy 1 <= min_batch <= max_batch, got "
-                             f"[{min_batch}, {max_batch}]")
-        self.k, self.pad, self.c_out = int(conv.kernel_size[0]), int(conv.padding[0]), int(conv.out_channels)
-        self.stride = int(conv.stride[0])
-        self.min_batch, self.max_batch = int(min_batch), int(max_batch)
-        w = conv.weight.detach()  # (Cin, Cout, K)
-        bias = conv.bias.detach() if conv.bias is not None else torch.zeros(self.c_out, dtype=w.dtype, device=w.device)
-        self.register_buffer("weight", w.clone())  # (Cin, Cout, K)
-        self.register_buffer("bias", bias.clone())  # (Cout,)
+        _freeze(self, conv, min_batch, max_batch)  # weight (Cin, Cout, K), bias (Cout,)
 
     def forward(self, x: Tensor) -> Tensor:
         """``x (B, Cin, L)`` → ``(B, Cout, Lo)``, ``Lo = (L − 1)·stride − 2·pad + K``."""
