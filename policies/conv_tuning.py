@@ -15,7 +15,9 @@ was at least ``MARGIN`` faster (a tie keeps the library's convolution).
 
 Bands are cached as JSON under ``default_cache_dir()/conv_bands``, one file per CPU model, torch
 thread count and torch version. Later processes on the same machine reuse them, so a traced network
-is the same program, with the same rounding, in every run there. Timing is injectable for tests.
+is the same program, with the same rounding, in every run there. They are not timed again: a file
+timed on a busy CPU stays until ``parapolicy-cache action=clear what=bands`` removes it. Timing is
+injectable for tests.
 """
 from __future__ import annotations
 
@@ -145,7 +147,7 @@ def tuned_bands(net: nn.Module, example: Sequence[Tensor], *, cache_dir: str | P
             if use_disk:
                 bands.update({**_read(path), **bands})  # keep what another process added meanwhile
                 meta = {"device": device_name("cpu"), "threads": torch.get_num_threads(), "torch": torch.__version__,
-                        "batches": list(batches), "margin": margin}
+                        "batches": list(batches), "margin": margin, "date": time.strftime("%Y-%m-%dT%H:%M:%S")}
                 save_cache(path, {"bands": {k: list(v) if v is not None else None for k, v in bands.items()},
                                   "meta": meta})
         return bands[sig]
