@@ -35,13 +35,14 @@ from parapolicy.policies.schedules import DDIMSchedule, DDPMSchedule, FlowSchedu
 from .amortized_init import amortized_trajectory
 from .base import Budget, Denoiser, Sampler, SampleResult
 from .cascade import CascadeSampler
-from .cost_model import CostModel, is_network, model_fingerprint
+from .cost_model import CostModel, is_network, model_fingerprint, predict_routed
 from .multistep import AdamsBashforth2Sampler
 from .picard import PicardSampler
 from .rtc import InpaintingDenoiser
 from .rtc_pigdm import PinvGuidedDenoiser
 from .sequential import SequentialSampler
 from .stats import quantile
+from .student_draft import LevelRoutedDenoiser
 from .warm_start import shift_chunk, warm_start
 
 SAMPLER_KINDS = ("sequential", "picard")
@@ -439,12 +440,16 @@ class RealtimePlanner:
         if self.cost_model is None:
             return 0.0
         cm = (self.item_costs or {}).get(item.name, self.cost_model)
+        if isinstance(item.denoiser, LevelRoutedDenoiser):  # item_costs holds the draft network's model
+            return predict_routed(item.sampler, item.denoiser.handoff, cm, self.cost_model, batch=batch,
+                                  start_index=start_index)
         return cm.predict(item.sampler, batch=batch, start_index=start_index)
 
     def ensure_cost_model(self, cond_dim: int) -> CostModel:
         """The cost model, measured (and cached) on first use when none was given; also one for each
-        menu item whose own network (a student distilled into a cheaper one) has another architecture
-        than the model's, sharing the model's sampler overheads (``item_costs``)."""
+        menu item whose own network (a student distilled into a cheaper one, or the draft network of a
+        draft item) has another architecture than the model's, sharing the model's sampler overheads
+        (``item_costs``)."""
         shape = (self.model.pred_horizon, self.model.action_dim)
         if self.cost_model is None:
             self.cost_model = CostModel.measure(self.model.denoiser, x_shape=shape, cond_dim=cond_dim,
@@ -453,8 +458,9 @@ class RealtimePlanner:
             self.item_costs = {}
             base = model_fingerprint(self.model.denoiser, shape, cond_dim)
             for item in self.menu:
-                if is_network(item.denoiser) and model_fingerprint(item.denoiser, shape, cond_dim) != base:
-                    own = CostModel.measure(item.denoiser, x_shape=shape, cond_dim=cond_dim, device=self.model.device,
+                net = item.denoiser.student if isinstance(item.denoiser, LevelRoutedDenoiser) else item.denoiser
+                if is_network(net) and model_fingerprint(net, shape, cond_dim) != base:
+                    own = CostModel.measure(net, x_shape=shape, cond_dim=cond_dim, device=self.model.device,
                                             cache_dir=self.cost_cache_dir)
                     own.overhead_s = self.cost_model.overhead_s
                     self.item_costs[item.name] = own

@@ -93,10 +93,13 @@ def network_cost_model(b: Bench, denoiser: Any) -> Any:
 def predict_ms(b: Bench, item: Any, start_indices: Sequence[int] | None = None) -> float:
     """Predicted mean latency of one batch-1 replan with ``item`` (ms): the cost model's sampler
     prediction (composite samplers are the sum of their parts, a cascade's teacher weighted by its
-    escalation rate; Picard uses the depth it was seen to need) plus the measured planner overhead per
+    escalation rate; Picard uses the depth it was seen to need; a student's draft finished by the
+    teacher prices each network's calls on its own cost model) plus the measured planner overhead per
     call. ``start_indices``: the start level of each timed replan (a warm start's first chunk of an
     episode starts cold at 0), averaged over; None: the item's own warm-start level."""
     from parapolicy.planners.cascade import CascadeSampler
+    from parapolicy.planners.cost_model import predict_routed
+    from parapolicy.planners.student_draft import LevelRoutedDenoiser
     from parapolicy.planners.student_picard import StudentInitPicardSampler
 
     cm, s = b.cost_model, item.sampler
@@ -104,6 +107,8 @@ def predict_ms(b: Bench, item: Any, start_indices: Sequence[int] | None = None) 
         sec = cm.predict(s.student, batch=s.n_samples) + s.escalation_rate * cm.predict(s.teacher, batch=1)
     elif isinstance(s, StudentInitPicardSampler):
         sec = cm.predict(s.student, batch=1) + cm.predict(s.picard, batch=1)
+    elif isinstance(item.denoiser, LevelRoutedDenoiser):  # a student's draft, the teacher's finish
+        sec = predict_routed(s, item.denoiser.handoff, network_cost_model(b, item.denoiser.student), cm)
     else:
         starts = list(start_indices) if start_indices else [item.warm_start or 0]
         cm = network_cost_model(b, item.denoiser)

@@ -190,3 +190,24 @@ def test_an_unwritable_cache_still_returns_the_measurement(tmp_path) -> None:
         model = CostModel.measure(lambda x, t, c: x, x_shape=(16, 2), cond_dim=8, batch_sizes=(1, 2),
                                   timing_fn=lambda b: 0.001 * b, cache_dir=blocker, fingerprint="unwritable")
     assert model.cost(2) == pytest.approx(0.002)
+
+
+def test_a_routed_draft_prices_each_network_on_its_own_model() -> None:
+    """A student's draft finished by the teacher: the calls above the handoff on the student's model,
+    the rest on the teacher's, each network's first call cold and its later ones warm, one teacher
+    overhead per call; a chain started below the handoff has no student call."""
+    from parapolicy.planners.cost_model import predict_routed
+    from parapolicy.planners.student_draft import draft_sampler, draft_sampler_at, finish_levels
+
+    flow = schedules()["flow"]
+    student = CostModel(latency_s={1: 1e-4, 4: 2e-4}, warm_latency_s={1: 0.5e-4, 4: 1e-4})
+    teacher = CostModel(latency_s={1: 1e-3, 4: 2e-3}, warm_latency_s={1: 0.6e-3, 4: 1.2e-3},
+                        overhead_s={"d": 1e-5})
+    one = draft_sampler_at(flow, torch.tensor([1.0, 0.0]), finish_levels(flow, torch.tensor(0.05), 3), name="d")
+    assert predict_routed(one, 0.05, student, teacher) == pytest.approx(1e-4 + 1e-3 + 2 * 0.6e-3 + 4 * 1e-5)
+    assert predict_routed(one, 0.05, student, teacher, batch=4) == pytest.approx(2e-4 + 2e-3 + 2 * 1.2e-3 + 4e-5)
+    assert predict_routed(one, 0.05, student, teacher, start_index=1) == pytest.approx(1e-3 + 2 * 0.6e-3 + 3e-5)
+    two = draft_sampler(flow, torch.tensor([1.0, 0.5, 0.0]), 1, finish_levels(flow, torch.tensor(0.5), 1), name="d")
+    assert predict_routed(two, 0.5, student, teacher) == pytest.approx(1e-4 + 1e-3 + 2e-5)
+    # the teacher's own network as the student: two cold calls, not a cold and a warm one
+    assert predict_routed(two, 0.5, teacher, teacher) == pytest.approx(2e-3 + 2e-5)

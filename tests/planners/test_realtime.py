@@ -10,6 +10,7 @@ import torch
 from parapolicy.planners.cost_model import CostModel
 from parapolicy.planners.realtime import MenuItem, RealtimePlanner, SamplerSpec
 from parapolicy.planners.sequential import SequentialSampler
+from parapolicy.planners.student_draft import LevelRoutedDenoiser, draft_sampler_at, finish_levels
 from planner_helpers import FakeClock, TimedDenoiser, make_chunk_model, schedules
 
 torch.set_num_threads(1)
@@ -322,14 +323,20 @@ def test_an_item_on_another_network_is_predicted_with_its_own_cost_model(tmp_pat
     same = make_policy(PolicyConfig(**base, down_dims=(8, 16), step_embed_dim=8, kernel_size=3)).eval()
     small = make_policy(PolicyConfig(**base, denoiser="mlp", mlp_width=16, mlp_blocks=1)).eval()
     sampler = SequentialSampler(schedules()["flow"], torch.tensor([1.0, 0.5, 0.0]))
-    fake = CostModel(latency_s={1: 0.5, 16: 0.6}, overhead_s={sampler.name: 0.0})
-    menu = [MenuItem("same", sampler, denoiser=same.denoiser), MenuItem("mlp", sampler, denoiser=small.denoiser)]
+    # the MLP's 1-step draft, finished by two teacher calls from 0.05: one call on each network's cost model
+    drafted = draft_sampler_at(schedules()["flow"], torch.tensor([1.0, 0.0]),
+                               finish_levels(schedules()["flow"], torch.tensor(0.05), 2), name="draft")
+    fake = CostModel(latency_s={1: 0.5, 16: 0.6}, overhead_s={sampler.name: 0.0, "draft": 0.0})
+    menu = [MenuItem("same", sampler, denoiser=same.denoiser), MenuItem("mlp", sampler, denoiser=small.denoiser),
+            MenuItem("draft", drafted, denoiser=LevelRoutedDenoiser(small.denoiser, teacher.denoiser, 0.05))]
     planner = RealtimePlanner(ChunkModel.from_policy(teacher), menu, budget_ms=10_000, cost_model=fake, seed=0,
                               cost_cache_dir=str(tmp_path))
     planner.act(np.zeros(3, np.float32))  # the first choice measures what it needs
-    assert set(planner.item_costs) == {"mlp"} and planner.item_costs["mlp"].overhead_s is fake.overhead_s
+    assert set(planner.item_costs) == {"mlp", "draft"} and planner.item_costs["mlp"].overhead_s is fake.overhead_s
     assert planner.predict(menu[0], observed=False) == pytest.approx(2 * 0.5)
     assert planner.predict(menu[1], observed=False) < 0.1  # two calls of the tiny MLP, measured
+    own = planner.item_costs["draft"].cost(1)  # the MLP's cold call; then the teacher's two at 0.5 s
+    assert own < 0.05 and planner.predict(menu[2], observed=False) == pytest.approx(own + 2 * 0.5)
 
 
 _NO_IMPORTS_IN_THE_LOOP = """
