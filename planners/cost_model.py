@@ -4,9 +4,10 @@ Parallel sampling trades depth for width: a Picard pass evaluates P·B rows in o
 pays off depends on how the network's latency grows with the batch — nearly flat on a GPU, close to
 linear on a 2-core CPU. ``CostModel`` measures it (warm-up calls, then the median of repeats for each
 batch size), interpolates between the measured sizes, and predicts a sampler configuration's latency
-as ``cost(rows per pass × B) + (depth − 1) × warm cost(rows per pass × B) + depth × per-pass
-overhead``, where the per-pass overhead (schedule arithmetic, cumulative sums, convergence checks) is
-measured by running the sampler with a free denoiser.
+as the cost of a chain of ``depth`` calls of ``rows per pass × B`` rows (``chain_cost``: one cold
+call, up to ``CHAIN_CALLS`` warm ones, steady ones after those) plus ``depth × per-pass overhead``,
+where the per-pass overhead (schedule arithmetic, cumulative sums, convergence checks) is measured by
+running the sampler with a free denoiser.
 
 The first call of a chain finds the network's weights out of the caches (a control loop stepped the
 simulator since the last replan); the calls after it find them warm. On this project's 2-core CPU a
@@ -14,8 +15,12 @@ traced Push-T U-Net call took 0.95 ms after a cache flush and 0.64 ms in a run o
 ``videos/bench/PushTKeypoints-v0-kp400-s39/extra/probes/cold_warm.out``), so a 100-step chain
 costs about 100 warm calls and a 1-step student one cold call. Each repeat therefore times a call
 after the other batch sizes' calls (cold, ``latency_s``), then the mean of ``CHAIN_CALLS`` calls
-more at the same size (warm, ``warm_latency_s``): the caches warm over several calls (after a
-batch-32 call, calls 1–10 of a batch-1 chain took 0.78, 0.70, 0.69, … 0.66 ms there).
+more at the same size (warm, ``warm_latency_s``), then the mean of ``STEADY_CALLS`` more
+(``steady_latency_s``). The caches warm over more than eight calls: in the bench's interleaved
+pattern the Push-T U-Net's batch-1 calls 1–16 after a cold one (0.96 ms) took 0.80, 0.75, 0.72, 0.69,
+… 0.66 ms for call 8 and 0.64 ms from call 10 on (stop 41, ``…-s41/extra/warm_decay.out``). Priced at
+the mean of calls 1–8 (0.705 ms), flow-100 came out 6–26% over its measured p50 in eight bench
+processes; the steady calls price its last 91 calls at what they cost.
 
 Measurements are cached as JSON keyed by model fingerprint + device + torch threads (cache folder
 configurable, default ``~/.cache/parapolicy``), so a planner does not re-measure at start-up.
@@ -42,6 +47,7 @@ from .base import Budget, Denoiser, Sampler
 
 DEFAULT_BATCH_SIZES = (1, 2, 4, 8, 16, 32)
 CHAIN_CALLS = 8  # the calls after a repeat's cold one whose mean is its warm time (module docstring)
+STEADY_CALLS = 8  # the calls after those, whose mean is its steady time (a long chain's later calls)
 
 
 def is_network(denoiser: Any) -> bool:
@@ -87,7 +93,8 @@ class CostModel:
 
     ``latency_s``: batch size → median seconds of one call that follows other work (a chain's first
     call). ``warm_latency_s``: batch size → median seconds of a call that follows calls at the same
-    size (a chain's later calls); empty: the same as ``latency_s``. ``overhead_s``: sampler name →
+    size (a chain's calls 1 to ``CHAIN_CALLS``); empty: the same as ``latency_s``. ``steady_latency_s``:
+    the same for the calls after those; empty: ``warm_latency_s``. ``overhead_s``: sampler name →
     seconds of non-network work per pass (``default_overhead_s`` for samplers not measured).
     """
 
@@ -97,12 +104,14 @@ class CostModel:
     key: str = ""
     meta: dict[str, Any] = field(default_factory=dict)
     warm_latency_s: dict[int, float] = field(default_factory=dict)
+    steady_latency_s: dict[int, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.latency_s:
             raise ValueError("CostModel needs at least one measured batch size")
         self.latency_s = _clean_latencies(self.latency_s)
         self.warm_latency_s = _clean_latencies(self.warm_latency_s) if self.warm_latency_s else {}
+        self.steady_latency_s = _clean_latencies(self.steady_latency_s) if self.steady_latency_s else {}
 
     # -- measuring -------------------------------------------------------------------------------
     @classmethod
@@ -133,7 +142,7 @@ class CostModel:
             path = path / "cost_model" / f"{key}.json"
             if path.exists():
                 cached = cls.load(path)
-                if set(sizes) <= set(cached.latency_s) and (
+                if set(sizes) <= set(cached.latency_s) and cached.steady_latency_s and (
                         timing_fn is not None or _cache_holds(cached, denoiser, x_shape, cond_dim, t_value, device)):
                     return cached
         if timing_fn is None:
@@ -143,13 +152,16 @@ class CostModel:
                 timing_fn(n)
         cold: dict[int, list[float]] = {n: [] for n in sizes}
         warm: dict[int, list[float]] = {n: [] for n in sizes}
+        steady: dict[int, list[float]] = {n: [] for n in sizes}
         for _ in range(repeats):  # round-robin over the sizes: each size's first call follows other work
             for n in sizes:
-                c, w = cold_and_warm(timing_fn, n)
+                c, w, st = chain_timings(timing_fn, n)
                 cold[n].append(c)
                 warm[n].append(w)
+                steady[n].append(st)
         model = cls(latency_s={n: statistics.median(v) for n, v in cold.items()},
-                    warm_latency_s={n: statistics.median(v) for n, v in warm.items()}, key=key,
+                    warm_latency_s={n: statistics.median(v) for n, v in warm.items()},
+                    steady_latency_s={n: statistics.median(v) for n, v in steady.items()}, key=key,
                     meta={"device": device_name(device), "threads": torch.get_num_threads(),
                           "torch": torch.__version__, "warmup": warmup, "repeats": repeats,
                           "date": time.strftime("%Y-%m-%dT%H:%M:%S")})
@@ -184,21 +196,32 @@ class CostModel:
         cold = self.cost(batch)
         return min(cold, _interpolate(self.warm_latency_s, batch)) if self.warm_latency_s else cold
 
+    def steady_cost(self, batch: float) -> float:
+        """Seconds of a call after ``CHAIN_CALLS`` or more at ``batch`` rows, interpolated like ``cost``
+        and never above ``warm_cost``; ``warm_cost`` when no steady calls were measured."""
+        warm = self.warm_cost(batch)
+        return min(warm, _interpolate(self.steady_latency_s, batch)) if self.steady_latency_s else warm
+
+    def chain_cost(self, width: float, depth: float) -> float:
+        """Seconds of ``depth`` calls in a row on ``width`` rows: one cold call, up to ``CHAIN_CALLS``
+        warm ones, steady ones after those. A fractional depth below 1 scales the cold call."""
+        d = float(depth)
+        warm = min(max(d - 1.0, 0.0), float(CHAIN_CALLS))
+        steady = max(d - 1.0 - CHAIN_CALLS, 0.0)
+        return min(d, 1.0) * self.cost(width) + warm * self.warm_cost(width) + steady * self.steady_cost(width)
+
     def overhead(self, name: str) -> float:
         """Per-pass overhead of the sampler called ``name``."""
         return self.overhead_s.get(name, self.default_overhead_s)
 
     def predict(self, sampler: Sampler, *, batch: int = 1, start_index: int = 0,
                 depth: float | None = None) -> float:
-        """Predicted seconds for one ``sampler.sample`` call on ``batch`` environments: one cold pass,
-        ``depth − 1`` warm ones (``cost`` and ``warm_cost`` of rows per pass × batch) and ``depth``
-        overheads; depth defaults to the sampler's ``expected_depth`` (worst case for Picard until it
-        has run). A fractional depth below 1 scales the cold pass."""
+        """Predicted seconds for one ``sampler.sample`` call on ``batch`` environments: a chain of
+        ``depth`` passes on rows per pass × batch rows (``chain_cost``) and ``depth`` overheads; depth
+        defaults to the sampler's ``expected_depth`` (worst case for Picard until it has run)."""
         d = sampler.expected_depth(start_index) if depth is None else float(depth)
         width = sampler.rows_per_pass(start_index) * batch
-        first = min(d, 1.0) * self.cost(width)
-        rest = max(d - 1.0, 0.0) * self.warm_cost(width)
-        return first + rest + d * self.overhead(sampler.name)
+        return self.chain_cost(width, d) + d * self.overhead(sampler.name)
 
     def batching_speedup(self, width: int) -> float:
         """How much cheaper one call of ``width`` rows is than ``width`` calls of one row (1 = no gain)."""
@@ -209,6 +232,7 @@ class CostModel:
         """JSON-serializable form."""
         return {"key": self.key, "latency_s": {str(k): v for k, v in self.latency_s.items()},
                 "warm_latency_s": {str(k): v for k, v in self.warm_latency_s.items()},
+                "steady_latency_s": {str(k): v for k, v in self.steady_latency_s.items()},
                 "overhead_s": self.overhead_s, "default_overhead_s": self.default_overhead_s,
                 "meta": self.meta}
 
@@ -222,6 +246,7 @@ class CostModel:
         d = json.loads(Path(path).read_text())
         return cls(latency_s={int(k): float(v) for k, v in d["latency_s"].items()},
                    warm_latency_s={int(k): float(v) for k, v in d.get("warm_latency_s", {}).items()},
+                   steady_latency_s={int(k): float(v) for k, v in d.get("steady_latency_s", {}).items()},
                    overhead_s=dict(d.get("overhead_s", {})),
                    default_overhead_s=float(d.get("default_overhead_s", 0.0)),
                    key=d.get("key", ""), meta=dict(d.get("meta", {})))
@@ -232,27 +257,25 @@ def predict_routed(sampler: Sampler, handoff: float, student: CostModel, teacher
     """Predicted seconds for a sequential chain run by a ``LevelRoutedDenoiser``: its calls at levels
     noisier than ``handoff`` run the student's network (priced by ``student``), the others the
     teacher's (``teacher``). Each network's first call is cold, because the simulator or the other
-    network ran just before it, and its later calls are warm; every call adds the sampler's overhead
-    (the teacher's model holds the measured overheads). Pricing the whole chain on the teacher's
-    network, cold then warm, put a draft on a 12 k-parameter MLP finished by one teacher call at
-    1.9 ms against 1.08 measured (stop 41)."""
+    network ran just before it, and its later calls are warm (``chain_cost``); every call adds the
+    sampler's overhead (the teacher's model holds the measured overheads). Pricing the whole chain on
+    the teacher's network, cold then warm, put a draft on a 12 k-parameter MLP finished by one
+    teacher call at 1.9 ms against 1.08 measured (stop 41)."""
     levels = sampler.timesteps[start_index:-1]  # (d,) the level each call is made at
     n_student = int((levels.float() > float(handoff)).sum())
     n_teacher = int(levels.numel()) - n_student
     width = sampler.rows_per_pass(start_index) * batch
-
-    def chain(cm: CostModel, calls: int) -> float:
-        return 0.0 if calls == 0 else cm.cost(width) + (calls - 1) * cm.warm_cost(width)
-
-    return chain(student, n_student) + chain(teacher, n_teacher) + (n_student + n_teacher) * teacher.overhead(
-        sampler.name)
+    return (student.chain_cost(width, n_student) + teacher.chain_cost(width, n_teacher)
+            + (n_student + n_teacher) * teacher.overhead(sampler.name))
 
 
-def cold_and_warm(timing_fn: Callable[[int], float], batch: int) -> tuple[float, float]:
-    """Seconds of a first call at ``batch`` rows (``timing_fn(batch)``) and the mean seconds of the
-    ``CHAIN_CALLS`` calls at the same size that follow it (a chain's later calls)."""
+def chain_timings(timing_fn: Callable[[int], float], batch: int) -> tuple[float, float, float]:
+    """Seconds of a first call at ``batch`` rows (``timing_fn(batch)``), the mean seconds of the
+    ``CHAIN_CALLS`` calls at the same size that follow it, and the mean of the ``STEADY_CALLS`` after
+    those (cold, warm and steady calls of a chain)."""
     cold = float(timing_fn(batch))
-    return cold, statistics.fmean(float(timing_fn(batch)) for _ in range(CHAIN_CALLS))
+    warm = statistics.fmean(float(timing_fn(batch)) for _ in range(CHAIN_CALLS))
+    return cold, warm, statistics.fmean(float(timing_fn(batch)) for _ in range(STEADY_CALLS))
 
 
 def _clean_latencies(latency: dict[Any, Any]) -> dict[int, float]:

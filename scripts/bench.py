@@ -392,30 +392,33 @@ def measure_cost_model(denoiser: Any, x_shape: tuple[int, int], cond_dim: int, *
                        rounds: int = 30, warmup: int = 3, stat: str = "mean",
                        batch_sizes: Sequence[int] = (1, 2, 4, 8, 16, 32)) -> Any:
     """A fresh ``CostModel`` measured in interleaved rounds (per round and batch size, a cold call after
-    the other sizes' calls, then a warm one after more at that size: ``cost_model.cold_and_warm``).
+    the other sizes' calls, then warm and steady ones after more at that size:
+    ``cost_model.chain_timings``).
 
     Why not ``CostModel.measure`` (median): on a CPU shared with other jobs the per-call time is
     heavy-tailed (preemption), and a K-step chain costs about K × the *mean* call, not K × the median;
     interleaving spreads load bursts evenly over the batch sizes. ``stat``: ``mean`` (top 5% trimmed:
-    one-off pauses) or ``median``. Both statistics of both kinds of call are kept in ``meta``.
+    one-off pauses) or ``median``. Both statistics of every kind of call are kept in ``meta``.
     """
     import statistics
 
     import torch
 
-    from parapolicy.planners.cost_model import (CostModel, _real_timing, cache_key, cold_and_warm, device_name,
+    from parapolicy.planners.cost_model import (CostModel, _real_timing, cache_key, chain_timings, device_name,
                                                 model_fingerprint)
 
     timing = _real_timing(denoiser, x_shape, cond_dim, 0.0, device)
     sizes = sorted({int(n) for n in batch_sizes})
     cold: dict[int, list[float]] = {n: [] for n in sizes}
     warm: dict[int, list[float]] = {n: [] for n in sizes}
+    steady: dict[int, list[float]] = {n: [] for n in sizes}
     for r in range(warmup + rounds):
         for n in sizes:
-            t_cold, t_warm = cold_and_warm(timing, n)
+            t_cold, t_warm, t_steady = chain_timings(timing, n)
             if r >= warmup:
                 cold[n].append(t_cold)
                 warm[n].append(t_warm)
+                steady[n].append(t_steady)
 
     def trimmed(samples: dict[int, list[float]]) -> dict[int, float]:
         return {n: statistics.fmean(sorted(v)[: max(1, int(len(v) * 0.95))]) for n, v in samples.items()}
@@ -425,11 +428,13 @@ def measure_cost_model(denoiser: Any, x_shape: tuple[int, int], cond_dim: int, *
 
     pick = trimmed if stat == "mean" else medians
     fp = model_fingerprint(denoiser, x_shape, cond_dim)
-    return CostModel(latency_s=pick(cold), warm_latency_s=pick(warm), key=cache_key(fp, device),
+    return CostModel(latency_s=pick(cold), warm_latency_s=pick(warm), steady_latency_s=pick(steady),
+                     key=cache_key(fp, device),
                      meta={"device": device_name(device), "threads": torch.get_num_threads(),
                            "torch": torch.__version__, "rounds": rounds, "warmup": warmup, "stat": stat,
                            "mean_trimmed_s": trimmed(cold), "median_s": medians(cold),
                            "warm_mean_trimmed_s": trimmed(warm), "warm_median_s": medians(warm),
+                           "steady_mean_trimmed_s": trimmed(steady), "steady_median_s": medians(steady),
                            "load_avg": list(os.getloadavg()), "date": time.strftime("%Y-%m-%dT%H:%M:%S")})
 
 

@@ -46,10 +46,10 @@ def remeasure_cost(b: Bench) -> Any:
 
 
 def average_cost(b: Bench, before: Any, after: Any) -> None:
-    """Set the bench cost model's cold and warm per-call seconds to the mean of two measurements."""
-    b.cost_model.latency_s = {n: (before.latency_s[n] + after.latency_s[n]) / 2 for n in before.latency_s}
-    b.cost_model.warm_latency_s = {n: (before.warm_latency_s[n] + after.warm_latency_s[n]) / 2
-                                   for n in before.warm_latency_s}
+    """Set the bench cost model's cold, warm and steady per-call seconds to the mean of two measurements."""
+    for kind in ("latency_s", "warm_latency_s", "steady_latency_s"):
+        one, two = getattr(before, kind), getattr(after, kind)
+        setattr(b.cost_model, kind, {n: (one[n] + two[n]) / 2 for n in one})
 
 
 def measure_overheads(b: Bench, item: Any) -> None:

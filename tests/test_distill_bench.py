@@ -861,11 +861,11 @@ def test_bench_predicts_a_cheaper_student_network_with_its_own_cost_model():
 
 def test_bench_cost_model_keeps_cold_and_warm_calls_and_averages_both(monkeypatch):
     """measure_cost_model times, per round and size, a cold call and a warm chain after it
-    (cost_model.cold_and_warm); average_cost sets both kinds to the mean of two measurements."""
+    (cost_model.chain_timings); average_cost sets every kind to the mean of two measurements."""
     from types import SimpleNamespace
 
     import parapolicy.planners.cost_model as cmod
-    from parapolicy.planners.cost_model import CHAIN_CALLS, CostModel
+    from parapolicy.planners.cost_model import CHAIN_CALLS, STEADY_CALLS, CostModel
     from parapolicy.scripts.bench import measure_cost_model
     from parapolicy.scripts.bench_samplers import average_cost
 
@@ -880,15 +880,18 @@ def test_bench_cost_model_keeps_cold_and_warm_calls_and_averages_both(monkeypatc
 
     monkeypatch.setattr(cmod, "_real_timing", fake_timing)
     cm = measure_cost_model(object(), (8, 2), 6, rounds=4, warmup=1, stat="median", batch_sizes=(1, 2))
-    assert len(calls) == (1 + 4) * 2 * (1 + CHAIN_CALLS)
+    assert len(calls) == (1 + 4) * 2 * (1 + CHAIN_CALLS + STEADY_CALLS)
     assert cm.latency_s == {1: pytest.approx(0.003), 2: pytest.approx(0.006)}
-    assert cm.warm_latency_s == {1: pytest.approx(0.001), 2: pytest.approx(0.002)}
+    assert cm.warm_latency_s == cm.steady_latency_s == {1: pytest.approx(0.001), 2: pytest.approx(0.002)}
     assert cm.meta["warm_median_s"] == cm.warm_latency_s and cm.meta["median_s"] == cm.latency_s
+    assert cm.meta["steady_median_s"] == cm.steady_latency_s
     b = SimpleNamespace(cost_model=CostModel(latency_s={1: 1.0, 2: 1.0}))
-    after = CostModel(latency_s={1: 0.005, 2: 0.008}, warm_latency_s={1: 0.003, 2: 0.004})
+    after = CostModel(latency_s={1: 0.005, 2: 0.008}, warm_latency_s={1: 0.003, 2: 0.004},
+                      steady_latency_s={1: 0.002, 2: 0.003})
     average_cost(b, cm, after)
     assert b.cost_model.latency_s == {1: pytest.approx(0.004), 2: pytest.approx(0.007)}
     assert b.cost_model.warm_latency_s == {1: pytest.approx(0.002), 2: pytest.approx(0.003)}
+    assert b.cost_model.steady_latency_s == {1: pytest.approx(0.0015), 2: pytest.approx(0.0025)}
 
 
 def test_readme_python_block_runs_as_written(teacher, tmp_path):

@@ -6,7 +6,7 @@ import json
 import pytest
 import torch
 
-from parapolicy.planners.cost_model import CHAIN_CALLS, CostModel, model_fingerprint
+from parapolicy.planners.cost_model import CHAIN_CALLS, STEADY_CALLS, CostModel, model_fingerprint
 from parapolicy.planners.picard import PicardSampler
 from parapolicy.planners.sequential import SequentialSampler
 from planner_helpers import MLPDenoiser, schedules
@@ -22,7 +22,7 @@ def cpu_like(batch: int) -> float:
 def test_measure_takes_median_and_interpolates() -> None:
     calls: list[int] = []
     noisy = iter([0.0] * 3 + [0.5] + [0.0] * 1000)  # an outlier (batch 1's first timed call) must not move the median
-    per = 1 + CHAIN_CALLS  # a cold call, then the chain timed for the warm cost
+    per = 1 + CHAIN_CALLS + STEADY_CALLS  # a cold call, then the chain timed for the warm and steady costs
 
     def timing(b: int) -> float:
         calls.append(b)
@@ -60,7 +60,8 @@ def test_predict_sampler_configs() -> None:
 
 class _CacheCPU:
     """Synthetic timings: 3 ms + 1 ms per row after a call of another size, 2.5 ms + 1 ms per row
-    straight after one of the same size, and 2 ms + 1 ms per row after two or more."""
+    straight after one of the same size, 2 ms + 1 ms per row after two or more, and 1.5 ms + 1 ms per
+    row from the tenth call of a run on (the caches keep warming)."""
 
     def __init__(self) -> None:
         self.last: int | None = None
@@ -68,29 +69,50 @@ class _CacheCPU:
 
     def __call__(self, batch: int) -> float:
         self.run, self.last = (self.run + 1 if self.last == batch else 0), batch
-        return (0.003, 0.0025, 0.002)[min(self.run, 2)] + 0.001 * batch
+        return (0.0015 if self.run >= 10 else (0.003, 0.0025, 0.002)[min(self.run, 2)]) + 0.001 * batch
 
 
-def test_a_chain_pays_one_cold_call_and_warm_calls_after_it(tmp_path) -> None:
+def test_a_chain_pays_one_cold_call_then_warm_then_steady_calls(tmp_path) -> None:
     cm = CostModel.measure(object(), x_shape=(16, 2), cond_dim=8, batch_sizes=(1, 4), warmup=1, repeats=3,
                            timing_fn=_CacheCPU(), cache_dir=tmp_path, fingerprint="synthetic")
     assert cm.latency_s == {1: pytest.approx(0.004), 4: pytest.approx(0.007)}
-    warm = (0.0025 + 0.002 * (CHAIN_CALLS - 1)) / CHAIN_CALLS  # the chain's mean fixed cost
+    warm = (0.0025 + 0.002 * (CHAIN_CALLS - 1)) / CHAIN_CALLS  # calls 1-8's mean fixed cost
     assert cm.warm_latency_s == {1: pytest.approx(warm + 0.001), 4: pytest.approx(warm + 0.004)}
+    steady = (0.002 + 0.0015 * (STEADY_CALLS - 1)) / STEADY_CALLS  # calls 9-16: the ninth is not yet faster
+    assert cm.steady_latency_s == {1: pytest.approx(steady + 0.001), 4: pytest.approx(steady + 0.004)}
     assert cm.warm_cost(2) == pytest.approx(warm + 0.002) and cm.cost(2) == pytest.approx(0.005)
+    assert cm.steady_cost(2) == pytest.approx(steady + 0.002)
     cm.default_overhead_s = 0.0005
     sch = schedules()["ddpm"]
-    assert cm.predict(SequentialSampler(sch, steps=100)) == pytest.approx(0.004 + 99 * (warm + 0.001) + 100 * 0.0005)
+    assert cm.predict(SequentialSampler(sch, steps=100)) == pytest.approx(
+        0.004 + CHAIN_CALLS * (warm + 0.001) + (99 - CHAIN_CALLS) * (steady + 0.001) + 100 * 0.0005)
+    assert cm.predict(SequentialSampler(sch, steps=5)) == pytest.approx(0.004 + 4 * (warm + 0.001) + 5 * 0.0005)
     assert cm.predict(SequentialSampler(sch, steps=1)) == pytest.approx(0.004 + 0.0005)
     assert cm.predict(PicardSampler(sch, steps=100, window=4), depth=0.5) == pytest.approx(0.5 * (0.007 + 0.0005))
-    # the warm costs travel through the cache; a model written before them reads as all-cold
+    # the warm and steady costs travel through the cache; a model written before them reads as all-cold
     again = CostModel.load(next((tmp_path / "cost_model").glob("*.json")))
-    assert again.warm_latency_s == cm.warm_latency_s
+    assert again.warm_latency_s == cm.warm_latency_s and again.steady_latency_s == cm.steady_latency_s
     old = CostModel(latency_s={1: 0.004, 4: 0.007})
-    assert old.warm_cost(2) == old.cost(2) == pytest.approx(0.005)
+    assert old.steady_cost(2) == old.warm_cost(2) == old.cost(2) == pytest.approx(0.005)
     assert CostModel(latency_s={1: 0.004}, warm_latency_s={1: 0.009}).warm_cost(1) == pytest.approx(0.004)
+    assert CostModel(latency_s={1: 0.004}, warm_latency_s={1: 0.003},
+                     steady_latency_s={1: 0.0035}).steady_cost(1) == pytest.approx(0.003)  # never above warm
     with pytest.raises(ValueError, match="latency"):
         CostModel(latency_s={1: 0.004}, warm_latency_s={1: -1.0})
+
+
+def test_a_cache_written_without_steady_costs_is_measured_again(tmp_path) -> None:
+    old = CostModel(latency_s={1: 0.004, 2: 0.005}, warm_latency_s={1: 0.003, 2: 0.004})
+    old.key = "k"
+    path = tmp_path / "cost_model"
+    path.mkdir()
+    from parapolicy.planners.cost_model import cache_key
+
+    (path / f"{cache_key('pre-steady')}.json").write_text(json.dumps(old.to_dict() | {"steady_latency_s": {}}))
+    fresh = CostModel.measure(object(), x_shape=(16, 2), cond_dim=8, batch_sizes=(1, 2), warmup=0, repeats=1,
+                              timing_fn=lambda b: 0.001 * b, cache_dir=tmp_path, fingerprint="pre-steady")
+    assert fresh.cost(1) == pytest.approx(0.001) and fresh.steady_latency_s == {1: pytest.approx(0.001),
+                                                                                 2: pytest.approx(0.002)}
 
 
 def test_gpu_like_timings_favour_picard() -> None:
@@ -142,7 +164,8 @@ def test_a_stale_cache_is_measured_again(tmp_path, monkeypatch) -> None:
     assert len(files) == 1 and json.loads(files[0].read_text())["latency_s"]["1"] == pytest.approx(0.002)
     # the check compares consecutive calls with the cached warm cost, not the cold one
     calls.clear()
-    two_speed = CostModel(latency_s={1: 0.009, 2: 0.012}, warm_latency_s={1: 0.002, 2: 0.004}, key=fresh.key)
+    two_speed = CostModel(latency_s={1: 0.009, 2: 0.012}, warm_latency_s={1: 0.002, 2: 0.004},
+                          steady_latency_s={1: 0.002, 2: 0.004}, key=fresh.key)
     two_speed.save(files[0])
     monkeypatch.setattr(cmod, "_real_timing", fake_timing(0.002))  # as warm as cached, 4.5x under the cold cost
     held = CostModel.measure(net, x_shape=(16, 2), cond_dim=8, batch_sizes=(1, 2), cache_dir=tmp_path)
