@@ -19,7 +19,7 @@ more at the same size (warm, ``warm_latency_s``), then the mean of ``STEADY_CALL
 (``steady_latency_s``). The caches warm over more than eight calls: in the bench's interleaved
 pattern the Push-T U-Net's batch-1 calls 1–16 after a cold one (0.96 ms) took 0.80, 0.75, 0.72, 0.69,
 … 0.66 ms for call 8 and 0.64 ms from call 10 on (stop 41, ``…-s41/extra/warm_decay.out``). Priced at
-the mean of calls 1–8 (0.705 ms), flow-100 came out 6–26% over its measured p50 in eight bench
+the mean of calls 1–8 (0.705 ms), flow-100 came out 6–26% over its measured mean in eight bench
 processes; the steady calls price its last 91 calls at what they cost.
 
 Measurements are cached as JSON keyed by model fingerprint + device + torch threads (cache folder
