@@ -859,7 +859,7 @@ def test_bench_predicts_a_cheaper_student_network_with_its_own_cost_model():
     assert own.overhead("s") == 1e-4 and network_cost_model(b, small.denoiser) is own
 
 
-def test_bench_cost_model_keeps_cold_and_warm_calls_and_averages_both(monkeypatch):
+def test_bench_cost_model_keeps_cold_warm_and_steady_calls_and_averages_them(monkeypatch):
     """measure_cost_model times, per round and size, a cold call and a warm chain after it
     (cost_model.chain_timings); average_cost sets every kind to the mean of two measurements."""
     from types import SimpleNamespace

@@ -1,6 +1,6 @@
 """stop 41: how a traced teacher call's time falls over a run of calls after a cold one.
 
-The cost model's warm cost is the mean of the 8 calls after a cold call (cost_model.cold_and_warm). The
+The cost model's warm cost was the mean of the 8 calls after a cold call (then cost_model.cold_and_warm). The
 bench's flow-100 chain runs at 0.68-0.73 ms per step (overhead included) while that warm cost came out
 at 0.70-0.86 ms over eight bench processes. This times, in the bench's interleaved pattern (each round:
 batch sizes 1..32, a cold call then 16 more at the size), every call position at batch 1 and prints
