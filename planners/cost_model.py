@@ -48,6 +48,7 @@ from .base import Budget, Denoiser, Sampler
 DEFAULT_BATCH_SIZES = (1, 2, 4, 8, 16, 32)
 CHAIN_CALLS = 8  # the calls after a repeat's cold one whose mean is its warm time (module docstring)
 STEADY_CALLS = 8  # the calls after those, whose mean is its steady time (a long chain's later calls)
+CACHE_SUBDIR = "cost_model"  # the cached models' folder under the cache root
 
 
 def is_network(denoiser: Any) -> bool:
@@ -139,7 +140,7 @@ class CostModel:
         path = None
         if use_cache and (timing_fn is None or cache_dir is not None):
             path = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-            path = path / "cost_model" / f"{key}.json"
+            path = path / CACHE_SUBDIR / f"{key}.json"
             if path.exists():
                 cached = cls.load(path)
                 if set(sizes) <= set(cached.latency_s) and cached.steady_latency_s and (
@@ -150,15 +151,7 @@ class CostModel:
         for _ in range(warmup):
             for n in sizes:
                 timing_fn(n)
-        cold: dict[int, list[float]] = {n: [] for n in sizes}
-        warm: dict[int, list[float]] = {n: [] for n in sizes}
-        steady: dict[int, list[float]] = {n: [] for n in sizes}
-        for _ in range(repeats):  # round-robin over the sizes: each size's first call follows other work
-            for n in sizes:
-                c, w, st = chain_timings(timing_fn, n)
-                cold[n].append(c)
-                warm[n].append(w)
-                steady[n].append(st)
+        cold, warm, steady = chain_rounds(timing_fn, sizes, repeats)
         model = cls(latency_s={n: statistics.median(v) for n, v in cold.items()},
                     warm_latency_s={n: statistics.median(v) for n, v in warm.items()},
                     steady_latency_s={n: statistics.median(v) for n, v in steady.items()}, key=key,
@@ -276,6 +269,22 @@ def chain_timings(timing_fn: Callable[[int], float], batch: int) -> tuple[float,
     cold = float(timing_fn(batch))
     warm = statistics.fmean(float(timing_fn(batch)) for _ in range(CHAIN_CALLS))
     return cold, warm, statistics.fmean(float(timing_fn(batch)) for _ in range(STEADY_CALLS))
+
+
+def chain_rounds(timing_fn: Callable[[int], float], sizes: Sequence[int], rounds: int
+                 ) -> tuple[dict[int, list[float]], dict[int, list[float]], dict[int, list[float]]]:
+    """``rounds`` round-robin passes over ``sizes``, one ``chain_timings`` per size each, so every size's
+    first call follows other work: (cold, warm, steady) seconds per size, one sample per round."""
+    cold: dict[int, list[float]] = {n: [] for n in sizes}
+    warm: dict[int, list[float]] = {n: [] for n in sizes}
+    steady: dict[int, list[float]] = {n: [] for n in sizes}
+    for _ in range(rounds):
+        for n in sizes:
+            c, w, st = chain_timings(timing_fn, n)
+            cold[n].append(c)
+            warm[n].append(w)
+            steady[n].append(st)
+    return cold, warm, steady
 
 
 def _clean_latencies(latency: dict[Any, Any]) -> dict[int, float]:

@@ -36,6 +36,7 @@ from .matmul_conv import Band, as_product, eligible, eligible_transpose
 BATCHES = (1, 2, 4, 8, 16, 32)
 MARGIN = 0.1  # the product must be this much faster than the library to take a batch size
 ROUNDS, CALLS, WARMUP = 5, 8, 5
+CACHE_SUBDIR = "conv_bands"  # the band files' folder under the cache root
 
 Timing = Callable[[nn.Module, int, int], tuple[float, float]]  # (conv, length, batch) -> (library s, product s)
 
@@ -112,7 +113,7 @@ def cache_path(cache_dir: str | Path | None = None) -> Path:
     """This machine's band file: CPU model, torch threads, torch version."""
     root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     name = f"cpu{device_hash('cpu')}-t{torch.get_num_threads()}-torch{torch.__version__.replace('+', '_')}.json"
-    return root / "conv_bands" / name
+    return root / CACHE_SUBDIR / name
 
 
 def _read(path: Path) -> dict[str, Band | None]:

@@ -404,21 +404,13 @@ def measure_cost_model(denoiser: Any, x_shape: tuple[int, int], cond_dim: int, *
 
     import torch
 
-    from parapolicy.planners.cost_model import (CostModel, _real_timing, cache_key, chain_timings, device_name,
+    from parapolicy.planners.cost_model import (CostModel, _real_timing, cache_key, chain_rounds, device_name,
                                                 model_fingerprint)
 
     timing = _real_timing(denoiser, x_shape, cond_dim, 0.0, device)
     sizes = sorted({int(n) for n in batch_sizes})
-    cold: dict[int, list[float]] = {n: [] for n in sizes}
-    warm: dict[int, list[float]] = {n: [] for n in sizes}
-    steady: dict[int, list[float]] = {n: [] for n in sizes}
-    for r in range(warmup + rounds):
-        for n in sizes:
-            t_cold, t_warm, t_steady = chain_timings(timing, n)
-            if r >= warmup:
-                cold[n].append(t_cold)
-                warm[n].append(t_warm)
-                steady[n].append(t_steady)
+    chain_rounds(timing, sizes, warmup)  # warm-up rounds, discarded
+    cold, warm, steady = chain_rounds(timing, sizes, rounds)
 
     def trimmed(samples: dict[int, list[float]]) -> dict[int, float]:
         return {n: statistics.fmean(sorted(v)[: max(1, int(len(v) * 0.95))]) for n, v in samples.items()}

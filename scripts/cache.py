@@ -22,12 +22,20 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from parapolicy.scripts.common import UserError, hydra_app
 
-KINDS = {"cost_model": "cost_model", "bands": "conv_bands"}  # what= name -> folder under the cache root
 ACTIONS = ("show", "clear")
+KIND_NAMES = ("cost_model", "bands")  # what= values besides all
+
+
+def kind_folder(kind: str) -> str:
+    """The folder under the cache root that the module writing ``kind`` keeps its files in."""
+    if kind == "bands":
+        from parapolicy.policies.conv_tuning import CACHE_SUBDIR
+    else:
+        from parapolicy.planners.cost_model import CACHE_SUBDIR
+    return CACHE_SUBDIR
 
 
 @dataclass
@@ -41,8 +49,8 @@ class CacheConfig:
     def __post_init__(self) -> None:
         if self.action not in ACTIONS:
             raise UserError(f"action must be one of {', '.join(ACTIONS)}, got {self.action!r}")
-        if self.what != "all" and self.what not in KINDS:
-            raise UserError(f"what must be all, {' or '.join(KINDS)}, got {self.what!r}")
+        if self.what != "all" and self.what not in KIND_NAMES:
+            raise UserError(f"what must be all, {' or '.join(KIND_NAMES)}, got {self.what!r}")
 
     @property
     def root(self) -> Path:
@@ -54,7 +62,7 @@ class CacheConfig:
     @property
     def kinds(self) -> list[str]:
         """The ``what=`` kinds selected, in a fixed order."""
-        return list(KINDS) if self.what == "all" else [self.what]
+        return list(KIND_NAMES) if self.what == "all" else [self.what]
 
 
 def cache_files(root: Path, kinds: list[str]) -> list[tuple[str, Path]]:
@@ -62,7 +70,7 @@ def cache_files(root: Path, kinds: list[str]) -> list[tuple[str, Path]]:
     any temp file left by an interrupted write. Nothing else in those folders is listed."""
     found = []
     for kind in kinds:
-        folder = root / KINDS[kind]
+        folder = root / kind_folder(kind)
         if folder.is_dir():
             found += [(kind, p) for p in sorted(folder.iterdir())
                       if p.is_file() and p.suffix in (".json", ".tmp")]
@@ -70,27 +78,28 @@ def cache_files(root: Path, kinds: list[str]) -> list[tuple[str, Path]]:
 
 
 def describe(kind: str, path: Path) -> str:
-    """One line on what a cache file holds (device, threads, what was measured, when)."""
+    """One line on what a cache file holds (device, threads, what was measured, when); cost models are
+    read with ``CostModel.load``, as a planner reads them."""
+    from parapolicy.planners.cost_model import CostModel
+
     try:
-        data = json.loads(path.read_text())
-        meta = data.get("meta") or {}
-    except (OSError, ValueError, AttributeError):
+        if kind == "bands":
+            data = json.loads(path.read_text())
+            meta, bands = data.get("meta") or {}, dict(data["bands"])
+            used = sum(v is not None for v in bands.values())
+            what = f"{len(bands)} layer shapes, {used} computed as products at some batch sizes"
+        else:
+            cm = CostModel.load(path)
+            meta, n = cm.meta, min(cm.latency_s)
+            sizes = f"batch {n}–{max(cm.latency_s)}" if len(cm.latency_s) > 1 else f"batch {n}"
+            steady = (f", {cm.steady_cost(n) * 1e3:.3f} steady" if cm.steady_latency_s
+                      else "; no steady cost (measured again when next used)")
+            what = f"{sizes}, batch-{n} call {cm.cost(n) * 1e3:.3f} ms cold, {cm.warm_cost(n) * 1e3:.3f} warm{steady}"
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return "unreadable (measured again when next needed)"
     head = f"{meta.get('device', '?')}, {meta.get('threads', '?')} thread(s), torch {meta.get('torch', '?')}"
     when = meta.get("date") or time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(path.stat().st_mtime))
-    try:
-        if kind == "bands":
-            bands: dict[str, Any] = data["bands"]
-            used = sum(v is not None for v in bands.values())
-            return f"{head}; {len(bands)} layer shapes, {used} computed as products at some batch sizes; {when}"
-        lat = {int(k): float(v) for k, v in data["latency_s"].items()}
-        warm = {int(k): float(v) for k, v in (data.get("warm_latency_s") or {}).items()}
-        n = min(lat)
-        sizes = f"batch {n}–{max(lat)}" if len(lat) > 1 else f"batch {n}"
-        warm_text = f" (warm {warm[n] * 1e3:.3f} ms)" if n in warm else ""
-        return f"{head}; {sizes}, batch-{n} call {lat[n] * 1e3:.3f} ms{warm_text}; {when}"
-    except (KeyError, TypeError, ValueError, AttributeError):
-        return f"{head}; unreadable contents (measured again when next needed)"
+    return f"{head}; {what}; {when}"
 
 
 def show(cfg: CacheConfig) -> list[str]:
